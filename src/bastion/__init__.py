@@ -1,0 +1,3 @@
+"""Bastion: security operations for high-risk, regulated facilities."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Kernel of Bastion: events, context, bus, clock and errors; imports nothing else from bastion."""

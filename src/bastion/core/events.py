@@ -1,0 +1,272 @@
+"""The typed event catalogue: ``EventType[P]`` keys with frozen payload models.
+
+Every event that crosses a package boundary is an :class:`Event` whose payload is
+a frozen pydantic model registered here. Security events are appended to the
+hash-chained ledger before anyone reacts; telemetry is not.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bastion.core.context import Context, new_id
+from bastion.core.errors import InvalidInput
+
+
+class Payload(BaseModel):
+    """Base of every event payload: frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+P = TypeVar("P", bound=Payload)
+
+
+class EventClass(StrEnum):
+    """Whether an event goes to the ledger (security) or the telemetry stream."""
+
+    SECURITY = "security"
+    TELEMETRY = "telemetry"
+
+
+@dataclass(frozen=True, slots=True)
+class EventType(Generic[P]):
+    """A key in the catalogue: a dotted name bound to one payload model."""
+
+    name: str
+    payload: type[P]
+    description: str
+    event_class: EventClass = EventClass.SECURITY
+
+    @property
+    def is_security(self) -> bool:
+        """Return True when the event must be committed to the ledger."""
+        return self.event_class is EventClass.SECURITY
+
+
+@dataclass(frozen=True, slots=True)
+class Event(Generic[P]):
+    """One occurrence: type, payload, causality context, time and site."""
+
+    type: EventType[P]
+    payload: P
+    context: Context
+    time: datetime
+    site: str | None = None
+    id: str = field(default_factory=new_id)
+
+    @property
+    def subject(self) -> str | None:
+        """Return the person or credential the event is about, if any."""
+        value = getattr(self.payload, "subject", None)
+        return str(value) if value is not None else None
+
+    @property
+    def device(self) -> str | None:
+        """Return the device or door the event came from, if any."""
+        for name in ("device_id", "door_id", "reader_id"):
+            value = getattr(self.payload, name, None)
+            if value is not None:
+                return str(value)
+        return None
+
+    def payload_json(self) -> str:
+        """Return the canonical JSON of the payload (sorted keys, no spaces)."""
+        return canonical_json(self.payload.model_dump(mode="json"))
+
+
+def canonical_json(value: Any) -> str:
+    """Serialise ``value`` deterministically for hashing and storage."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+CATALOGUE: dict[str, EventType[Any]] = {}
+
+
+def register(event_type: EventType[P]) -> EventType[P]:
+    """Add ``event_type`` to the catalogue; a name may be registered once."""
+    existing = CATALOGUE.get(event_type.name)
+    if existing is not None and existing is not event_type:
+        raise ValueError(f"event type {event_type.name!r} is already registered")
+    CATALOGUE[event_type.name] = event_type
+    return event_type
+
+
+def lookup(name: str) -> EventType[Any]:
+    """Return the registered event type called ``name``."""
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise InvalidInput(f"unknown event type {name!r}") from None
+
+
+def make_event(
+    event_type: EventType[P],
+    payload: P,
+    *,
+    context: Context | None = None,
+    time: datetime | None = None,
+    site: str | None = None,
+) -> Event[P]:
+    """Build an event, checking that the payload matches its type."""
+    if not isinstance(payload, event_type.payload):
+        raise InvalidInput(
+            f"{event_type.name} expects {event_type.payload.__name__}, got {type(payload).__name__}"
+        )
+    when = time or datetime.now(UTC)
+    if when.tzinfo is None:
+        raise InvalidInput("event time must be timezone-aware")
+    return Event(
+        type=event_type,
+        payload=payload,
+        context=context or Context(),
+        time=when.astimezone(UTC),
+        site=site,
+    )
+
+
+# --- payloads -------------------------------------------------------------------------------
+
+DoorState = Literal["locked", "unlocked", "open", "closed", "forced", "held", "offline"]
+
+
+class AccessDecisionPayload(Payload):
+    """An access decision at a door: who presented what, and why it was (not) granted."""
+
+    door_id: str = Field(description="Door the credential was presented at.")
+    reader_id: str | None = Field(default=None, description="Reader that read it.")
+    subject: str | None = Field(default=None, description="Person id, when known.")
+    credential_ref: str | None = Field(
+        default=None, description="Opaque credential reference (never the card number)."
+    )
+    granted: bool = Field(description="Whether the door was released.")
+    reason: str = Field(description="Reason code, e.g. granted, revoked, outside_schedule.")
+    detail: str = Field(default="", description="Human-readable explanation.")
+
+
+class DoorPayload(Payload):
+    """A change of state at a door."""
+
+    door_id: str = Field(description="Door concerned.")
+    state: DoorState = Field(description="New state of the door.")
+    zone_id: str | None = Field(default=None, description="Zone the door leads into.")
+    duration_s: float | None = Field(default=None, description="Seconds held or open.")
+
+
+class DoorCommandPayload(Payload):
+    """A command sent to a door (lock, unlock, momentary unlock, lockdown)."""
+
+    door_id: str = Field(description="Door commanded.")
+    command: Literal["lock", "unlock", "momentary_unlock", "lockdown", "release"] = Field(
+        description="What the door was told to do."
+    )
+    reason: str = Field(default="", description="Why, in the operator's or rule's words.")
+
+
+class AlarmPayload(Payload):
+    """An alarm raised for operators to work."""
+
+    alarm_type: str = Field(description="Type code, e.g. door_forced, tamper, lockout.")
+    priority: int = Field(ge=1, le=5, description="1 is most urgent.")
+    message: str = Field(description="One-line summary for the queue.")
+    zone_id: str | None = Field(default=None, description="Zone where it happened.")
+    door_id: str | None = Field(default=None, description="Door concerned, if any.")
+    device_id: str | None = Field(default=None, description="Device concerned, if any.")
+    source_event_id: str | None = Field(default=None, description="Event that caused it.")
+
+
+class DeviceHealthPayload(Payload):
+    """A device went online, offline, into trouble or tamper."""
+
+    device_id: str = Field(description="Device concerned.")
+    status: Literal["online", "offline", "trouble", "tamper", "restored"] = Field(
+        description="New health status."
+    )
+    detail: str = Field(default="", description="What was observed.")
+
+
+class SensorReadingPayload(Payload):
+    """A telemetry reading from a sensor."""
+
+    device_id: str = Field(description="Sensor that produced the reading.")
+    quantity: str = Field(description="What was measured, e.g. pm2_5, sound_db.")
+    value: float = Field(description="Measured value.")
+    unit: str = Field(default="", description="Unit of the value.")
+
+
+class AuthPayload(Payload):
+    """A sign-in, sign-out, failure or lock-out of an operator account."""
+
+    subject: str | None = Field(default=None, description="Operator account id, when known.")
+    username: str = Field(description="User name as typed (never the password).")
+    method: Literal["password", "totp", "token", "session"] = Field(
+        description="Which factor or credential was used."
+    )
+    outcome: str = Field(description="succeeded, failed, locked, logged_out …")
+    source: str = Field(default="", description="Client address.")
+
+
+class AdminActionPayload(Payload):
+    """A privileged change: accounts, roles, tokens, configuration."""
+
+    action: str = Field(description="Verb, e.g. user.create, role.grant, token.revoke.")
+    target: str = Field(description="What was changed, e.g. user:<id>.")
+    detail: dict[str, str] = Field(
+        default_factory=dict, description="Non-secret facts about the change."
+    )
+
+
+class SiteImportedPayload(Payload):
+    """A site model was imported or changed."""
+
+    site_id: str = Field(description="Site identifier.")
+    revision: int = Field(description="Stored revision number.")
+    sha256: str = Field(description="SHA-256 of the canonical model.")
+
+
+# --- catalogue ------------------------------------------------------------------------------
+
+EVENT_ACCESS_DECISION = register(
+    EventType("access.decision", AccessDecisionPayload, "A credential was granted or denied.")
+)
+EVENT_DOOR_STATE = register(
+    EventType("door.state", DoorPayload, "A door changed state (open, closed, locked …).")
+)
+EVENT_DOOR_FORCED = register(
+    EventType("door.forced", DoorPayload, "A door opened without a grant or request-to-exit.")
+)
+EVENT_DOOR_HELD = register(
+    EventType("door.held", DoorPayload, "A door stayed open beyond its held-open limit.")
+)
+EVENT_DOOR_COMMAND = register(
+    EventType("door.command", DoorCommandPayload, "A door was commanded by a person or rule.")
+)
+EVENT_ALARM_RAISED = register(
+    EventType("alarm.raised", AlarmPayload, "An alarm was raised for operators.")
+)
+EVENT_DEVICE_HEALTH = register(
+    EventType("device.health", DeviceHealthPayload, "A device changed health status.")
+)
+EVENT_SENSOR_READING = register(
+    EventType(
+        "sensor.reading",
+        SensorReadingPayload,
+        "A telemetry reading from a sensor.",
+        EventClass.TELEMETRY,
+    )
+)
+EVENT_AUTH = register(
+    EventType("auth.session", AuthPayload, "An operator sign-in, failure, sign-out or lock-out.")
+)
+EVENT_ADMIN_ACTION = register(
+    EventType("admin.action", AdminActionPayload, "A privileged administrative change.")
+)
+EVENT_SITE_IMPORTED = register(
+    EventType("site.imported", SiteImportedPayload, "A site model was imported or changed.")
+)
