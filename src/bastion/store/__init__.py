@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy base and types, database, unit of work, ledger, encryption."""

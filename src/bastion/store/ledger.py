@@ -1,0 +1,406 @@
+"""The tamper-evident ledger: an append-only, hash-chained table of security events.
+
+Each row holds the SHA-256 of its canonical content, which includes the hash of
+the previous row and its own sequence number, so an edited, deleted, inserted or
+reordered row breaks the chain at that row. Appends take the ``ledger_head`` row
+lock first (an UPDATE, portable to SQLite and PostgreSQL), so concurrent writers
+serialise and the chain stays linear. A single writer thread group-commits the
+events queued while the previous commit was running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, Integer, String, Text, func, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bastion.core.context import Context
+from bastion.core.errors import IntegrityError, StorageError
+from bastion.core.events import Event, canonical_json, lookup
+from bastion.store.base import Base, BigIntPK, UTCDateTime, utcnow
+from bastion.store.db import Database
+
+_LOGGER = logging.getLogger(__name__)
+GENESIS = "0" * 64
+
+
+class LedgerRow(Base):
+    """One committed security event."""
+
+    __tablename__ = "ledger_events"
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
+    id: Mapped[str] = mapped_column(String(26), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    time: Mapped[datetime] = mapped_column(UTCDateTime())
+    site: Mapped[str | None] = mapped_column(String(63))
+    subject: Mapped[str | None] = mapped_column(String(128))
+    device: Mapped[str | None] = mapped_column(String(128))
+    context_id: Mapped[str] = mapped_column(String(26))
+    parent_id: Mapped[str | None] = mapped_column(String(26))
+    actor: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text())
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_ledger_type_time", "type", "time"),
+        Index("ix_ledger_subject_time", "subject", "time"),
+        Index("ix_ledger_device_time", "device", "time"),
+        Index("ix_ledger_context", "context_id"),
+        Index("ix_ledger_parent", "parent_id"),
+    )
+
+
+class LedgerHead(Base):
+    """The newest sequence number and hash; its row is the append lock."""
+
+    __tablename__ = "ledger_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigIntPK)
+    hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def _time_text(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def row_digest(
+    *,
+    seq: int,
+    prev_hash: str,
+    id: str,
+    type: str,
+    time: datetime,
+    site: str | None,
+    subject: str | None,
+    device: str | None,
+    context_id: str,
+    parent_id: str | None,
+    actor: str,
+    payload: str,
+) -> str:
+    """Return the SHA-256 hex digest of a row's canonical content."""
+    content = canonical_json(
+        {
+            "seq": seq,
+            "prev": prev_hash,
+            "id": id,
+            "type": type,
+            "time": _time_text(time),
+            "site": site,
+            "subject": subject,
+            "device": device,
+            "ctx": context_id,
+            "parent": parent_id,
+            "actor": actor,
+            "payload": payload,
+        }
+    )
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def _digest_of(row: LedgerRow) -> str:
+    return row_digest(
+        seq=row.seq,
+        prev_hash=row.prev_hash,
+        id=row.id,
+        type=row.type,
+        time=row.time,
+        site=row.site,
+        subject=row.subject,
+        device=row.device,
+        context_id=row.context_id,
+        parent_id=row.parent_id,
+        actor=row.actor,
+        payload=row.payload,
+    )
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Outcome of re-computing the chain."""
+
+    ok: bool
+    rows_checked: int
+    head_seq: int
+    bad_seq: int | None = None
+    bad_id: str | None = None
+    problem: str = ""
+
+    def describe(self) -> str:
+        """Return one line for humans."""
+        if self.ok:
+            return f"ledger OK: {self.rows_checked} rows, chain intact up to seq {self.head_seq}"
+        where = f"row seq {self.bad_seq}" + (f" (id {self.bad_id})" if self.bad_id else "")
+        return f"ledger BROKEN at {where}: {self.problem}"
+
+
+def append_events(session: Session, events: Sequence[Event[Any]]) -> list[LedgerRow]:
+    """Append ``events`` in order inside the caller's transaction; take the head lock first."""
+    if not events:
+        return []
+    now = utcnow()
+    locked = session.execute(
+        update(LedgerHead).where(LedgerHead.id == 1).values(updated_at=now)
+    ).rowcount
+    if locked != 1:
+        raise StorageError("ledger head row is missing; the ledger schema is damaged")
+    head = session.execute(select(LedgerHead).where(LedgerHead.id == 1)).scalar_one()
+    seq, prev = head.seq, head.hash
+    rows: list[LedgerRow] = []
+    for event in events:
+        seq += 1
+        payload = event.payload_json()
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "prev_hash": prev,
+            "id": event.id,
+            "type": event.type.name,
+            "time": event.time,
+            "site": event.site,
+            "subject": event.subject,
+            "device": event.device,
+            "context_id": event.context.id,
+            "parent_id": event.context.parent_id,
+            "actor": event.context.actor,
+            "payload": payload,
+        }
+        digest = row_digest(**fields)
+        rows.append(LedgerRow(**fields, hash=digest))
+        prev = digest
+    session.add_all(rows)
+    head.seq, head.hash = seq, prev
+    session.flush()
+    return rows
+
+
+def row_to_event(row: LedgerRow) -> Event[Any]:
+    """Rebuild the typed event stored in ``row``."""
+    event_type = lookup(row.type)
+    payload = event_type.payload.model_validate(json.loads(row.payload))
+    return Event(
+        type=event_type,
+        payload=payload,
+        context=Context(actor=row.actor, parent_id=row.parent_id, id=row.context_id),
+        time=row.time,
+        site=row.site,
+        id=row.id,
+    )
+
+
+@dataclass
+class _Pending:
+    events: Sequence[Event[Any]]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[None]
+
+
+class Ledger:
+    """Append, query and verify the ledger of one database.
+
+    ``append`` is the bus's :class:`~bastion.core.bus.EventSink`: it returns once
+    the events are committed. Writes go through one writer thread that commits
+    everything queued since its last commit in a single transaction.
+    """
+
+    def __init__(self, db: Database, *, batch_limit: int = 500) -> None:
+        self.db = db
+        self.batch_limit = batch_limit
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def append_sync(self, events: Sequence[Event[Any]]) -> list[LedgerRow]:
+        """Append and commit ``events`` now, from any thread."""
+        with self.db.unit_of_work() as session:
+            return append_events(session, events)
+
+    async def append(self, events: Sequence[Event[Any]]) -> None:
+        """Queue ``events`` for the writer thread and wait for their commit."""
+        self._ensure_writer()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queue.put(_Pending(events, loop, future))
+        await future
+
+    def _ensure_writer(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._write_loop, name="ledger-writer", daemon=True
+                )
+                self._thread.start()
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            count = len(first.events)
+            while count < self.batch_limit:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+                count += len(item.events)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            with self.db.unit_of_work() as session:
+                append_events(session, [e for item in batch for e in item.events])
+        except Exception as exc:
+            _LOGGER.exception("ledger commit of %d item(s) failed", len(batch))
+            for item in batch:
+                item.loop.call_soon_threadsafe(_fail, item.future, exc)
+            return
+        for item in batch:
+            item.loop.call_soon_threadsafe(_succeed, item.future)
+
+    def close(self) -> None:
+        """Stop the writer thread after it has committed what is queued."""
+        with self._lock:
+            thread = self._thread
+            self._thread = None
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout=30)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def query(
+        self,
+        *,
+        types: Sequence[str] | None = None,
+        subject: str | None = None,
+        device: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_seq: int | None = None,
+        limit: int = 100,
+        newest_first: bool = True,
+    ) -> list[LedgerRow]:
+        """Return rows matching every given filter."""
+        stmt = select(LedgerRow)
+        if types:
+            stmt = stmt.where(LedgerRow.type.in_(list(types)))
+        if subject is not None:
+            stmt = stmt.where(LedgerRow.subject == subject)
+        if device is not None:
+            stmt = stmt.where(LedgerRow.device == device)
+        if since is not None:
+            stmt = stmt.where(LedgerRow.time >= since)
+        if until is not None:
+            stmt = stmt.where(LedgerRow.time < until)
+        if after_seq is not None:
+            stmt = stmt.where(LedgerRow.seq > after_seq)
+        stmt = stmt.order_by(LedgerRow.seq.desc() if newest_first else LedgerRow.seq.asc())
+        with self.db.sessions() as session:
+            return list(session.execute(stmt.limit(limit)).scalars())
+
+    def count(self) -> int:
+        """Return the number of rows."""
+        with self.db.sessions() as session:
+            return int(session.execute(select(func.count()).select_from(LedgerRow)).scalar_one())
+
+    def iter_rows(self, *, chunk: int = 2000) -> Iterator[LedgerRow]:
+        """Yield every row in sequence order, reading in chunks."""
+        last = 0
+        while True:
+            with self.db.sessions() as session:
+                rows = list(
+                    session.execute(
+                        select(LedgerRow)
+                        .where(LedgerRow.seq > last)
+                        .order_by(LedgerRow.seq)
+                        .limit(chunk)
+                    ).scalars()
+                )
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].seq
+
+    def verify(self) -> Verification:
+        """Recompute the chain and report the first row that was changed, removed or moved."""
+        expected_seq, prev, checked = 1, GENESIS, 0
+        for row in self.iter_rows():
+            if row.seq != expected_seq:
+                problem = (
+                    f"row(s) {expected_seq}..{row.seq - 1} are missing (deleted)"
+                    if row.seq > expected_seq
+                    else "sequence number out of order"
+                )
+                return Verification(False, checked, expected_seq - 1, row.seq, row.id, problem)
+            if row.prev_hash != prev:
+                return Verification(
+                    False,
+                    checked,
+                    expected_seq - 1,
+                    row.seq,
+                    row.id,
+                    "previous-hash link does not match the row before it (row removed, "
+                    "inserted or swapped)",
+                )
+            if _digest_of(row) != row.hash:
+                return Verification(
+                    False, checked, expected_seq - 1, row.seq, row.id, "content was changed"
+                )
+            prev, checked, expected_seq = row.hash, checked + 1, expected_seq + 1
+        with self.db.sessions() as session:
+            head = session.execute(
+                select(LedgerHead).where(LedgerHead.id == 1)
+            ).scalar_one_or_none()
+        if head is None:
+            return Verification(False, checked, checked, None, None, "ledger head row is missing")
+        if head.seq != checked or head.hash != prev:
+            return Verification(
+                False,
+                checked,
+                checked,
+                checked + 1,
+                None,
+                f"the head records {head.seq} rows but the chain ends at {checked} "
+                "(rows at the end were deleted, or the head was edited)",
+            )
+        return Verification(True, checked, checked)
+
+    def verify_or_raise(self) -> Verification:
+        """Verify and raise IntegrityError when the chain is broken."""
+        result = self.verify()
+        if not result.ok:
+            raise IntegrityError(result.describe())
+        return result
+
+
+def _succeed(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _fail(future: asyncio.Future[None], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)

@@ -1,0 +1,169 @@
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from bastion.core.bus import Bus
+from bastion.core.context import Context
+from bastion.core.errors import IntegrityError
+from bastion.core.events import (
+    EVENT_ACCESS_DECISION,
+    EVENT_DOOR_FORCED,
+    EVENT_SENSOR_READING,
+    AccessDecisionPayload,
+    DoorPayload,
+    SensorReadingPayload,
+    make_event,
+)
+from bastion.store.ledger import Ledger, row_to_event
+
+
+def _decision(i: int, t0: datetime):
+    return make_event(
+        EVENT_ACCESS_DECISION,
+        AccessDecisionPayload(
+            door_id=f"door-{i % 3}", subject=f"person-{i}", granted=i % 2 == 0, reason="granted"
+        ),
+        context=Context(actor="device:rdr-1"),
+        time=t0 + timedelta(seconds=i),
+        site="dispensary",
+    )
+
+
+@pytest.fixture
+def ledger(database):
+    led = Ledger(database)
+    yield led
+    led.close()
+
+
+@pytest.fixture
+def filled(ledger):
+    t0 = datetime(2026, 3, 7, 12, tzinfo=UTC)
+    ledger.append_sync([_decision(i, t0) for i in range(10)])
+    return ledger
+
+
+def test_empty_ledger_verifies(ledger):
+    result = ledger.verify()
+    assert result.ok and result.rows_checked == 0
+
+
+def test_appended_rows_chain_and_round_trip(filled):
+    result = filled.verify()
+    assert result.ok, result.describe()
+    assert result.rows_checked == 10
+    rows = filled.query(newest_first=False, limit=20)
+    assert [r.seq for r in rows] == list(range(1, 11))
+    assert all(rows[i].prev_hash == rows[i - 1].hash for i in range(1, 10))
+    event = row_to_event(rows[3])
+    assert event.type is EVENT_ACCESS_DECISION
+    assert event.payload.subject == "person-3"
+    assert event.time == datetime(2026, 3, 7, 12, 0, 3, tzinfo=UTC)
+    assert rows[3].device == "door-0"
+
+
+def test_query_filters(filled):
+    assert [r.subject for r in filled.query(subject="person-4")] == ["person-4"]
+    assert len(filled.query(device="door-1")) == 3
+    since = datetime(2026, 3, 7, 12, 0, 5, tzinfo=UTC)
+    assert len(filled.query(since=since)) == 5
+
+
+def test_edited_row_is_named(filled, database):
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE ledger_events SET payload = replace(payload, 'person-6', 'person-x') WHERE seq = 7"))
+    result = filled.verify()
+    assert not result.ok
+    assert result.bad_seq == 7
+    assert "changed" in result.problem
+    with pytest.raises(IntegrityError, match="seq 7"):
+        filled.verify_or_raise()
+
+
+def test_deleted_row_is_named(filled, database):
+    with database.engine.begin() as conn:
+        conn.execute(text("DELETE FROM ledger_events WHERE seq = 4"))
+    result = filled.verify()
+    assert not result.ok and result.bad_seq == 5
+    assert "missing" in result.problem
+
+
+def test_deleted_tail_is_detected(filled, database):
+    with database.engine.begin() as conn:
+        conn.execute(text("DELETE FROM ledger_events WHERE seq >= 9"))
+    result = filled.verify()
+    assert not result.ok
+    assert "head records 10" in result.problem
+
+
+def test_swapped_rows_are_detected(filled, database):
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE ledger_events SET seq = -1 WHERE seq = 3"))
+        conn.execute(text("UPDATE ledger_events SET seq = 3 WHERE seq = 6"))
+        conn.execute(text("UPDATE ledger_events SET seq = 6 WHERE seq = -1"))
+    result = filled.verify()
+    assert not result.ok and result.bad_seq == 3
+
+
+def test_swapped_with_sqlite3_cli_style(tmp_path, keyring):
+    """Tamper through the plain sqlite3 module, as an intruder with file access would."""
+    from bastion.store.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'l.db'}")
+    db.migrate()
+    led = Ledger(db)
+    led.append_sync([_decision(i, datetime(2026, 1, 1, tzinfo=UTC)) for i in range(5)])
+    raw = sqlite3.connect(tmp_path / "l.db")
+    raw.execute("UPDATE ledger_events SET actor = 'device:other' WHERE seq = 2")
+    raw.commit()
+    raw.close()
+    assert led.verify().bad_seq == 2
+    db.dispose()
+
+
+async def test_bus_commits_before_subscribers_run(ledger):
+    bus = Bus(sink=ledger)
+    seen: list[int] = []
+
+    def on_event(event):
+        seen.append(ledger.count())
+
+    bus.subscribe(on_event, types=[EVENT_DOOR_FORCED])
+    for _ in range(3):
+        await bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id="vault", state="forced"))
+    await bus.drain()
+    assert seen == [1, 2, 3]
+    await bus.close()
+
+
+async def test_telemetry_is_not_ledgered(ledger):
+    bus = Bus(sink=ledger)
+    await bus.publish(EVENT_SENSOR_READING, SensorReadingPayload(device_id="s1", quantity="db", value=40))
+    assert ledger.count() == 0
+    await bus.close()
+
+
+async def test_concurrent_publishers_group_commit_and_keep_chain(ledger):
+    bus = Bus(sink=ledger)
+
+    async def burst(n: int):
+        for i in range(n):
+            await bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id=f"d{i}", state="forced"))
+
+    await asyncio.gather(*(burst(25) for _ in range(8)))
+    assert ledger.count() == 200
+    assert ledger.verify().ok
+    await bus.close()
+
+
+async def test_failed_commit_reaches_the_publisher(database):
+    led = Ledger(database)
+    with database.engine.begin() as conn:
+        conn.execute(text("DELETE FROM ledger_head"))
+    bus = Bus(sink=led)
+    with pytest.raises(Exception, match="head row is missing"):
+        await bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id="d", state="forced"))
+    led.close()
