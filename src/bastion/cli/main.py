@@ -1,0 +1,160 @@
+"""The ``bastion`` command: init, serve, demo, and the command groups."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bastion.cli import ledger as ledger_cli
+from bastion.cli import site as site_cli
+from bastion.cli.common import DataDirOption, console, fail, one_line_errors, settings_for
+from bastion.core.context import Context
+from bastion.core.errors import BastionError, ConfigError
+from bastion.hub import open_hub
+from bastion.site import service as site_service
+from bastion.site.loader import load_site_file
+
+app = typer.Typer(
+    name="bastion",
+    help="Bastion: security operations for high-risk, regulated facilities.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(site_cli.app, name="site")
+app.add_typer(ledger_cli.app, name="ledger")
+
+
+def _mount_optional_groups() -> None:
+    """Mount command groups whose modules are present in this build."""
+    from importlib import import_module
+
+    for module, name in (
+        ("bastion.cli.users", "users"),
+        ("bastion.cli.access", "access"),
+        ("bastion.cli.analyze", "analyze"),
+    ):
+        try:
+            sub = import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        app.add_typer(sub.app, name=name)
+
+
+_mount_optional_groups()
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log more.")] = False,
+) -> None:
+    """Configure logging for every command."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+@one_line_errors
+def init(
+    data_dir: DataDirOption = None,
+    site: Annotated[Path | None, typer.Option(help="Site YAML to import.")] = None,
+) -> None:
+    """Create the data directory, its secret key and the schema; optionally import a site."""
+    settings = settings_for(data_dir)
+    site_model = load_site_file(site) if site is not None else None
+    created = not settings.data_dir.exists()
+    try:
+        hub = open_hub(settings, migrate=True, create_key=True)
+    except BastionError:
+        if created and settings.data_dir.exists():
+            shutil.rmtree(settings.data_dir)
+        raise
+    try:
+        if site_model is not None:
+            with hub.unit_of_work() as session:
+                record = site_service.import_site(
+                    session=session,
+                    site=site_model,
+                    context=Context(actor="cli"),
+                    now=hub.clock.now(),
+                )
+            console.print(f"imported site {record.id} revision {record.revision}")
+    finally:
+        hub.close()
+    console.print(f"data directory ready: {settings.data_dir.resolve()}")
+
+
+@app.command()
+@one_line_errors
+def serve(
+    data_dir: DataDirOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+) -> None:
+    """Run the API and the operator console."""
+    from bastion.server import run_server
+
+    settings = settings_for(data_dir)
+    updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    asyncio.run(run_server(settings.model_copy(update=updates), simulate=False))
+
+
+@app.command()
+@one_line_errors
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Where the demo keeps its data.")
+    ] = Path("bastion-demo"),
+    port: Annotated[int, typer.Option(help="TCP port of the console.")] = 8600,
+    fresh: Annotated[bool, typer.Option(help="Start from an empty data directory.")] = False,
+    site: Annotated[Path | None, typer.Option(help="Site YAML (default: the dispensary).")] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
+    ] = None,
+) -> None:
+    """Run the demo: server, console and simulated devices on the embedded database."""
+    from bastion.demo import prepare_demo
+    from bastion.server import run_server
+
+    if fresh and data_dir.exists():
+        shutil.rmtree(data_dir)
+    settings = settings_for(data_dir).model_copy(update={"port": port, "database_url": None})
+    info = prepare_demo(settings, site_file=site)
+    console.rule("[bold]Bastion demo")
+    console.print(f"Console:   http://{settings.host}:{settings.port}/console")
+    console.print(
+        f"Operator:  [bold]{info.operator_user}[/] / [bold]{info.operator_password}[/]  (no authenticator code needed)"
+    )
+    console.print(
+        f"Admin:     [bold]{info.admin_user}[/] / [bold]{info.admin_password}[/]  + TOTP, "
+        f"secret [bold]{info.admin_totp_secret}[/]"
+    )
+    console.print(f"Site:      {info.site_name} — simulated traffic runs; Ctrl-C stops.")
+    console.print(f"Data:      {data_dir.resolve()} (demo credentials are for this demo only)")
+    asyncio.run(run_server(settings, simulate=True, site_id=info.site_id, duration=duration))
+    console.print("demo stopped")
+
+
+def _examples_dir() -> Path:
+    """Return the folder with the example sites (repository checkout or cwd)."""
+    candidates = [Path(__file__).resolve().parents[3] / "examples", Path.cwd() / "examples"]
+    for candidate in candidates:
+        if (candidate / "dispensary.yaml").exists():
+            return candidate
+    raise ConfigError("cannot find examples/dispensary.yaml; pass --site FILE")
+
+
+def main() -> None:
+    """Run the CLI (for ``python -m bastion``)."""
+    try:
+        app()
+    except BastionError as exc:  # pragma: no cover - commands already wrap errors
+        fail(str(exc))
