@@ -167,3 +167,28 @@ async def test_failed_commit_reaches_the_publisher(database):
     with pytest.raises(Exception, match="head row is missing"):
         await bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id="d", state="forced"))
     led.close()
+
+
+async def test_staged_events_commit_with_the_domain_transaction(database, ledger):
+    from bastion.core.bus import Bus
+    from bastion.hub import Hub
+    from bastion.settings import Settings
+    from bastion.store.ledger import stage
+
+    bus = Bus(sink=ledger)
+    hub = Hub(settings=Settings(), db=database, ledger=ledger, bus=bus)
+    delivered: list[str] = []
+    bus.subscribe(lambda e: delivered.append(e.id))
+    event = make_event(EVENT_DOOR_FORCED, DoorPayload(door_id="d", state="forced"))
+    with pytest.raises(RuntimeError):
+        with hub.unit_of_work() as session:
+            stage(session, event)
+            raise RuntimeError("domain change failed")
+    await bus.drain()
+    assert ledger.count() == 0 and delivered == []
+    with hub.unit_of_work() as session:
+        stage(session, event)
+    await bus.drain()
+    assert ledger.count() == 1 and delivered == [event.id]
+    assert ledger.verify().ok
+    await bus.close()

@@ -108,9 +108,13 @@ class Bus:
             raise RuntimeError("the bus is closed")
         if event.type.is_security and self.sink is not None:
             await self.sink.append([event])
-        self._fan_out(event)
+        self.deliver(event)
 
-    def _fan_out(self, event: Event[Any]) -> None:
+    def deliver(self, event: Event[Any]) -> None:
+        """Fan out an event that is already committed (e.g. staged in a domain transaction).
+
+        Must run in the event loop; never blocks.
+        """
         for sub in self._subscriptions:
             try:
                 wanted = sub.wants(event)

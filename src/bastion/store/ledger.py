@@ -187,6 +187,25 @@ def append_events(session: Session, events: Sequence[Event[Any]]) -> list[Ledger
     return rows
 
 
+STAGED_KEY = "bastion_staged_events"
+
+
+def stage(session: Session, *events: Event[Any]) -> None:
+    """Append ``events`` to the ledger in the caller's transaction and remember them.
+
+    The unit of work that commits the session hands them to the bus afterwards,
+    so a domain change and its ledger rows commit (or roll back) together.
+    """
+    append_events(session, events)
+    session.info.setdefault(STAGED_KEY, []).extend(events)
+
+
+def take_staged(session: Session) -> list[Event[Any]]:
+    """Remove and return the events staged in ``session``."""
+    staged: list[Event[Any]] = session.info.pop(STAGED_KEY, [])
+    return staged
+
+
 def row_to_event(row: LedgerRow) -> Event[Any]:
     """Rebuild the typed event stored in ``row``."""
     event_type = lookup(row.type)
