@@ -270,3 +270,27 @@ EVENT_ADMIN_ACTION = register(
 EVENT_SITE_IMPORTED = register(
     EventType("site.imported", SiteImportedPayload, "A site model was imported or changed.")
 )
+
+
+class LockdownPayload(Payload):
+    """A lockdown of zones started or ended; lockdown wins over everything except egress."""
+
+    zone_ids: tuple[str, ...] = Field(description="Zones locked down (with their adjacent zones).")
+    active: bool = Field(description="True when the lockdown starts, False when it is lifted.")
+    reason: str = Field(default="", description="Why, in the operator's or rule's words.")
+
+
+class ThreatLevelPayload(Payload):
+    """The site-wide threat level changed."""
+
+    level: int = Field(ge=0, le=10, description="0 is normal; higher restricts access levels.")
+    name: str = Field(default="", description="Display name, e.g. elevated, severe.")
+    reason: str = Field(default="", description="Why it changed.")
+
+
+EVENT_LOCKDOWN = register(
+    EventType("site.lockdown", LockdownPayload, "Zones were locked down or released.")
+)
+EVENT_THREAT_LEVEL = register(
+    EventType("site.threat_level", ThreatLevelPayload, "The site-wide threat level changed.")
+)
