@@ -50,11 +50,17 @@ class Layer(IntEnum):
 
     @classmethod
     def parse(cls, value: object) -> Layer:
-        """Accept a layer name (``"vault"``) or an existing member."""
+        """Accept a layer name (``"vault"``), its number (JSON dumps) or an existing member."""
         if isinstance(value, Layer):
             return value
         if isinstance(value, str) and value.upper() in cls.__members__:
             return cls[value.upper()]
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value in cls._value2member_map_
+        ):
+            return cls(value)
         names = ", ".join(m.name.lower() for m in cls if m is not cls.OUTSIDE)
         raise ValueError(f"unknown layer {value!r}; expected one of {names}")
 
@@ -519,7 +525,11 @@ def _check_zone(known: set[str], field: str, zone_id: str) -> None:
 def verify_door_refs(site: Site) -> None:
     """Doors and barriers join two different, existing zones."""
     known = {z.id for z in site.zones}
-    for group, items in (("doors", site.doors), ("barriers", site.barriers)):
+    groups: tuple[tuple[str, tuple[Door | Barrier, ...]], ...] = (
+        ("doors", site.doors),
+        ("barriers", site.barriers),
+    )
+    for group, items in groups:
         for index, item in enumerate(items):
             _check_zone(known, f"{group}.{index}.from", item.from_zone)
             _check_zone(known, f"{group}.{index}.to", item.to_zone)

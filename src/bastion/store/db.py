@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.core.errors import StorageError
@@ -80,9 +80,10 @@ class Database:
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except OperationalError as exc:
+        except DBAPIError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise StorageError(f"database {self.safe_url} does not answer: {reason}") from None
+            verb = "does not answer" if self.is_sqlite is False else "cannot be opened"
+            raise StorageError(f"database {self.safe_url} {verb}: {reason}") from None
 
     def alembic_config(self) -> Config:
         """Return an Alembic config bound to this database."""
@@ -109,9 +110,13 @@ class Database:
         from alembic.script import ScriptDirectory
 
         head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
-        with self.engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-            tables = set(inspect(conn).get_table_names())
+        try:
+            with self.engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+                tables = set(inspect(conn).get_table_names())
+        except DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StorageError(f"database {self.safe_url} cannot be read: {reason}") from None
         if current is None or "ledger_events" not in tables:
             raise StorageError(
                 f"database {self.safe_url} is empty or not a Bastion database; run 'bastion init'"

@@ -1,0 +1,5 @@
+"""Allow ``python -m bastion``."""
+
+from bastion.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Command line: one Typer module per command group."""
