@@ -126,16 +126,17 @@ def test_swapped_with_sqlite3_cli_style(tmp_path, keyring):
 
 async def test_bus_commits_before_subscribers_run(ledger):
     bus = Bus(sink=ledger)
-    seen: list[int] = []
+    committed_when_seen: list[bool] = []
 
     def on_event(event):
-        seen.append(ledger.count())
+        ids = {row.id for row in ledger.query(types=["door.forced"], limit=10)}
+        committed_when_seen.append(event.id in ids)
 
     bus.subscribe(on_event, types=[EVENT_DOOR_FORCED])
     for _ in range(3):
         await bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id="vault", state="forced"))
     await bus.drain()
-    assert seen == [1, 2, 3]
+    assert committed_when_seen == [True, True, True]
     await bus.close()
 
 

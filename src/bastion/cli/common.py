@@ -16,7 +16,7 @@ from bastion.core.errors import BastionError
 from bastion.hub import Hub, open_hub
 from bastion.settings import Settings
 
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -19,9 +19,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Index, Integer, String, Text, func, select, update
+from sqlalchemy import CursorResult, Index, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bastion.core.context import Context
@@ -153,9 +153,8 @@ def append_events(session: Session, events: Sequence[Event[Any]]) -> list[Ledger
     if not events:
         return []
     now = utcnow()
-    locked = session.execute(
-        update(LedgerHead).where(LedgerHead.id == 1).values(updated_at=now)
-    ).rowcount
+    result = session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(updated_at=now))
+    locked = cast(CursorResult[Any], result).rowcount
     if locked != 1:
         raise StorageError("ledger head row is missing; the ledger schema is damaged")
     head = session.execute(select(LedgerHead).where(LedgerHead.id == 1)).scalar_one()

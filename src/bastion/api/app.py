@@ -1,0 +1,85 @@
+"""FastAPI app factory: routers, problem+json errors, lifespan bound to the hub."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bastion import __version__
+from bastion.core.errors import BastionError, Unauthorized
+from bastion.hub import Hub
+
+_LOGGER = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """Return an RFC 9457 problem+json response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _wants_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api") and request.method in {"GET", "HEAD"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map Bastion errors and validation failures to problem+json (or a login redirect)."""
+
+    @app.exception_handler(BastionError)
+    async def _bastion_error(request: Request, exc: BastionError) -> Response:
+        if isinstance(exc, Unauthorized) and _wants_page(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if exc.status_code >= 500:
+            _LOGGER.error("%s on %s %s: %s", exc.title, request.method, request.url.path, exc)
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        response = problem(exc.status_code, exc.title, exc.message)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"loc": ".".join(str(p) for p in e.get("loc", ())), "msg": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": "", "msg": "invalid request"}
+        return problem(422, "Invalid input", f"{first['loc']}: {first['msg']}", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return problem(exc.status_code, "HTTP error", str(exc.detail))
+
+
+def create_app(hub: Hub) -> FastAPI:
+    """Build the API and console application for ``hub``."""
+    from bastion.api import routers
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for start in hub.extras.get("on_start", []):
+            await start()
+        try:
+            yield
+        finally:
+            for stop in reversed(hub.extras.get("on_stop", [])):
+                await stop()
+
+    app = FastAPI(
+        title="Bastion",
+        version=__version__,
+        description="Security operations for high-risk, regulated facilities.",
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    install_error_handlers(app)
+    routers.include_all(app)
+    return app

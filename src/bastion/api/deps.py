@@ -1,0 +1,343 @@
+"""Request dependencies: the hub, the request's unit of work, and who is calling with what rights.
+
+Every route declares exactly one guard: ``Depends(Require(Permission.X))`` (signed in
+and holding X), ``Depends(Authenticated())`` (signed in, any role) or
+``Depends(Public())`` (deliberately open). :func:`route_guards` finds them so a test
+can prove that no route is left unguarded.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar, cast
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi import routing as fastapi_routing
+from fastapi.dependencies.models import Dependant
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from bastion.auth import service
+from bastion.auth.permissions import Grant, Permission, Role, has_permission, sites_with
+from bastion.core.context import Context
+from bastion.core.errors import Forbidden, Unauthorized
+from bastion.hub import Hub
+from bastion.store.ledger import take_staged
+
+COOKIE_NAME = "bastion_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_PRINCIPAL_KEY = "bastion_principal"
+T = TypeVar("T")
+
+
+def get_hub(request: Request) -> Hub:
+    """Return the hub the app was created for."""
+    return cast(Hub, request.app.state.hub)
+
+
+async def run_unit_of_work(hub: Hub, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in a worker thread inside one transaction; deliver its events after commit.
+
+    The database work stays off the event loop, while the staged events are handed to
+    the bus from the loop (``Hub.deliver`` only delivers where a loop is running).
+    """
+
+    def run() -> tuple[T, list[Any]]:
+        with hub.db.unit_of_work() as session:
+            result = work(session)
+            events = take_staged(session)
+        return result, events
+
+    result, events = await run_in_threadpool(run)
+    hub.deliver(events)
+    return result
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """Yield the request's session; commit after the route succeeds, roll back on error.
+
+    Commit runs in a worker thread; the events staged in the session reach the bus
+    only once the commit succeeded.
+    """
+    hub = get_hub(request)
+    session = hub.db.sessions()
+    try:
+        yield session
+        await run_in_threadpool(session.commit)
+    except BaseException:
+        take_staged(session)
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    hub.deliver(take_staged(session))
+
+
+# "function" scope: commit before the response is sent, so a failed commit is a 500.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: an account signed in by cookie, or an API token."""
+
+    user_id: int
+    username: str
+    grants: tuple[Grant, ...]
+    method: Literal["session", "token"]
+    csrf_token: str | None = None
+    session_id: int | None = None
+    token_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        """Return the ledger actor: ``user:<id>`` or ``token:<id>``."""
+        if self.method == "token":
+            return f"token:{self.token_id}"
+        return f"user:{self.user_id}"
+
+    @property
+    def role_names(self) -> list[str]:
+        """Return ``role`` or ``role@site`` for each grant, for display."""
+        return [g.label() for g in self.grants]
+
+    def context(self) -> Context:
+        """Return a context whose actor is this principal."""
+        return Context(actor=self.actor)
+
+    def allows(self, permission: Permission, site_id: str | None = None) -> bool:
+        """Return True when the principal holds ``permission`` at ``site_id`` (None: anywhere)."""
+        return has_permission(self.grants, permission, site_id)
+
+    def sites_with(self, permission: Permission) -> frozenset[str] | None:
+        """Return the sites where ``permission`` is held; None means every site."""
+        return sites_with(self.grants, permission)
+
+
+def is_loopback(host: str | None) -> bool:
+    """Return True for localhost and loopback addresses."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def cookie_secure(hub: Hub, request: Request) -> bool:
+    """Return whether the session cookie is Secure (setting, else not on loopback)."""
+    if hub.settings.cookie_secure is not None:
+        return hub.settings.cookie_secure
+    return not is_loopback(request.url.hostname)
+
+
+def set_session_cookie(response: Response, *, hub: Hub, request: Request, token: str) -> None:
+    """Set the HttpOnly, SameSite=Strict session cookie."""
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=cookie_secure(hub, request),
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, *, hub: Hub, request: Request) -> None:
+    """Remove the session cookie."""
+    response.delete_cookie(
+        COOKIE_NAME,
+        httponly=True,
+        samesite="strict",
+        secure=cookie_secure(hub, request),
+        path="/",
+    )
+
+
+def client_address(request: Request) -> str:
+    """Return the peer address for the ledger (never a header the client controls)."""
+    return request.client.host if request.client else ""
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("malformed Authorization header; use 'Bearer bst_…'")
+    return value.strip()
+
+
+def _principal_from_session(hub: Hub, token: str) -> Principal:
+    with hub.db.unit_of_work() as session:
+        record, user = service.resolve_session(
+            session=session,
+            token=token,
+            clock=hub.clock,
+            idle_minutes=hub.settings.session_idle_minutes,
+        )
+        return Principal(
+            user_id=user.id,
+            username=user.username,
+            grants=service.grants_of(user),
+            method="session",
+            csrf_token=service.csrf_token_for(token),
+            session_id=record.id,
+        )
+
+
+def _principal_from_token(hub: Hub, token: str) -> Principal:
+    with hub.db.unit_of_work() as session:
+        record, owner = service.resolve_api_token(session=session, token=token, clock=hub.clock)
+        return Principal(
+            user_id=owner.id,
+            username=owner.username,
+            grants=(Grant(Role(record.role), record.site_id),),
+            method="token",
+            token_id=record.id,
+        )
+
+
+async def current_principal(request: Request) -> Principal:
+    """Authenticate the request by bearer token or session cookie; raise Unauthorized."""
+    cached = request.scope.get(_PRINCIPAL_KEY)
+    if isinstance(cached, Principal):
+        return cached
+    hub = get_hub(request)
+    bearer = _bearer(request)
+    if bearer is not None:
+        principal = await run_in_threadpool(_principal_from_token, hub, bearer)
+    else:
+        cookie = request.cookies.get(COOKIE_NAME)
+        if not cookie:
+            raise Unauthorized(service.SESSION_INVALID)
+        principal = await run_in_threadpool(_principal_from_session, hub, cookie)
+    request.scope[_PRINCIPAL_KEY] = principal
+    return principal
+
+
+async def check_csrf(request: Request, principal: Principal) -> None:
+    """Raise Forbidden when a cookie-authenticated unsafe request lacks the CSRF token."""
+    if principal.method != "session" or request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            value = (await request.form()).get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    expected = principal.csrf_token or ""
+    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise Forbidden("missing or wrong CSRF token")
+
+
+class Require:
+    """Guard a route: signed in (401), holding ``permission`` (403), CSRF for cookies (403).
+
+    With ``site_param`` the permission must be held at the site named by that path
+    or query parameter; otherwise at some site (the route then filters by
+    :meth:`Principal.sites_with`).
+    """
+
+    def __init__(self, permission: Permission | None, *, site_param: str | None = None) -> None:
+        self.permission = permission
+        self.site_param = site_param
+
+    def __repr__(self) -> str:
+        return f"Require({self.permission!s}, site_param={self.site_param!r})"
+
+    async def __call__(self, request: Request) -> Principal:
+        """Return the principal or raise Unauthorized / Forbidden."""
+        principal = await current_principal(request)
+        if self.permission is not None:
+            site_id: str | None = None
+            if self.site_param is not None:
+                site_id = request.path_params.get(self.site_param) or request.query_params.get(
+                    self.site_param
+                )
+                if not site_id:
+                    raise Forbidden(f"a site is needed ({self.site_param})")
+            if not principal.allows(self.permission, site_id):
+                raise Forbidden(f"this needs the {self.permission.value} permission")
+        await check_csrf(request, principal)
+        return principal
+
+
+class Authenticated(Require):
+    """Guard a route that any signed-in account may use (its own profile, sign-out)."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def __repr__(self) -> str:
+        return "Authenticated()"
+
+
+class Public:
+    """Mark a route as deliberately reachable without signing in."""
+
+    def __repr__(self) -> str:
+        return "Public()"
+
+    async def __call__(self) -> None:
+        """Do nothing: the marker is what matters."""
+
+
+Guard = Require | Public
+
+
+def iter_routes(app: FastAPI) -> Iterator[Any]:
+    """Yield every route of ``app`` as served, including those of included routers.
+
+    FastAPI 0.16x keeps included routers as branches of ``app.routes``; its route
+    contexts expose the effective ``path``, ``methods``, ``dependant`` (with the
+    include-level dependencies) and the ``original_route``.
+    """
+    iterate = getattr(fastapi_routing, "iter_route_contexts", None)
+    if iterate is None:  # older FastAPI: included routes are copied into app.routes
+        yield from app.routes
+        return
+    yield from iterate(app.routes)
+
+
+def route_guards(route: Any) -> list[Guard]:
+    """Return every Require/Authenticated/Public dependency of ``route``, depth first."""
+    dependant = getattr(route, "dependant", None)
+    if not isinstance(dependant, Dependant):
+        return []
+    found: list[Guard] = []
+    stack = list(dependant.dependencies)
+    while stack:
+        sub = stack.pop(0)
+        if isinstance(sub.call, Require | Public):
+            found.append(sub.call)
+        stack.extend(sub.dependencies)
+    return found
+
+
+def route_permission(
+    route: Any,
+) -> Permission | Literal["public", "authenticated"] | None:
+    """Return the permission ``route`` declares, "public", "authenticated", or None.
+
+    None means the route declares no guard, or several different ones.
+    """
+    guards = route_guards(route)
+    kinds = {
+        "public"
+        if isinstance(g, Public)
+        else ("authenticated" if g.permission is None else g.permission)
+        for g in guards
+    }
+    if len(kinds) != 1:
+        return None
+    kind = kinds.pop()
+    return cast(Permission | Literal["public", "authenticated"], kind)

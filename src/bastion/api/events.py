@@ -1,0 +1,145 @@
+"""Ledger queries, chain verification and the live event stream (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+from sse_starlette.sse import EventSourceResponse
+
+from bastion.api.deps import Require, get_hub
+from bastion.auth.permissions import Permission
+from bastion.core.events import Event
+from bastion.hub import Hub
+from bastion.store.ledger import LedgerRow
+
+router = APIRouter(tags=["events"])
+HubDep = Annotated[Hub, Depends(get_hub)]
+
+
+class LedgerEventRead(BaseModel):
+    """One ledger row as the API shows it."""
+
+    seq: int = Field(description="Position in the chain.")
+    id: str = Field(description="Event id (ULID).")
+    type: str = Field(description="Event type name.")
+    time: datetime = Field(description="When it happened (UTC).")
+    site: str | None = Field(description="Site id.")
+    subject: str | None = Field(description="Person or account concerned.")
+    device: str | None = Field(description="Door or device concerned.")
+    actor: str = Field(description="Who or what caused it.")
+    context_id: str = Field(description="Causality context id.")
+    parent_id: str | None = Field(description="Parent context id.")
+    payload: dict[str, Any] = Field(description="Typed payload as JSON.")
+    hash: str = Field(description="SHA-256 of the row.")
+
+    @classmethod
+    def of(cls, row: LedgerRow) -> LedgerEventRead:
+        """Convert a ledger row."""
+        return cls(
+            seq=row.seq,
+            id=row.id,
+            type=row.type,
+            time=row.time,
+            site=row.site,
+            subject=row.subject,
+            device=row.device,
+            actor=row.actor,
+            context_id=row.context_id,
+            parent_id=row.parent_id,
+            payload=json.loads(row.payload),
+            hash=row.hash,
+        )
+
+
+class VerificationRead(BaseModel):
+    """Result of re-computing the ledger chain."""
+
+    ok: bool = Field(description="True when the chain is intact.")
+    rows_checked: int = Field(description="Rows that verified.")
+    bad_seq: int | None = Field(description="First row that failed, if any.")
+    problem: str = Field(description="What was wrong.")
+    summary: str = Field(description="One line for humans.")
+
+
+@router.get(
+    "/api/events",
+    response_model=list[LedgerEventRead],
+    dependencies=[Depends(Require(Permission.EVENTS_READ))],
+)
+def list_events(
+    hub: HubDep,
+    type: Annotated[list[str] | None, Query(description="Event type names.")] = None,
+    subject: str | None = None,
+    device: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[LedgerEventRead]:
+    """Return ledger events, newest first."""
+    rows = hub.ledger.query(
+        types=type, subject=subject, device=device, since=since, until=until, limit=limit
+    )
+    return [LedgerEventRead.of(r) for r in rows]
+
+
+@router.get(
+    "/api/ledger/verify",
+    response_model=VerificationRead,
+    dependencies=[Depends(Require(Permission.LEDGER_VERIFY))],
+)
+def verify_ledger(hub: HubDep) -> VerificationRead:
+    """Recompute the hash chain and report the first broken row."""
+    result = hub.ledger.verify()
+    return VerificationRead(
+        ok=result.ok,
+        rows_checked=result.rows_checked,
+        bad_seq=result.bad_seq,
+        problem=result.problem,
+        summary=result.describe(),
+    )
+
+
+def event_summary(event: Event[Any]) -> dict[str, Any]:
+    """Return the JSON the live feed sends for one event."""
+    return {
+        "id": event.id,
+        "type": event.type.name,
+        "time": event.time.isoformat(),
+        "actor": event.context.actor,
+        "device": event.device,
+        "subject": event.subject,
+        "payload": event.payload.model_dump(mode="json"),
+    }
+
+
+@router.get("/api/events/stream", dependencies=[Depends(Require(Permission.EVENTS_READ))])
+async def stream_events(request: Request, hub: HubDep) -> EventSourceResponse:
+    """Stream committed security events to the console as server-sent events."""
+    queue: asyncio.Queue[Event[Any]] = asyncio.Queue(maxsize=1000)
+
+    def on_event(event: Event[Any]) -> None:
+        if event.type.is_security and not queue.full():
+            queue.put_nowait(event)
+
+    unsubscribe = hub.bus.subscribe(on_event)
+
+    async def generate() -> AsyncIterator[dict[str, str]]:
+        try:
+            yield {"event": "hello", "data": "{}"}
+            while True:
+                event = await queue.get()
+                yield {
+                    "event": "security",
+                    "id": event.id,
+                    "data": json.dumps(event_summary(event)),
+                }
+        finally:
+            unsubscribe()
+
+    return EventSourceResponse(generate(), ping=15)

@@ -1,0 +1,1 @@
+"""Operator accounts, roles, sessions, API tokens and sign-in protection."""
