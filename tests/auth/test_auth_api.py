@@ -1,12 +1,12 @@
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 
 from bastion.api.deps import COOKIE_NAME
 from bastion.auth import service
 from bastion.auth.permissions import Role
 from bastion.core.events import EVENT_ADMIN_ACTION, EVENT_ALARM_RAISED
-from conftest import TestClient
 
 PASSWORD = "correct horse battery staple"
 
