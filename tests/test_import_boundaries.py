@@ -24,14 +24,20 @@ def _package_of(path: Path) -> str:
 
 
 def _bastion_imports(path: Path) -> set[str]:
-    return {m.split(".")[1] for m in _imports(path) if m.startswith("bastion.") and m.count(".") >= 1}
+    return {
+        m.split(".")[1] for m in _imports(path) if m.startswith("bastion.") and m.count(".") >= 1
+    }
 
 
 def test_core_imports_nothing_from_bastion_nor_web_or_db_frameworks():
     for path in (SRC / "core").rglob("*.py"):
         modules = _imports(path)
-        assert not {m for m in modules if m.startswith("bastion.") and not m.startswith("bastion.core")}, path
-        assert not {m for m in modules if m.split(".")[0] in {"fastapi", "sqlalchemy", "starlette"}}, path
+        assert not {
+            m for m in modules if m.startswith("bastion.") and not m.startswith("bastion.core")
+        }, path
+        assert not {
+            m for m in modules if m.split(".")[0] in {"fastapi", "sqlalchemy", "starlette"}
+        }, path
 
 
 def test_integrations_import_only_core_and_site():

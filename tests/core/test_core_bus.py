@@ -35,9 +35,7 @@ async def test_subscriber_receives_only_its_types():
     got: list[str] = []
     bus.subscribe(lambda e: got.append(e.type.name), types=[EVENT_DOOR_FORCED])
     await bus.publish(EVENT_DOOR_FORCED, forced())
-    await bus.publish(
-        EVENT_ALARM_RAISED, AlarmPayload(alarm_type="x", priority=1, message="m")
-    )
+    await bus.publish(EVENT_ALARM_RAISED, AlarmPayload(alarm_type="x", priority=1, message="m"))
     await bus.drain()
     assert got == ["door.forced"]
     await bus.close()
@@ -88,7 +86,9 @@ async def test_security_events_reach_the_sink_before_subscribers():
     seen_in_sink: list[int] = []
     bus.subscribe(lambda e: seen_in_sink.append(len(sink.events)))
     await bus.publish(EVENT_DOOR_FORCED, forced())
-    await bus.publish(EVENT_SENSOR_READING, SensorReadingPayload(device_id="s", quantity="q", value=1))
+    await bus.publish(
+        EVENT_SENSOR_READING, SensorReadingPayload(device_id="s", quantity="q", value=1)
+    )
     await bus.drain()
     assert [e.type.name for e in sink.events] == ["door.forced"]
     assert seen_in_sink == [1, 1]

@@ -6,7 +6,6 @@ import pytest
 from bastion.core.clock import FrozenClock, SystemClock
 from bastion.core.context import Context
 from bastion.core.errors import ConfigError, InvalidInput
-from bastion.core.events import EVENT_ALARM_RAISED as EVENT_ALARM_RAISED_T
 from bastion.core.events import (
     CATALOGUE,
     EVENT_ACCESS_DECISION,
@@ -21,6 +20,7 @@ from bastion.core.events import (
     make_event,
     register,
 )
+from bastion.core.events import EVENT_ALARM_RAISED as EVENT_ALARM_RAISED_T
 
 
 def test_payloads_are_frozen_and_strict():
@@ -39,13 +39,17 @@ def test_make_event_checks_payload_type_and_time():
     with pytest.raises(InvalidInput, match="expects DoorPayload"):
         make_event(EVENT_DOOR_FORCED, AlarmPayload(alarm_type="x", priority=1, message="m"))  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="timezone-aware"):
-        make_event(EVENT_DOOR_FORCED, DoorPayload(door_id="d", state="forced"), time=datetime(2026, 1, 1))
+        make_event(
+            EVENT_DOOR_FORCED, DoorPayload(door_id="d", state="forced"), time=datetime(2026, 1, 1)
+        )
 
 
 def test_event_subject_device_and_canonical_json():
     event = make_event(
         EVENT_ACCESS_DECISION,
-        AccessDecisionPayload(door_id="vault", reader_id="r1", subject="p1", granted=False, reason="revoked"),
+        AccessDecisionPayload(
+            door_id="vault", reader_id="r1", subject="p1", granted=False, reason="revoked"
+        ),
         time=datetime(2026, 1, 1, 12, tzinfo=UTC),
     )
     assert event.subject == "p1"

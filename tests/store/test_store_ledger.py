@@ -74,7 +74,11 @@ def test_query_filters(filled):
 
 def test_edited_row_is_named(filled, database):
     with database.engine.begin() as conn:
-        conn.execute(text("UPDATE ledger_events SET payload = replace(payload, 'person-6', 'person-x') WHERE seq = 7"))
+        conn.execute(
+            text(
+                "UPDATE ledger_events SET payload = replace(payload, 'person-6', 'person-x') WHERE seq = 7"
+            )
+        )
     result = filled.verify()
     assert not result.ok
     assert result.bad_seq == 7
@@ -142,7 +146,9 @@ async def test_bus_commits_before_subscribers_run(ledger):
 
 async def test_telemetry_is_not_ledgered(ledger):
     bus = Bus(sink=ledger)
-    await bus.publish(EVENT_SENSOR_READING, SensorReadingPayload(device_id="s1", quantity="db", value=40))
+    await bus.publish(
+        EVENT_SENSOR_READING, SensorReadingPayload(device_id="s1", quantity="db", value=40)
+    )
     assert ledger.count() == 0
     await bus.close()
 
@@ -181,10 +187,9 @@ async def test_staged_events_commit_with_the_domain_transaction(database, ledger
     delivered: list[str] = []
     bus.subscribe(lambda e: delivered.append(e.id))
     event = make_event(EVENT_DOOR_FORCED, DoorPayload(door_id="d", state="forced"))
-    with pytest.raises(RuntimeError):
-        with hub.unit_of_work() as session:
-            stage(session, event)
-            raise RuntimeError("domain change failed")
+    with pytest.raises(RuntimeError), hub.unit_of_work() as session:
+        stage(session, event)
+        raise RuntimeError("domain change failed")
     await bus.drain()
     assert ledger.count() == 0 and delivered == []
     with hub.unit_of_work() as session:
