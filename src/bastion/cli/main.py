@@ -36,12 +36,17 @@ def _mount_optional_groups() -> None:
     for module, name in (
         ("bastion.cli.users", "users"),
         ("bastion.cli.access", "access"),
+        ("bastion.cli.alarms", "alarms"),
+        ("bastion.cli.rules", "rules"),
+        ("bastion.cli.notify", "notify"),
+        ("bastion.cli.osdp", "osdp"),
+        ("bastion.cli.sim", "sim"),
         ("bastion.cli.analyze", "analyze"),
     ):
         try:
             sub = import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != module:
+            if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
                 raise
             continue
         app.add_typer(sub.app, name=name)

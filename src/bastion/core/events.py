@@ -294,3 +294,269 @@ EVENT_LOCKDOWN = register(
 EVENT_THREAT_LEVEL = register(
     EventType("site.threat_level", ThreatLevelPayload, "The site-wide threat level changed.")
 )
+
+
+# --- alarms, automation, arming, sensors and video (monitoring and integrated response) -------
+
+
+class AlarmStatePayload(Payload):
+    """An alarm moved through its lifecycle (acknowledged, investigating, resolved …)."""
+
+    alarm_id: str = Field(description="Alarm concerned.")
+    state: Literal["acknowledged", "investigating", "resolved", "false_alarm"] = Field(
+        description="New state of the alarm."
+    )
+    operator: str = Field(description="Operator reference, e.g. user:<id>.")
+    reason: str = Field(default="", description="Why (required for a false alarm).")
+    incident_id: str | None = Field(default=None, description="Incident the alarm belongs to.")
+
+
+class SopStepPayload(Payload):
+    """An operator completed or skipped one step of an alarm's procedure."""
+
+    alarm_id: str = Field(description="Alarm whose procedure it is.")
+    sop_id: str = Field(description="Procedure id.")
+    step_id: str = Field(description="Step id inside the procedure.")
+    outcome: Literal["done", "skipped"] = Field(description="Completed or skipped.")
+    answer: str = Field(default="", description="Answer given (e.g. yes, no, free text).")
+    reason: str = Field(default="", description="Why the step was skipped.")
+    operator: str = Field(description="Operator reference, e.g. user:<id>.")
+
+
+class NotifyPayload(Payload):
+    """A notification or call tree was requested; the notification domain delivers it."""
+
+    call_tree: str | None = Field(default=None, description="Call tree to start, if any.")
+    roles: tuple[str, ...] = Field(default=(), description="Roles to notify, e.g. supervisor.")
+    message: str = Field(description="What to tell them.")
+    priority: int = Field(default=3, ge=1, le=5, description="1 is most urgent.")
+    alarm_id: str | None = Field(default=None, description="Alarm concerned, if any.")
+    incident_id: str | None = Field(default=None, description="Incident concerned, if any.")
+    zone_id: str | None = Field(default=None, description="Zone concerned, if any.")
+
+
+class IncidentPayload(Payload):
+    """An incident was opened, grew, was requested by a rule, or was closed."""
+
+    incident_id: str | None = Field(
+        default=None, description="Incident id (None on a request not yet handled)."
+    )
+    action: Literal["requested", "opened", "updated", "closed"] = Field(
+        description="What happened to the incident."
+    )
+    title: str = Field(default="", description="One-line summary.")
+    priority: int = Field(default=3, ge=1, le=5, description="1 is most urgent.")
+    zone_ids: tuple[str, ...] = Field(default=(), description="Zones involved.")
+    alarm_id: str | None = Field(default=None, description="Alarm that was attached, if any.")
+    source_event_id: str | None = Field(default=None, description="Event that caused it.")
+
+
+class ArmingPayload(Payload):
+    """A zone was armed or disarmed (by schedule, rule or operator)."""
+
+    zone_id: str = Field(description="Zone concerned.")
+    state: Literal["armed", "disarmed"] = Field(description="New arming state.")
+    exit_delay_s: float = Field(default=0.0, ge=0, description="Seconds before arming holds.")
+    entry_delay_s: float = Field(default=0.0, ge=0, description="Grace after an entry trigger.")
+    reason: str = Field(default="", description="Why, in the operator's or rule's words.")
+
+
+class SensorBypassPayload(Payload):
+    """A faulty sensor was bypassed (with a reason and an expiry) or restored."""
+
+    device_id: str = Field(description="Sensor bypassed.")
+    active: bool = Field(description="True while bypassed; False when restored.")
+    reason: str = Field(default="", description="Why it was bypassed.")
+    until: datetime | None = Field(default=None, description="When the bypass expires (UTC).")
+
+
+class SensorStatePayload(Payload):
+    """An intrusion or life-safety sensor changed state (motion, contact, glass-break, panic)."""
+
+    device_id: str = Field(description="Sensor concerned.")
+    sensor_type: str = Field(description="motion, contact, glass_break, panic …")
+    state: Literal["active", "inactive"] = Field(description="Triggered or quiet.")
+    zone_id: str | None = Field(default=None, description="Zone the sensor watches.")
+
+
+class CameraPtzPayload(Payload):
+    """A camera was told to go to a PTZ preset."""
+
+    camera_id: str = Field(description="Camera commanded.")
+    preset: str = Field(description="Preset name, as configured on the camera.")
+    reason: str = Field(default="", description="Why.")
+
+
+class CameraBookmarkPayload(Payload):
+    """Recordings of some cameras were bookmarked around a moment."""
+
+    camera_ids: tuple[str, ...] = Field(description="Cameras bookmarked.")
+    label: str = Field(description="What the bookmark marks.")
+    at: datetime = Field(description="Moment bookmarked (UTC).")
+    zone_id: str | None = Field(default=None, description="Zone concerned, if any.")
+
+
+class VideoDetectionPayload(Payload):
+    """A video-analytics detection tied to our cameras and zones (loitering, parked vehicle …)."""
+
+    camera_id: str = Field(description="Camera that saw it.")
+    kind: Literal["loitering", "stationary_vehicle", "zone_entry", "object"] = Field(
+        description="What was detected."
+    )
+    label: str = Field(description="Object label, e.g. person, car.")
+    zone_id: str | None = Field(default=None, description="Our zone, when mapped.")
+    source_zones: tuple[str, ...] = Field(default=(), description="Analytics zone names.")
+    source_id: str = Field(description="The analytics system's object or review id.")
+    score: float | None = Field(default=None, description="Detection confidence 0–1.")
+
+
+EVENT_ALARM_STATE = register(
+    EventType("alarm.state", AlarmStatePayload, "An alarm was acknowledged, worked or closed.")
+)
+EVENT_SOP_STEP = register(
+    EventType("alarm.sop_step", SopStepPayload, "A procedure step was completed or skipped.")
+)
+EVENT_NOTIFY = register(
+    EventType("notify.requested", NotifyPayload, "A notification or call tree was requested.")
+)
+EVENT_INCIDENT = register(
+    EventType("incident.changed", IncidentPayload, "An incident was requested, opened or closed.")
+)
+EVENT_ZONE_ARMING = register(
+    EventType("zone.arming", ArmingPayload, "A zone was armed or disarmed.")
+)
+EVENT_SENSOR_BYPASS = register(
+    EventType("sensor.bypass", SensorBypassPayload, "A sensor was bypassed or restored.")
+)
+EVENT_SENSOR_STATE = register(
+    EventType("sensor.state", SensorStatePayload, "An intrusion or panic sensor changed state.")
+)
+EVENT_CAMERA_PTZ = register(
+    EventType("camera.ptz", CameraPtzPayload, "A camera was sent to a PTZ preset.")
+)
+EVENT_CAMERA_BOOKMARK = register(
+    EventType("camera.bookmark", CameraBookmarkPayload, "Camera recordings were bookmarked.")
+)
+EVENT_VIDEO_DETECTION = register(
+    EventType("video.detection", VideoDetectionPayload, "Video analytics detected something.")
+)
+
+
+# --- OSDP readers ---------------------------------------------------------------------------
+
+
+class ReaderStatusPayload(Payload):
+    """A reader's link changed: online, secure channel, key state."""
+
+    reader_id: str = Field(description="Reader concerned.")
+    door_id: str | None = Field(default=None, description="Door the reader serves.")
+    online: bool = Field(description="Whether the reader answers the control panel.")
+    secure: bool = Field(description="Whether the secure channel is active.")
+    key: Literal["none", "default", "pending", "keyed"] = Field(
+        description="Key state: none, default (install mode), pending (being set) or keyed."
+    )
+    detail: str = Field(default="", description="What changed (never a key).")
+
+
+class ReaderCardPayload(Payload):
+    """A card was read at a reader; carries only the keyed hash of the card data."""
+
+    reader_id: str = Field(description="Reader that read it.")
+    door_id: str | None = Field(default=None, description="Door the reader serves.")
+    credential_ref: str = Field(description="Keyed hash of the card data.")
+    bits: int = Field(ge=0, description="Number of card data bits.")
+    granted: bool | None = Field(default=None, description="Decision, when one was made.")
+
+
+EVENT_READER_STATUS = register(
+    EventType("reader.status", ReaderStatusPayload, "A reader's link or secure channel changed.")
+)
+EVENT_READER_CARD = register(
+    EventType(
+        "reader.card_read",
+        ReaderCardPayload,
+        "A card was read at a reader (hash only).",
+        EventClass.TELEMETRY,
+    )
+)
+EVENT_DOOR_REX = register(
+    EventType("door.request_to_exit", DoorPayload, "A request-to-exit was pressed at a door.")
+)
+
+
+# --- access control and people (cardholders, credentials, levels, policies) -----------------
+
+
+class PersonChangedPayload(Payload):
+    """A cardholder was created, changed, suspended, reinstated or offboarded."""
+
+    subject: str = Field(description="Person id (never a name).")
+    action: Literal["created", "updated", "suspended", "reinstated", "offboarded"] = Field(
+        description="What happened to the person."
+    )
+    kind: str = Field(default="", description="employee, contractor or visitor.")
+    reason: str = Field(default="", description="Why, in the operator's words.")
+
+
+class CredentialChangedPayload(Payload):
+    """A credential was issued, changed or revoked; carries no card data or PIN."""
+
+    subject: str = Field(description="Person id the credential belongs to.")
+    credential_id: str = Field(description="Credential id.")
+    action: Literal["issued", "updated", "revoked"] = Field(description="What happened.")
+    kind: str = Field(description="card, pin, card_and_pin or mobile.")
+    reason: str = Field(default="", description="Why, in the operator's words.")
+
+
+class AccessLevelChangedPayload(Payload):
+    """An access level was created, changed, deleted, assigned or unassigned."""
+
+    level_id: str = Field(description="Access level id.")
+    site_id: str = Field(description="Site the level belongs to.")
+    action: Literal["created", "updated", "deleted", "assigned", "unassigned"] = Field(
+        description="What happened to the level."
+    )
+    subject: str | None = Field(default=None, description="Person id for (un)assignments.")
+    detail: dict[str, str] = Field(default_factory=dict, description="Non-secret facts.")
+
+
+class AccessPolicyChangedPayload(Payload):
+    """A door policy, anti-passback area or interlock group was set or removed."""
+
+    site_id: str = Field(description="Site concerned.")
+    target: str = Field(description="What changed, e.g. door:vault-door, apb:vault.")
+    action: Literal["set", "removed"] = Field(description="Set or removed.")
+    detail: dict[str, str] = Field(default_factory=dict, description="Non-secret facts.")
+
+
+class AntiPassbackForgivenPayload(Payload):
+    """An operator forgave anti-passback for one person (or everyone at a site)."""
+
+    site_id: str = Field(description="Site concerned.")
+    subject: str | None = Field(default=None, description="Person id; None forgives everyone.")
+    reason: str = Field(default="", description="Why, in the operator's words.")
+
+
+EVENT_PERSON_CHANGED = register(
+    EventType("people.changed", PersonChangedPayload, "A cardholder was created or changed.")
+)
+EVENT_CREDENTIAL_CHANGED = register(
+    EventType(
+        "access.credential", CredentialChangedPayload, "A credential was issued or revoked."
+    )
+)
+EVENT_ACCESS_LEVEL_CHANGED = register(
+    EventType("access.level", AccessLevelChangedPayload, "An access level or assignment changed.")
+)
+EVENT_ACCESS_POLICY_CHANGED = register(
+    EventType(
+        "access.policy", AccessPolicyChangedPayload, "A door, anti-passback or interlock policy."
+    )
+)
+EVENT_ANTI_PASSBACK_FORGIVEN = register(
+    EventType(
+        "access.apb_forgiven",
+        AntiPassbackForgivenPayload,
+        "Anti-passback was forgiven by an operator.",
+    )
+)

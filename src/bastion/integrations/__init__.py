@@ -7,6 +7,7 @@ only through the bus and the hub.
 
 from __future__ import annotations
 
+import logging
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Protocol
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel
 from bastion.core.errors import ConfigError
 
 ENTRY_POINT_GROUP = "bastion.integrations"
+_LOGGER = logging.getLogger(__name__)
 
 
 class Integration(Protocol):
@@ -36,7 +38,11 @@ def available() -> dict[str, type[Integration]]:
     """Return the installed integrations keyed by their ``type`` name."""
     found: dict[str, type[Integration]] = {}
     for entry in entry_points(group=ENTRY_POINT_GROUP):
-        found[entry.name] = entry.load()
+        try:
+            found[entry.name] = entry.load()
+        except ImportError:
+            # One broken or absent plugin must not take the others down with it.
+            _LOGGER.exception("integration %r cannot be loaded; skipping it", entry.name)
     return found
 
 

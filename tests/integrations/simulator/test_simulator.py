@@ -37,7 +37,7 @@ async def test_simulated_night_forces_a_door_and_everything_is_ledgered(database
         hub, SimulatorConfig(site_id=site.site.id, step_s=0.001, start=time(1, 0), seed=7)
     )
     for _ in range(500):
-        if ledger.query(types=["door.forced"], limit=1):
+        if any("door_forced" in r.payload for r in ledger.query(types=["alarm.raised"])):
             break
         await asyncio.sleep(0.01)
     await simulator.unload()

@@ -1,0 +1,142 @@
+"""The Frigate integration: ingest Frigate's MQTT events, send PTZ presets back."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bastion.core.context import Context
+from bastion.core.events import EVENT_CAMERA_PTZ, CameraPtzPayload, Event
+from bastion.integrations.frigate.events import FrigateTranslator
+from bastion.integrations.mqtt.connection import BrokerSettings, MqttConnection
+from bastion.site.schemas import DeviceType, Site
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class FrigateConfig(BaseModel):
+    """Settings of the Frigate integration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["frigate"] = Field(
+        default="frigate", title="Type", description="Integration type."
+    )
+    site_id: str = Field(title="Site", description="Site whose cameras Frigate watches.")
+    host: str = Field(default="127.0.0.1", title="Host", description="Broker host name.")
+    port: int = Field(default=1883, ge=1, le=65535, title="Port", description="Broker port.")
+    username: str | None = Field(default=None, title="User", description="Broker user name.")
+    password: str | None = Field(default=None, title="Password", description="Broker password.")
+    client_id: str = Field(default="bastion-frigate", title="Client id", description="MQTT id.")
+    topic_prefix: str = Field(default="frigate", title="Topic prefix", description="Frigate's.")
+    cameras: dict[str, str] = Field(
+        default_factory=dict,
+        title="Cameras",
+        description="Frigate camera name → our camera id (default: the same name).",
+    )
+    zones: dict[str, str] = Field(
+        default_factory=dict,
+        title="Zones",
+        description="Frigate zone name → our zone id (default: same name when we have it).",
+    )
+    loitering_zones: list[str] = Field(
+        default_factory=list,
+        title="Loitering zones",
+        description="Frigate zones with loitering_time set (e.g. near a secure door).",
+    )
+    vehicle_zones: list[str] = Field(
+        default_factory=list,
+        title="Vehicle zones",
+        description="Frigate zones where a stationary vehicle is an alarm (restricted areas).",
+    )
+    stationary_s: float = Field(
+        default=30.0, gt=0, title="Stationary for", description="Seconds still before alarm."
+    )
+
+
+class FrigateIntegration:
+    """Bridge Frigate's MQTT contract and the bus."""
+
+    domain: ClassVar[str] = "frigate"
+    config_model: ClassVar[type[BaseModel]] = FrigateConfig
+
+    def __init__(self) -> None:
+        self.translator: FrigateTranslator | None = None
+        self.connection: MqttConnection | None = None
+        self._hub: Any = None
+        self._config: FrigateConfig | None = None
+        self._ptz_topics: dict[str, str] = {}
+        self._unsubscribe: Any = None
+        self.published = 0
+        self.ptz_sent: list[tuple[str, str]] = []
+
+    async def setup(self, hub: Any, config: Any) -> None:
+        """Connect, subscribe to Frigate's topics and listen for PTZ commands on the bus."""
+        sites: dict[str, Site] = hub.extras.get("sites", {})
+        site = sites.get(config.site_id)
+        if site is None:
+            raise ValueError(f"frigate: site {config.site_id!r} is not loaded")
+        self._hub, self._config = hub, config
+        our_zones = {z.id for z in site.zones}
+        zones = {z: z for z in [*config.loitering_zones, *config.vehicle_zones] if z in our_zones}
+        zones.update(config.zones)
+        cameras = {d.id: d.id for d in site.devices if d.type is DeviceType.CAMERA}
+        cameras.update(config.cameras)
+        self._ptz_topics = {ours: name for name, ours in cameras.items()}
+        self.translator = FrigateTranslator(
+            cameras=cameras,
+            zones=zones,
+            loitering_zones=frozenset(config.loitering_zones),
+            vehicle_zones=frozenset(config.vehicle_zones),
+            stationary_s=config.stationary_s,
+        )
+        prefix = config.topic_prefix
+        self.connection = MqttConnection(
+            BrokerSettings(
+                host=config.host,
+                port=config.port,
+                username=config.username,
+                password=config.password,
+                client_id=config.client_id,
+            ),
+            [f"{prefix}/events", f"{prefix}/reviews", f"{prefix}/available"],
+            self.handle,
+        )
+        self.connection.start()
+        self._unsubscribe = hub.bus.subscribe(self.send_ptz, types=[EVENT_CAMERA_PTZ])
+
+    async def unload(self) -> None:
+        """Stop listening and disconnect."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.connection is not None:
+            await self.connection.stop()
+            self.connection = None
+
+    async def handle(self, topic: str, payload: bytes) -> None:
+        """Turn one Frigate message into events."""
+        assert self.translator is not None and self._config is not None
+        for out in self.translator.on_message(topic, payload, self._config.topic_prefix):
+            await self._hub.bus.publish(
+                out.event_type,
+                out.payload,
+                context=Context(actor="device:frigate"),
+                site=self._config.site_id,
+            )
+            self.published += 1
+
+    async def send_ptz(self, event: Event[Any]) -> None:
+        """Publish ``preset_<name>`` on ``<prefix>/<camera>/ptz`` for a ``camera.ptz`` event."""
+        payload = event.payload
+        if not isinstance(payload, CameraPtzPayload) or self.connection is None:
+            return
+        assert self._config is not None
+        if event.site is not None and event.site != self._config.site_id:
+            return
+        name = self._ptz_topics.get(payload.camera_id, payload.camera_id)
+        topic = f"{self._config.topic_prefix}/{name}/ptz"
+        await self.connection.publish(topic, f"preset_{payload.preset}")
+        self.ptz_sent.append((topic, payload.preset))
