@@ -8,19 +8,33 @@ migrated template. ``BASTION_REQUIRE_SERVICES=1`` turns "service missing" into a
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyotp
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from ulid import ULID
 
+from bastion.auth import service as auth_service
+from bastion.auth.permissions import Grant, Role, requires_mfa
+from bastion.core.bus import Bus
 from bastion.core.clock import FrozenClock
+from bastion.core.context import Context
+from bastion.hub import Hub
+from bastion.settings import Settings
+from bastion.site.loader import load_site_file
+from bastion.site.schemas import Site
 from bastion.store import crypto
 from bastion.store.db import Database
+from bastion.store.ledger import Ledger
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PG_URL = os.environ.get("BASTION_TEST_DATABASE_URL", "")
 REQUIRE_SERVICES = os.environ.get("BASTION_REQUIRE_SERVICES", "") == "1"
 
@@ -117,3 +131,121 @@ def database(tmp_path: Path, _pg_templates: _PostgresTemplates | None) -> Iterat
     db.migrate()
     yield db
     db.dispose()
+
+
+# --- hub, app and accounts (shared by every API-level suite) ---------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Account:
+    """A test account and its secrets."""
+
+    id: int
+    username: str
+    password: str
+    totp_secret: str | None
+
+    def code(self, clock: FrozenClock, *, offset_steps: int = 0) -> str:
+        assert self.totp_secret is not None
+        totp = pyotp.TOTP(self.totp_secret)
+        return totp.generate_otp(totp.timecode(clock.now()) + offset_steps)
+
+
+@pytest.fixture
+def ledger(database: Database) -> Iterator[Ledger]:
+    led = Ledger(database)
+    yield led
+    led.close()
+
+
+@pytest.fixture
+def hub(tmp_path: Path, database: Database, ledger: Ledger, clock: FrozenClock) -> Hub:
+    return Hub(
+        settings=Settings(data_dir=tmp_path, session_idle_minutes=15, session_max_hours=12),
+        db=database,
+        ledger=ledger,
+        bus=Bus(sink=ledger, clock=clock),
+        clock=clock,
+    )
+
+
+MakeAccount = Callable[..., Account]
+
+
+@pytest.fixture
+def make_account(database: Database, clock: FrozenClock) -> MakeAccount:
+    def make(
+        username: str,
+        *roles: Role,
+        site_id: str | None = None,
+        totp: bool | None = None,
+        password: str = PASSWORD,
+    ) -> Account:
+        with database.unit_of_work() as session:
+            user = auth_service.create_user(
+                session=session,
+                username=username,
+                password=password,
+                grants=[Grant(r, site_id) for r in roles],
+                clock=clock,
+                context=Context(actor="test"),
+            )
+            secret = None
+            wants_totp = totp if totp is not None else requires_mfa(auth_service.grants_of(user))
+            if wants_totp:
+                secret = auth_service.enrol_totp(
+                    session=session, user=user, clock=clock, context=Context(actor="test")
+                ).secret
+            return Account(user.id, user.username, password, secret)
+
+    return make
+
+
+@pytest.fixture
+def app(hub: Hub) -> FastAPI:
+    """Return the full application for ``hub``."""
+    from bastion.api.app import create_app
+
+    return create_app(hub)
+
+
+@pytest.fixture(scope="session")
+def dispensary() -> Site:
+    """Return the example dispensary site model."""
+    return load_site_file(EXAMPLES / "dispensary.yaml")
+
+
+@pytest.fixture
+def site_hub(hub: Hub, dispensary: Site) -> Hub:
+    """Return the hub with the example dispensary loaded."""
+    hub.extras["sites"] = {dispensary.site.id: dispensary}
+    return hub
+
+
+ClientFor = Callable[..., TestClient]
+
+
+@pytest.fixture
+def client_for(app: FastAPI, make_account: MakeAccount, clock: FrozenClock) -> Iterator[ClientFor]:
+    """Return a factory of signed-in test clients, one per role, with the CSRF header set."""
+    clients: list[TestClient] = []
+
+    def make(role: Role, *, site_id: str | None = None) -> TestClient:
+        account = make_account(f"{role.value}-{len(clients)}", role, site_id=site_id)
+        client = TestClient(app, base_url="https://testserver")
+        client.__enter__()
+        clients.append(client)
+        totp = account.code(clock) if account.totp_secret else None
+        response = client.post(
+            "/api/auth/login",
+            json={"username": account.username, "password": account.password, "totp": totp},
+        )
+        assert response.status_code == 200, response.text
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

@@ -65,6 +65,7 @@ def create_app(hub: Hub) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await routers.start_runtimes(hub)
         for start in hub.extras.get("on_start", []):
             await start()
         try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from importlib import import_module
 
 from fastapi import FastAPI
+
+from bastion.hub import Hub
 
 # Order matters only for overlapping paths; pages come last.
 ROUTER_MODULES = (
@@ -12,6 +15,7 @@ ROUTER_MODULES = (
     "bastion.auth.api",
     "bastion.api.events",
     "bastion.site.api",
+    "bastion.doors.api",
     "bastion.access.api",
     "bastion.analysis.api",
     "bastion.web.people",
@@ -19,14 +23,35 @@ ROUTER_MODULES = (
 )
 
 
+# Domain runtimes started with the app (projections, workers), as "module:function(hub)".
+RUNTIME_STARTERS = ("bastion.doors.runtime:start_door_board",)
+
+
+def _optional(name: str) -> object | None:
+    """Import ``name``; return None when its package is not part of this build."""
+    try:
+        return import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
+            raise
+        return None
+
+
+async def start_runtimes(hub: Hub) -> None:
+    """Start every present domain runtime on ``hub``. Must run in the event loop."""
+    for spec in RUNTIME_STARTERS:
+        module_name, _, function = spec.partition(":")
+        module = _optional(module_name)
+        if module is None:
+            continue
+        result = getattr(module, function)(hub)
+        if inspect.isawaitable(result):
+            await result
+
+
 def include_all(app: FastAPI) -> None:
     """Include the router of every domain module present in this build."""
     for name in ROUTER_MODULES:
-        try:
-            module = import_module(name)
-        except ModuleNotFoundError as exc:
-            # Skip a domain that is not part of this build; re-raise real import bugs.
-            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
-                raise
-            continue
-        app.include_router(module.router)
+        module = _optional(name)
+        if module is not None:
+            app.include_router(module.router)  # type: ignore[attr-defined]

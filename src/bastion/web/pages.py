@@ -14,8 +14,11 @@ from bastion import __version__
 from bastion.api.deps import Principal, Public, Require, get_hub
 from bastion.auth.permissions import Permission
 from bastion.core.errors import NotFound
+from bastion.doors.api import board_of
 from bastion.hub import Hub
 from bastion.site.graph import SiteGraph
+from bastion.site.schemas import Site
+from bastion.web.sitemap import STATE_LABEL, render_site_svg
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = (WEB_DIR / "static").resolve()
@@ -86,3 +89,56 @@ async def console(
             "csrf_token": principal.csrf_token or "",
         },
     )
+
+
+def _pick_site(hub: Hub, site_id: str | None) -> Site:
+    sites: dict[str, Site] = hub.extras.get("sites", {})
+    if site_id is not None:
+        if site_id not in sites:
+            raise NotFound(f"no site {site_id!r}")
+        return sites[site_id]
+    if not sites:
+        raise NotFound("no site is loaded; import one with 'bastion site import FILE'")
+    return sites[sorted(sites)[0]]
+
+
+def _map_svg(hub: Hub, principal: Principal, site: Site) -> str:
+    sid = site.site.id
+    return render_site_svg(
+        site,
+        board_of(hub).states(sid),
+        can_control=principal.allows(Permission.DOORS_CONTROL, sid),
+        can_lockdown=principal.allows(Permission.DOORS_LOCKDOWN, sid),
+    )
+
+
+@router.get("/console/map", response_class=HTMLResponse)
+async def map_page(
+    request: Request,
+    hub: Annotated[Hub, Depends(get_hub)],
+    principal: Annotated[Principal, Depends(Require(Permission.DOORS_READ))],
+    site: str | None = None,
+) -> HTMLResponse:
+    """Show the live site map with door control."""
+    chosen = _pick_site(hub, site)
+    return templates.TemplateResponse(
+        request,
+        "map.html",
+        {
+            "principal": principal,
+            "site": chosen,
+            "svg": _map_svg(hub, principal, chosen),
+            "states": STATE_LABEL,
+            "csrf_token": principal.csrf_token or "",
+        },
+    )
+
+
+@router.get("/console/map/svg", response_class=HTMLResponse)
+async def map_fragment(
+    hub: Annotated[Hub, Depends(get_hub)],
+    principal: Annotated[Principal, Depends(Require(Permission.DOORS_READ))],
+    site: str | None = None,
+) -> HTMLResponse:
+    """Return the map SVG alone, for live refreshes."""
+    return HTMLResponse(_map_svg(hub, principal, _pick_site(hub, site)))

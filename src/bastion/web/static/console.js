@@ -1,12 +1,8 @@
-// Live feed: prepend each committed security event as it arrives over SSE.
+// Dashboard feed: prepend each committed security event as it arrives.
 (function () {
   const feed = document.getElementById("feed");
-  const status = document.getElementById("feed-status");
-  const source = new EventSource("/api/events/stream");
-  source.addEventListener("hello", () => { status.textContent = "live"; status.classList.add("ok"); });
-  source.onerror = () => { status.textContent = "reconnecting…"; status.classList.remove("ok"); };
-  source.addEventListener("security", (message) => {
-    const e = JSON.parse(message.data);
+  document.body.addEventListener("bastion:event", (message) => {
+    const e = message.detail;
     const li = document.createElement("li");
     li.className = "ev ev-" + e.type.replace(/\./g, "-") + " fresh";
     const time = document.createElement("time");
@@ -22,15 +18,4 @@
     feed.prepend(li);
     while (feed.children.length > 200) feed.lastChild.remove();
   });
-  const signOut = document.getElementById("sign-out");
-  if (signOut) {
-    signOut.addEventListener("click", async () => {
-      await fetch("/api/auth/logout", {
-        method: "POST",
-        headers: { "X-CSRF-Token": signOut.dataset.csrf },
-        credentials: "same-origin",
-      });
-      window.location.assign("/login");
-    });
-  }
 })();

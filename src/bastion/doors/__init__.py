@@ -1,0 +1,1 @@
+"""Doors: the live state board and operator door commands (lock, unlock, lockdown)."""
