@@ -19,9 +19,20 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Index, Integer, String, Text, func, select, update
+from sqlalchemy import (
+    Connection,
+    Index,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bastion.core.context import Context
@@ -148,21 +159,36 @@ class Verification:
         return f"ledger BROKEN at {where}: {self.problem}"
 
 
-def append_events(session: Session, events: Sequence[Event[Any]]) -> list[LedgerRow]:
-    """Append ``events`` in order inside the caller's transaction; take the head lock first."""
+# Built once: constructing statements costs more than running them on SQLite.
+_LOCK_HEAD = (
+    update(LedgerHead)
+    .where(LedgerHead.id == 1)
+    .values(updated_at=bindparam("now"))
+    .returning(LedgerHead.seq, LedgerHead.hash)
+)
+_INSERT_ROWS = insert(LedgerRow)
+_SET_HEAD = (
+    update(LedgerHead)
+    .where(LedgerHead.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
+def append_events(session: Session | Connection, events: Sequence[Event[Any]]) -> int:
+    """Append ``events`` in order inside the caller's transaction; return the new head seq.
+
+    The head row is locked and read in one statement (``UPDATE … RETURNING``), and the
+    rows go in as one multi-row insert, so a batch costs three statements whatever its size.
+    """
     if not events:
-        return []
-    now = utcnow()
-    result = session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(updated_at=now))
-    locked = cast(CursorResult[Any], result).rowcount
-    if locked != 1:
+        return -1
+    head = session.execute(_LOCK_HEAD, {"now": utcnow()}).first()
+    if head is None:
         raise StorageError("ledger head row is missing; the ledger schema is damaged")
-    head = session.execute(select(LedgerHead).where(LedgerHead.id == 1)).scalar_one()
-    seq, prev = head.seq, head.hash
-    rows: list[LedgerRow] = []
+    seq, prev = int(head[0]), str(head[1])
+    rows: list[dict[str, Any]] = []
     for event in events:
         seq += 1
-        payload = event.payload_json()
         fields: dict[str, Any] = {
             "seq": seq,
             "prev_hash": prev,
@@ -175,15 +201,13 @@ def append_events(session: Session, events: Sequence[Event[Any]]) -> list[Ledger
             "context_id": event.context.id,
             "parent_id": event.context.parent_id,
             "actor": event.context.actor,
-            "payload": payload,
+            "payload": event.payload_json(),
         }
-        digest = row_digest(**fields)
-        rows.append(LedgerRow(**fields, hash=digest))
-        prev = digest
-    session.add_all(rows)
-    head.seq, head.hash = seq, prev
-    session.flush()
-    return rows
+        prev = fields["hash"] = row_digest(**fields)
+        rows.append(fields)
+    session.execute(insert(LedgerRow), rows)
+    session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(seq=seq, hash=prev))
+    return seq
 
 
 STAGED_KEY = "bastion_staged_events"
@@ -243,10 +267,10 @@ class Ledger:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def append_sync(self, events: Sequence[Event[Any]]) -> list[LedgerRow]:
-        """Append and commit ``events`` now, from any thread."""
-        with self.db.unit_of_work() as session:
-            return append_events(session, events)
+    def append_sync(self, events: Sequence[Event[Any]]) -> int:
+        """Append and commit ``events`` now, from any thread; return the new head seq."""
+        with self.db.engine.begin() as conn:
+            return append_events(conn, events)
 
     async def append(self, events: Sequence[Event[Any]]) -> None:
         """Queue ``events`` for the writer thread and wait for their commit."""
@@ -265,6 +289,11 @@ class Ledger:
                 self._thread.start()
 
     def _write_loop(self) -> None:
+        # One long-lived connection: the writer is the only user of it.
+        with self.db.engine.connect() as conn:
+            self._drain_queue(conn)
+
+    def _drain_queue(self, conn: Connection) -> None:
         while True:
             first = self._queue.get()
             if first is None:
@@ -282,14 +311,14 @@ class Ledger:
                     break
                 batch.append(item)
                 count += len(item.events)
-            self._commit(batch)
+            self._commit(conn, batch)
             if stop:
                 return
 
-    def _commit(self, batch: list[_Pending]) -> None:
+    def _commit(self, conn: Connection, batch: list[_Pending]) -> None:
         try:
-            with self.db.unit_of_work() as session:
-                append_events(session, [e for item in batch for e in item.events])
+            with conn.begin():
+                append_events(conn, [e for item in batch for e in item.events])
         except Exception as exc:
             _LOGGER.exception("ledger commit of %d item(s) failed", len(batch))
             for item in batch:
