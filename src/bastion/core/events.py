@@ -541,9 +541,7 @@ EVENT_PERSON_CHANGED = register(
     EventType("people.changed", PersonChangedPayload, "A cardholder was created or changed.")
 )
 EVENT_CREDENTIAL_CHANGED = register(
-    EventType(
-        "access.credential", CredentialChangedPayload, "A credential was issued or revoked."
-    )
+    EventType("access.credential", CredentialChangedPayload, "A credential was issued or revoked.")
 )
 EVENT_ACCESS_LEVEL_CHANGED = register(
     EventType("access.level", AccessLevelChangedPayload, "An access level or assignment changed.")
