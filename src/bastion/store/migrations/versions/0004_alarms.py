@@ -10,7 +10,7 @@ from alembic import op
 from bastion.store.base import BigIntPK, UTCDateTime
 
 revision = "0004"
-down_revision = "0002"  # TEMP-DEV
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""People: employees, contractors and visitors who hold credentials (cardholders)."""
