@@ -1,0 +1,1 @@
+"""Alarms: lifecycle, priority, correlation into incidents, procedures (SOPs), reaction times."""

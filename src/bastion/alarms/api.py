@@ -1,0 +1,185 @@
+"""Alarm queue, procedure steps and incidents over HTTP (thin; logic in service)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from bastion.alarms import service
+from bastion.alarms.models import OPEN_STATES
+from bastion.alarms.schemas import (
+    AlarmDetail,
+    AlarmRead,
+    CloseRequest,
+    EvidenceRead,
+    IncidentRead,
+    ProcedureStep,
+    StepAnswer,
+    StepRead,
+    StepSkip,
+)
+from bastion.alarms.sop import SopCatalogue, load_sops
+from bastion.api.deps import Principal, Require, SessionDep, get_hub
+from bastion.auth.permissions import Permission
+from bastion.hub import Hub
+
+router = APIRouter(tags=["alarms"])
+HubDep = Annotated[Hub, Depends(get_hub)]
+Reader = Annotated[Principal, Depends(Require(Permission.ALARMS_READ))]
+Worker = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK))]
+
+
+def _sops(hub: Hub) -> SopCatalogue:
+    runtime = hub.extras.get("alarms")
+    if runtime is not None:
+        return runtime.sops  # type: ignore[no-any-return,unused-ignore]
+    cached = hub.extras.get("sops")
+    if cached is None:
+        cached = hub.extras["sops"] = load_sops()
+    return cached  # type: ignore[no-any-return,unused-ignore]
+
+
+@router.get("/api/alarms", response_model=list[AlarmRead])
+def list_alarms(
+    session: SessionDep,
+    _: Reader,
+    state: Annotated[list[str] | None, Query(description="Filter by state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AlarmRead]:
+    """Return the alarm queue (open alarms by default), most urgent first."""
+    rows = service.list_alarms(session=session, states=state or OPEN_STATES, limit=limit)
+    return [AlarmRead.model_validate(r) for r in rows]
+
+
+@router.get("/api/alarms/{alarm_id}", response_model=AlarmDetail)
+def read_alarm(alarm_id: str, session: SessionDep, hub: HubDep, _: Reader) -> AlarmDetail:
+    """Return an alarm with its procedure, step log and evidence."""
+    sops = _sops(hub)
+    alarm = service.get_alarm(session=session, alarm_id=alarm_id)
+    progress = service.sop_progress(session=session, alarm=alarm, sops=sops)
+    procedure = (
+        [
+            ProcedureStep(id=s.id, prompt=s.prompt, answers=sorted(s.answers))
+            for s in sops.get(alarm.sop_id).steps
+        ]
+        if alarm.sop_id
+        else []
+    )
+    return AlarmDetail(
+        alarm=AlarmRead.model_validate(alarm),
+        procedure=procedure,
+        current_step=progress.current if progress else None,
+        steps=[
+            StepRead.model_validate(s) for s in service.step_log(session=session, alarm_id=alarm_id)
+        ],
+        evidence=[
+            EvidenceRead.model_validate(e)
+            for e in service.evidence_of(session=session, alarm_id=alarm_id)
+        ],
+    )
+
+
+@router.post("/api/alarms/{alarm_id}/acknowledge", response_model=AlarmRead)
+def acknowledge(alarm_id: str, session: SessionDep, hub: HubDep, who: Worker) -> AlarmRead:
+    """Acknowledge a raised alarm."""
+    alarm = service.acknowledge(
+        session=session,
+        alarm_id=alarm_id,
+        operator=who.actor,
+        context=who.context(),
+        now=hub.clock.now(),
+    )
+    return AlarmRead.model_validate(alarm)
+
+
+@router.post("/api/alarms/{alarm_id}/steps/{step_id}", response_model=StepRead)
+def complete_step(
+    alarm_id: str, step_id: str, body: StepAnswer, session: SessionDep, hub: HubDep, who: Worker
+) -> StepRead:
+    """Complete the current procedure step with an answer."""
+    row = service.complete_step(
+        session=session,
+        alarm_id=alarm_id,
+        step_id=step_id,
+        answer=body.answer,
+        operator=who.actor,
+        context=who.context(),
+        now=hub.clock.now(),
+        sops=_sops(hub),
+    )
+    return StepRead.model_validate(row)
+
+
+@router.post("/api/alarms/{alarm_id}/steps/{step_id}/skip", response_model=StepRead)
+def skip_step(
+    alarm_id: str, step_id: str, body: StepSkip, session: SessionDep, hub: HubDep, who: Worker
+) -> StepRead:
+    """Skip the current step with a reason; the supervisor role is notified."""
+    row = service.skip_step(
+        session=session,
+        alarm_id=alarm_id,
+        step_id=step_id,
+        reason=body.reason,
+        operator=who.actor,
+        context=who.context(),
+        now=hub.clock.now(),
+        sops=_sops(hub),
+    )
+    return StepRead.model_validate(row)
+
+
+@router.post("/api/alarms/{alarm_id}/resolve", response_model=AlarmRead)
+def resolve(
+    alarm_id: str, body: CloseRequest, session: SessionDep, hub: HubDep, who: Worker
+) -> AlarmRead:
+    """Resolve an alarm whose procedure is complete."""
+    alarm = service.resolve(
+        session=session,
+        alarm_id=alarm_id,
+        operator=who.actor,
+        context=who.context(),
+        now=hub.clock.now(),
+        sops=_sops(hub),
+        note=body.note,
+    )
+    return AlarmRead.model_validate(alarm)
+
+
+@router.post("/api/alarms/{alarm_id}/false-alarm", response_model=AlarmRead)
+def false_alarm(
+    alarm_id: str, body: CloseRequest, session: SessionDep, hub: HubDep, who: Worker
+) -> AlarmRead:
+    """Close an alarm as a false alarm (the note is the required reason)."""
+    alarm = service.mark_false_alarm(
+        session=session,
+        alarm_id=alarm_id,
+        operator=who.actor,
+        reason=body.note,
+        context=who.context(),
+        now=hub.clock.now(),
+    )
+    return AlarmRead.model_validate(alarm)
+
+
+@router.get("/api/incidents", response_model=list[IncidentRead])
+def list_incidents(
+    session: SessionDep,
+    _: Reader,
+    status: Annotated[str | None, Query(description="open or closed.")] = None,
+) -> list[IncidentRead]:
+    """Return incidents, newest activity first."""
+    return [
+        IncidentRead.model_validate(i)
+        for i in service.list_incidents(session=session, status=status)
+    ]
+
+
+@router.get("/api/incidents/{incident_id}/alarms", response_model=list[AlarmRead])
+def incident_alarms(incident_id: str, session: SessionDep, _: Reader) -> list[AlarmRead]:
+    """Return the alarms correlated into an incident."""
+    service.get_incident(session=session, incident_id=incident_id)
+    return [
+        AlarmRead.model_validate(a)
+        for a in service.alarms_of_incident(session=session, incident_id=incident_id)
+    ]

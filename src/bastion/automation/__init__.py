@@ -1,0 +1,1 @@
+"""Automation: cause-and-effect rules (triggers, conditions, actions), run modes, traces, arming."""

@@ -1,0 +1,156 @@
+"""MQTT sensors: parsing, supervision, debounce and bad input, then against the real broker."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from bastion.core.clock import FrozenClock
+from bastion.integrations import create
+from bastion.integrations.mqtt import MqttIntegration
+from bastion.integrations.mqtt.sensors import SensorBoard
+from conftest import publish_raw, wait_until
+
+P = "bastion/sensors"
+
+
+@pytest.fixture
+def board(site, clock) -> SensorBoard:
+    return SensorBoard(site=site, prefix=P, clock=clock, offline_after_s=30, debounce_s=5)
+
+
+def _kinds(outputs):
+    return [
+        (
+            o.event_type.name,
+            getattr(o.payload, "state", None)
+            or getattr(o.payload, "status", None)
+            or getattr(o.payload, "value", None),
+        )
+        for o in outputs
+    ]
+
+
+def test_states_readings_and_doors(board):
+    assert _kinds(board.on_message(f"{P}/dock-pir", b"ON")) == [("sensor.state", "active")]
+    assert _kinds(board.on_message(f"{P}/dock-pir/state", b'{"state": "off"}')) == [
+        ("sensor.state", "inactive")
+    ]
+    assert _kinds(board.on_message(f"{P}/dock-door-dc", b"forced")) == [("door.forced", "forced")]
+    assert _kinds(board.on_message(f"{P}/dock-door-dc", b"closed")) == [("door.state", "closed")]
+    out = board.on_message(
+        "bastion/dispensary-main/env/restroom", b'{"vape_index": 12, "sound_db": 61.5}'
+    )
+    assert _kinds(out) == [("sensor.reading", 12.0), ("sensor.reading", 61.5)]
+    assert out[0].payload.unit == "index"
+
+
+def test_silence_turns_a_sensor_offline_after_n_seconds(board, clock: FrozenClock):
+    board.on_message(f"{P}/dock-pir", b"heartbeat")
+    clock.advance(29)
+    assert board.check() == []
+    clock.advance(1)
+    assert _kinds(board.check()) == [("device.health", "offline")]
+    assert board.check() == []  # once
+    assert _kinds(board.on_message(f"{P}/dock-pir", b"OFF")) == [
+        ("device.health", "restored"),
+        ("sensor.state", "inactive"),
+    ]
+
+
+def test_restart_raises_trouble_and_never_a_false_activation(board, clock: FrozenClock):
+    board.on_message(f"{P}/dock-pir", b"OFF")
+    assert _kinds(board.on_message(f"{P}/dock-pir/availability", b"offline")) == [
+        ("device.health", "trouble")
+    ]
+    clock.advance(2)
+    # Comes back and, as many sensors do at boot, reports a spurious activation, then quiet.
+    assert _kinds(board.on_message(f"{P}/dock-pir/availability", b"online")) == [
+        ("device.health", "restored")
+    ]
+    assert board.on_message(f"{P}/dock-pir", b"ON") == []
+    assert _kinds(board.on_message(f"{P}/dock-pir", b"OFF")) == [("sensor.state", "inactive")]
+    clock.advance(6)
+    assert board.check() == []
+
+
+def test_activation_that_persists_through_the_settle_window_is_released(board, clock: FrozenClock):
+    board.on_message(f"{P}/dock-pir/availability", b"offline")
+    board.on_message(f"{P}/dock-pir/availability", b"online")
+    assert board.on_message(f"{P}/dock-pir", b"ON") == []
+    clock.advance(5)
+    assert _kinds(board.check()) == [("sensor.state", "active")]
+
+
+def test_panic_is_never_held(board):
+    board.on_message(f"{P}/checkin-panic/availability", b"offline")
+    board.on_message(f"{P}/checkin-panic/availability", b"online")
+    assert _kinds(board.on_message(f"{P}/checkin-panic", b"pressed")) == [
+        ("sensor.state", "active")
+    ]
+
+
+def test_unavailable_too_long_goes_offline(board, clock: FrozenClock):
+    board.on_message(f"{P}/dock-pir", b"OFF")
+    board.on_message(f"{P}/dock-pir", b"unavailable")
+    clock.advance(30)
+    assert _kinds(board.check()) == [("device.health", "offline")]
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "what"),
+    [
+        (f"{P}/dock-pir", b"x" * 5000, "bytes"),
+        (f"{P}/nosuch-sensor", b"ON", "unknown sensor"),
+        ("bastion/dispensary-main/env/restroom", b'{"vape_index": 12,', "malformed JSON"),
+        ("bastion/dispensary-main/env/restroom", b'{"vape_index": 1e9}', "outside"),
+        ("bastion/dispensary-main/env/restroom", b'{"vape_index": "lots"}', "non-numeric"),
+        (f"{P}/dock-pir", b"\xff\xfe", "not UTF-8"),
+        (f"{P}/dock-pir", b"banana", "unknown state"),
+        (f"{P}/dock-door-dc", b"ajar", "unknown door state"),
+    ],
+)
+def test_bad_input_gives_one_warning_and_no_output(board, caplog, topic, payload, what):
+    caplog.set_level(logging.WARNING, logger="bastion.integrations.mqtt.sensors")
+    for _ in range(3):
+        out = board.on_message(topic, payload)
+        assert [o for o in out if o.event_type.name != "device.health"] == []
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and what in warnings[0].getMessage()
+    assert board.rejected == 3
+
+
+async def test_integration_against_mosquitto(hub, site, broker, prefix, recorder, caplog):
+    caplog.set_level(logging.WARNING)
+    integration, config = create(
+        {
+            "type": "mqtt",
+            "site_id": site.site.id,
+            "topic_prefix": prefix,
+            "client_id": f"bastion-{prefix[-8:]}",
+            "debounce_s": 0,
+        }
+    )
+    assert isinstance(integration, MqttIntegration)
+    await integration.setup(hub, config)
+    try:
+        assert integration.connection is not None
+        await wait_until(integration.connection.connected.is_set)
+        await publish_raw(f"{prefix}/dock-pir", b"ON")
+        await publish_raw(f"{prefix}/dock-pir", b"{broken")  # malformed
+        await publish_raw(f"{prefix}/ghost", b"ON")  # unknown sensor
+        await publish_raw(f"{prefix}/dock-pir", b"y" * 10_000)  # oversized
+        await publish_raw(f"{prefix}/dock-door-dc", json.dumps({"state": "forced"}))
+        await publish_raw(f"{prefix}/dock-pir/availability", b"offline")
+        await wait_until(lambda: len(recorder.of("device.health")) == 1)
+        await hub.bus.drain()
+    finally:
+        await integration.unload()
+    assert [e.payload.state for e in recorder.of("sensor.state")] == ["active"]
+    assert [e.payload.door_id for e in recorder.of("door.forced")] == ["dock-door"]
+    assert recorder.of("device.health")[0].payload.status == "trouble"
+    assert recorder.of("door.forced")[0].context.actor == "device:dock-door-dc"
+    assert hub.ledger.query(types=["door.forced"])  # security events reached the ledger
+    assert integration.board is not None and integration.board.rejected == 3
