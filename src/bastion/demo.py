@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,20 @@ def examples_dir() -> Path:
     return _examples_dir()
 
 
+def _install_example_rules(settings: Settings) -> None:
+    """Copy the example automation rules into the data directory (once)."""
+    try:
+        from bastion.automation.runtime import EXAMPLE_RULES
+    except ModuleNotFoundError:
+        return
+    target = settings.data_dir / "rules"
+    target.mkdir(parents=True, exist_ok=True)
+    for source in EXAMPLE_RULES.glob("*.yaml"):
+        destination = target / source.name
+        if not destination.exists():
+            shutil.copyfile(source, destination)
+
+
 def prepare_demo(settings: Settings, *, site_file: Path | None = None) -> DemoInfo:
     """Initialise (or reuse) the demo data directory and return its credentials."""
     site = load_site_file(site_file or examples_dir() / "dispensary.yaml")
@@ -44,6 +59,7 @@ def prepare_demo(settings: Settings, *, site_file: Path | None = None) -> DemoIn
             site_service.import_site(
                 session=session, site=site, context=Context(actor="demo"), now=hub.clock.now()
             )
+        _install_example_rules(settings)
         from bastion.auth.demo import ensure_demo_accounts
 
         accounts = ensure_demo_accounts(hub, operator=DEMO_OPERATOR, admin=DEMO_ADMIN)

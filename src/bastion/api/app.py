@@ -65,7 +65,7 @@ def create_app(hub: Hub) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await routers.start_runtimes(hub)
+        runtime_stops = await routers.start_runtimes(hub)
         for start in hub.extras.get("on_start", []):
             await start()
         try:
@@ -73,6 +73,11 @@ def create_app(hub: Hub) -> FastAPI:
         finally:
             for stop in reversed(hub.extras.get("on_stop", [])):
                 await stop()
+            for stop in reversed(runtime_stops):
+                try:
+                    await stop()
+                except Exception:
+                    _LOGGER.exception("stopping a domain runtime failed")
 
     app = FastAPI(
         title="Bastion",

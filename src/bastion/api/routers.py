@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable, Callable
 from importlib import import_module
 
 from fastapi import FastAPI
@@ -17,6 +18,9 @@ ROUTER_MODULES = (
     "bastion.site.api",
     "bastion.doors.api",
     "bastion.access.api",
+    "bastion.alarms.api",
+    "bastion.automation.api",
+    "bastion.notify.api",
     "bastion.analysis.api",
     "bastion.web.people",
     "bastion.web.pages",
@@ -24,7 +28,14 @@ ROUTER_MODULES = (
 
 
 # Domain runtimes started with the app (projections, workers), as "module:function(hub)".
-RUNTIME_STARTERS = ("bastion.doors.runtime:start_door_board",)
+# A starter may return an object with an async ``stop()``; it is stopped at shutdown.
+RUNTIME_STARTERS = (
+    "bastion.doors.runtime:start_door_board",
+    "bastion.access.runtime:start_access",
+    "bastion.alarms.runtime:start_alarms",
+    "bastion.automation.runtime:start_site_automation",
+    "bastion.notify.runtime:start_notify",
+)
 
 
 def _optional(name: str) -> object | None:
@@ -37,16 +48,27 @@ def _optional(name: str) -> object | None:
         return None
 
 
-async def start_runtimes(hub: Hub) -> None:
-    """Start every present domain runtime on ``hub``. Must run in the event loop."""
+Stop = Callable[[], Awaitable[None]]
+
+
+async def start_runtimes(hub: Hub) -> list[Stop]:
+    """Start every present domain runtime on ``hub``; return their stop functions.
+
+    Must run in the event loop.
+    """
+    stops: list[Stop] = []
     for spec in RUNTIME_STARTERS:
         module_name, _, function = spec.partition(":")
         module = _optional(module_name)
-        if module is None:
+        if module is None or not hasattr(module, function):
             continue
         result = getattr(module, function)(hub)
         if inspect.isawaitable(result):
-            await result
+            result = await result
+        stop = getattr(result, "stop", None)
+        if stop is not None and inspect.iscoroutinefunction(stop):
+            stops.append(stop)
+    return stops
 
 
 def include_all(app: FastAPI) -> None:

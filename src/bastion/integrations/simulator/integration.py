@@ -14,6 +14,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import time, timedelta
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,7 +29,9 @@ from bastion.core.events import (
     AccessDecisionPayload,
     AlarmPayload,
     DoorPayload,
+    Event,
 )
+from bastion.integrations.simulator.readers import ReaderProcesses
 from bastion.site.schemas import OUTSIDE, DeviceType, Door, Site
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,6 +59,14 @@ class SimulatorConfig(BaseModel):
         default=None, title="Seed", description="Random seed (repeatable runs)."
     )
     people: int = Field(default=24, ge=1, title="People", description="Size of the staff roster.")
+    osdp_folder: Path | None = Field(
+        default=None,
+        title="OSDP folder",
+        description="Run simulated OSDP readers with their ptys here and badge through them.",
+    )
+    first_card: int = Field(
+        default=1001, title="First card", description="Card number of emp-001 (facility 1)."
+    )
 
 
 @dataclass
@@ -81,6 +92,9 @@ class SimulatorIntegration:
     def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
         self.published = 0
+        self.readers: ReaderProcesses | None = None
+        self._decisions: asyncio.Queue[Event[Any]] | None = None
+        self._unsubscribe: Any = None
 
     async def setup(self, hub: Any, config: Any) -> None:
         """Start the traffic loop for the configured site."""
@@ -88,6 +102,12 @@ class SimulatorIntegration:
         site = sites.get(config.site_id)
         if site is None:
             raise ValueError(f"simulator: site {config.site_id!r} is not loaded")
+        if config.osdp_folder is not None:
+            self.readers = ReaderProcesses(site, config.osdp_folder)
+            await self.readers.start()
+            self._decisions = asyncio.Queue()
+            queue = self._decisions
+            self._unsubscribe = hub.bus.subscribe(queue.put_nowait, types=[EVENT_ACCESS_DECISION])
         self._task = asyncio.create_task(self._run(hub, site, config), name="simulator")
 
     async def unload(self) -> None:
@@ -97,6 +117,12 @@ class SimulatorIntegration:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.readers is not None:
+            await self.readers.stop()
+            self.readers = None
 
     async def _run(self, hub: Any, site: Site, config: SimulatorConfig) -> None:
         rng = random.Random(config.seed)
@@ -110,18 +136,22 @@ class SimulatorIntegration:
         forced_tonight = False
         while True:
             try:
+                badge = self._badge_osdp if self.readers is not None else self._badge
+                forced = self._forced_osdp if self.readers is not None else self._forced
                 if clock.is_night:
                     if not forced_tonight and clock.label >= "02:00" and clock.label < "03:00":
                         forced_tonight = True
-                        await self._forced(hub, site, rng.choice(exterior), clock)
+                        await forced(hub, site, rng.choice(exterior), clock)
                     elif rng.random() < 0.1 and readers:
-                        await self._badge(hub, site, doors, rng, rng.choice(readers), people, clock)
+                        await badge(
+                            hub, site, doors, rng, rng.choice(readers), people, clock, config
+                        )
                 else:
                     forced_tonight = False
                     for _ in range(rng.randint(1, 3)):
                         if readers:
-                            await self._badge(
-                                hub, site, doors, rng, rng.choice(readers), people, clock
+                            await badge(
+                                hub, site, doors, rng, rng.choice(readers), people, clock, config
                             )
             except asyncio.CancelledError:
                 raise
@@ -139,6 +169,7 @@ class SimulatorIntegration:
         reader: Any,
         people: list[str],
         clock: _Minute,
+        config: SimulatorConfig,
     ) -> None:
         door = doors[reader.door]
         person = rng.choice(people)
@@ -200,6 +231,61 @@ class SimulatorIntegration:
         )
         self.published += 1
 
+    async def _badge_osdp(
+        self,
+        hub: Any,
+        site: Site,
+        doors: dict[str, Door],
+        rng: random.Random,
+        reader: Any,
+        people: list[str],
+        clock: _Minute,
+        config: SimulatorConfig,
+    ) -> None:
+        """Present a card at a simulated reader; open the door only if the panel granted."""
+        assert self.readers is not None and self._decisions is not None
+        if reader.id not in self.readers.lines:
+            return
+        index = rng.randrange(len(people))
+        number = config.first_card + index if rng.random() > 0.08 else 60000 + index
+        while not self._decisions.empty():
+            self._decisions.get_nowait()
+        await self.readers.send(reader.id, "card", f"1:{number}")
+        self.published += 1
+        granted = await self._await_decision(reader.id)
+        io_reader = _io_reader(site, reader.door)
+        if not granted or io_reader is None:
+            return
+        door = doors[reader.door]
+        await self.readers.send(io_reader, "door", "open")
+        held = rng.random() < 0.06
+        await asyncio.sleep(door.held_open_s + 5 if held else min(2.0, config.step_s))
+        await self.readers.send(io_reader, "door", "close")
+
+    async def _await_decision(self, reader_id: str, within_s: float = 3.0) -> bool:
+        assert self._decisions is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while (left := deadline - loop.time()) > 0:
+            try:
+                event = await asyncio.wait_for(self._decisions.get(), left)
+            except TimeoutError:
+                return False
+            if event.payload.reader_id == reader_id:
+                return bool(event.payload.granted)
+        return False
+
+    async def _forced_osdp(self, hub: Any, site: Site, door: Door, clock: _Minute) -> None:
+        """Open a door at its reader's contact input with no grant: the panel sees it forced."""
+        assert self.readers is not None
+        io_reader = _io_reader(site, door.id)
+        if io_reader is None or io_reader not in self.readers.lines:
+            return
+        await self.readers.send(io_reader, "door", "open")
+        await asyncio.sleep(5)
+        await self.readers.send(io_reader, "door", "close")
+        self.published += 1
+
     async def _forced(self, hub: Any, site: Site, door: Door, clock: _Minute) -> None:
         ctx = Context(actor="device:sim-contact")
         event = await hub.bus.publish(
@@ -222,6 +308,13 @@ class SimulatorIntegration:
             site=site.site.id,
         )
         self.published += 2
+
+
+def _io_reader(site: Site, door_id: str) -> str | None:
+    """Return the reader whose inputs watch a door (its entry reader, else any reader)."""
+    readers = [d for d in site.devices if d.type is DeviceType.READER and d.door == door_id]
+    readers.sort(key=lambda d: (d.side != "entry", d.id))
+    return readers[0].id if readers else None
 
 
 def simulated_day_seconds(step_s: float) -> float:
