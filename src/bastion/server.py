@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+from typing import Any
 
 import uvicorn
 
@@ -39,26 +40,59 @@ def prepare_hub(settings: Settings) -> Hub:
     return hub
 
 
+def add_simulation(hub: Hub, site_id: str, *, osdp: bool) -> None:
+    """Run simulated traffic at the site; with ``osdp``, through simulated OSDP readers.
+
+    The simulator starts one libosdp reader process per bus on a baud-paced pty, and the
+    OSDP integration is the control panel on those ptys, so every badge crosses the
+    real protocol, the access engine and the door supervision.
+    """
+    folder = hub.settings.data_dir / "osdp"
+    simulator = SimulatorIntegration()
+    panel: Any = None
+
+    async def start() -> None:
+        nonlocal panel
+        await simulator.setup(
+            hub, SimulatorConfig(site_id=site_id, osdp_folder=folder if osdp else None)
+        )
+        if not osdp or simulator.readers is None:
+            return
+        from bastion import osdp_keys
+        from bastion.integrations import create
+
+        osdp_keys.attach(hub)
+        buses = [
+            {"name": bus, "transport": "pty", "port": str(lines[0].link)}
+            for bus, lines in sorted(simulator.readers.buses().items())
+        ]
+        panel, config = create({"type": "osdp", "site_id": site_id, "buses": buses})
+        await panel.setup(hub, config)
+
+    async def stop() -> None:
+        if panel is not None:
+            await panel.unload()
+        await simulator.unload()
+
+    hub.extras.setdefault("on_start", []).append(start)
+    hub.extras.setdefault("on_stop", []).append(stop)
+
+
 async def run_server(
     settings: Settings,
     *,
     simulate: bool,
     site_id: str | None = None,
     duration: float | None = None,
+    osdp: bool = True,
 ) -> None:
     """Serve until interrupted (Ctrl-C) or until ``duration`` seconds have passed."""
     hub = prepare_hub(settings)
     if simulate:
-        simulator = SimulatorIntegration()
         sites = hub.extras["sites"]
         target = site_id or next(iter(sites), None)
         if target is not None:
-
-            async def start() -> None:
-                await simulator.setup(hub, SimulatorConfig(site_id=target))
-
-            hub.extras.setdefault("on_start", []).append(start)
-            hub.extras.setdefault("on_stop", []).append(simulator.unload)
+            add_simulation(hub, target, osdp=osdp)
     app = create_app(hub)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
