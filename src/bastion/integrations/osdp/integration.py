@@ -767,7 +767,7 @@ class OsdpIntegration:
         assert store is not None
         if install and reader.key != "pending":
             return
-        reader.key = "keyed" if install else reader.key
+        # Report "keyed" only once the key store holds the key (status readers rely on it).
         await asyncio.to_thread(store.commit, reader.id)
         await asyncio.to_thread(store.clear_rotation, reader.id)
         self._rotating.pop(reader.id, None)
