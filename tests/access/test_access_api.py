@@ -16,7 +16,7 @@ from bastion.core.context import Context
 from bastion.core.ports import Presentation, PresentationKind
 from bastion.site import service as site_service
 from bastion.site.loader import load_site
-from conftest import SITE_YAML, local
+from tests.access.conftest import SITE_YAML, local
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*httpx2.*")

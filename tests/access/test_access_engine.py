@@ -22,7 +22,7 @@ from bastion.access.snapshot import (
 from bastion.core.errors import ConfigError, NotFound
 from bastion.core.events import EVENT_ACCESS_DECISION
 from bastion.core.ports import Presentation, PresentationKind
-from conftest import card, local, present
+from tests.access.conftest import card, local, present
 
 MON_10 = local(2026, 3, 9, 10, 0)  # Monday, in business hours
 MON_20 = local(2026, 3, 9, 20, 0)

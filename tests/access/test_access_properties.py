@@ -32,7 +32,7 @@ from bastion.core.clock import FrozenClock
 from bastion.core.ports import Presentation, PresentationKind
 from bastion.site.loader import load_site
 from bastion.site.schemas import ALL_DAYS, Schedule, Site
-from conftest import SITE_YAML
+from tests.access.conftest import SITE_YAML
 
 SITE: Site = load_site(SITE_YAML, source="test")
 TZ = ZoneInfo(SITE.site.timezone)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bastion.access.schedules import LocalClock, compile_schedules, day_index, weekday_of
-from conftest import local
+from tests.access.conftest import local
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from bastion.core.events import (
 from bastion.core.ports import Presentation, PresentationKind
 from bastion.site import service as site_service
 from bastion.site.loader import load_site
-from conftest import SITE_YAML, local
+from tests.access.conftest import SITE_YAML, local
 
 CTX = Context(actor="user:1")
 MON_10 = local(2026, 3, 9, 10, 0)

@@ -558,3 +558,82 @@ EVENT_ANTI_PASSBACK_FORGIVEN = register(
         "Anti-passback was forgiven by an operator.",
     )
 )
+
+
+# --- notification: call trees, deliveries, acknowledgements, escalation ---------------------
+
+
+class NotifyRunPayload(Payload):
+    """A call-tree run started, moved to a tier, was acknowledged, ran out of tiers or stopped."""
+
+    run_id: str = Field(description="Call-tree run concerned.")
+    tree_id: str = Field(description="Call tree being run.")
+    template_id: str | None = Field(default=None, description="Template used, if any.")
+    action: Literal["started", "tier_started", "acknowledged", "exhausted", "cancelled"] = Field(
+        description="What happened to the run."
+    )
+    tier: int = Field(ge=0, description="Tier concerned (0 is the first).")
+    drill: bool = Field(default=False, description="True in drill mode: nothing real is sent.")
+    emergency: bool = Field(default=False, description="True when quiet hours are overridden.")
+    detail: str = Field(default="", description="Non-personal explanation.")
+
+
+class NotifyDeliveryPayload(Payload):
+    """One message to one recipient over one channel: handed over, delivered, failed or skipped.
+
+    Carries the contact and channel ids and the channel kind, never the address.
+    """
+
+    run_id: str = Field(description="Call-tree run concerned.")
+    recipient_id: int = Field(description="Recipient row of the run.")
+    contact_id: str = Field(description="Contact notified (an id, never an address).")
+    channel_id: int | None = Field(default=None, description="Channel used, if any.")
+    channel_kind: str | None = Field(default=None, description="email, sms, chat, webhook, pa.")
+    tier: int = Field(ge=0, description="Tier of the recipient.")
+    outcome: Literal[
+        "sending", "delivered", "failed", "drill", "quiet_hours", "rate_limited", "unreachable"
+    ] = Field(description="What happened to this attempt.")
+    detail: str = Field(default="", description="Failure reason with personal data removed.")
+    drill: bool = Field(default=False, description="True in drill mode: nothing real is sent.")
+
+
+class NotifyAckPayload(Payload):
+    """A recipient acknowledged a call-tree message (signed link, console button or reply)."""
+
+    run_id: str = Field(description="Call-tree run concerned.")
+    recipient_id: int = Field(description="Recipient row of the run.")
+    contact_id: str = Field(description="Contact who acknowledged (an id).")
+    tier: int = Field(ge=0, description="Tier of the recipient.")
+    method: Literal["link", "console", "reply"] = Field(description="How it was acknowledged.")
+    drill: bool = Field(default=False, description="True in drill mode.")
+
+
+class NotifyEscalationPayload(Payload):
+    """A tier went unacknowledged (or unreachable) and the run moved to the next tier."""
+
+    run_id: str = Field(description="Call-tree run concerned.")
+    from_tier: int = Field(ge=0, description="Tier that was not acknowledged.")
+    to_tier: int | None = Field(default=None, description="Next tier; None when none is left.")
+    reason: Literal["timeout", "unreachable"] = Field(description="Why the run escalated.")
+    drill: bool = Field(default=False, description="True in drill mode.")
+
+
+EVENT_NOTIFY_RUN = register(
+    EventType("notify.run", NotifyRunPayload, "A call-tree run started, progressed or ended.")
+)
+EVENT_NOTIFY_SENT = register(
+    EventType(
+        "notify.sent", NotifyDeliveryPayload, "A message was handed to a channel (or simulated)."
+    )
+)
+EVENT_NOTIFY_DELIVERY = register(
+    EventType(
+        "notify.delivery", NotifyDeliveryPayload, "The result of one message over one channel."
+    )
+)
+EVENT_NOTIFY_ACK = register(
+    EventType("notify.acknowledged", NotifyAckPayload, "A recipient acknowledged a call tree.")
+)
+EVENT_NOTIFY_ESCALATED = register(
+    EventType("notify.escalated", NotifyEscalationPayload, "A call tree escalated to a tier.")
+)

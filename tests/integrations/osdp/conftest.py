@@ -7,12 +7,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from osdp_support import DictDecider, FakeHub, OsdpEnv, SimProcess, Starter, make_site, with_baud
 
 from bastion.core.bus import Bus
 from bastion.core.events import Event
 from bastion.integrations.osdp import MemoryKeyStore, OsdpConfig, OsdpIntegration
 from bastion.site.schemas import Site
+from tests.integrations.osdp.osdp_support import (
+    DictDecider,
+    FakeHub,
+    OsdpEnv,
+    SimProcess,
+    Starter,
+    make_site,
+    with_baud,
+)
 
 
 @pytest.fixture

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from osdp_support import CARD_DENIED, CARD_GRANTED, CARD_WITH_PIN, OsdpEnv, is_command
+from tests.integrations.osdp.osdp_support import (
+    CARD_DENIED,
+    CARD_GRANTED,
+    CARD_WITH_PIN,
+    OsdpEnv,
+    is_command,
+)
 
 OUT, LED, BUZ = 1, 2, 3
 GREEN, RED, AMBER = 2, 1, 3

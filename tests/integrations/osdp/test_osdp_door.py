@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from osdp_support import CARD_GRANTED, OsdpEnv, is_command, make_site
+from tests.integrations.osdp.osdp_support import CARD_GRANTED, OsdpEnv, is_command, make_site
 
 OUT, BUZ = 1, 3
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from osdp_support import CARD_GRANTED, OsdpEnv, is_command
+
+from tests.integrations.osdp.osdp_support import CARD_GRANTED, OsdpEnv, is_command
 
 OUT = 1
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from osdp_support import OsdpEnv
+from tests.integrations.osdp.osdp_support import OsdpEnv
 
 
 async def test_link_comes_up_keyed_and_secure(osdp_env) -> None:

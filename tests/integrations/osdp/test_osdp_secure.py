@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from osdp_support import CARD_GRANTED, OsdpEnv, SimProcess, is_command
 
 from bastion.integrations.osdp import MemoryKeyStore
+from tests.integrations.osdp.osdp_support import CARD_GRANTED, OsdpEnv, SimProcess, is_command
 
 OUT = 1
 

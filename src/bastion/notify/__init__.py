@@ -1,0 +1,1 @@
+"""Mass notification: contacts, call trees, templates, delivery through Apprise, escalation."""
