@@ -19,6 +19,7 @@ from bastion.core.errors import StorageError
 
 _LOGGER = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+WRITE_OPTION = "bastion_write"
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -38,7 +39,13 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # Units of work take the write lock up front (waiting up to busy_timeout): a
+        # deferred transaction that reads and later writes fails at once with "database
+        # is locked" when another connection committed in between. Read-only sessions
+        # stay deferred, so they never wait for writers (WAL) and can nest inside a
+        # unit of work without deadlocking on it.
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:
@@ -71,6 +78,8 @@ class Database:
         if self.is_sqlite:
             _tune_sqlite(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+        self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
 
     @property
     def safe_url(self) -> str:
@@ -133,9 +142,10 @@ class Database:
     def unit_of_work(self) -> Iterator[Session]:
         """Yield a session and commit it on success, roll it back on error.
 
-        The only place (with the request dependency) that commits.
+        The only place (with the request dependency) that commits. On SQLite it holds
+        the write lock from its first statement.
         """
-        session = self.sessions()
+        session = self._write_sessions()
         try:
             yield session
             session.commit()

@@ -269,7 +269,7 @@ class Ledger:
 
     def append_sync(self, events: Sequence[Event[Any]]) -> int:
         """Append and commit ``events`` now, from any thread; return the new head seq."""
-        with self.db.engine.begin() as conn:
+        with self.db.write_engine.begin() as conn:
             return append_events(conn, events)
 
     async def append(self, events: Sequence[Event[Any]]) -> None:
@@ -290,7 +290,7 @@ class Ledger:
 
     def _write_loop(self) -> None:
         # One long-lived connection: the writer is the only user of it.
-        with self.db.engine.connect() as conn:
+        with self.db.write_engine.connect() as conn:
             self._drain_queue(conn)
 
     def _drain_queue(self, conn: Connection) -> None:
