@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bastion.alarms.models import OPEN_STATES, Alarm, AlarmEvidence, AlarmStep, Incident
@@ -809,3 +809,41 @@ def reaction_stats(*, session: Session, since: datetime | None = None) -> Reacti
         median_resolve_s=statistics.median(res) if res else None,
         max_resolve_s=max(res) if res else None,
     )
+
+
+# --- read models for the console ---------------------------------------------------------------
+
+
+def _in_sites(stmt: Any, site_ids: Iterable[str] | None) -> Any:
+    """Restrict ``stmt`` to alarms of ``site_ids`` (None: every site, and site-less alarms)."""
+    if site_ids is None:
+        return stmt
+    return stmt.where(Alarm.site_id.in_(sorted(site_ids)))
+
+
+def alarm_queue(
+    *, session: Session, site_ids: Iterable[str] | None = None, limit: int = 100
+) -> list[Alarm]:
+    """Return the open alarms, most urgent first and, within a priority, longest waiting first."""
+    stmt = select(Alarm).where(Alarm.state.in_(OPEN_STATES))
+    stmt = _in_sites(stmt, site_ids).order_by(Alarm.priority, Alarm.raised_at, Alarm.id)
+    return list(session.execute(stmt.limit(limit)).scalars())
+
+
+def alarms_by_zone(
+    *, session: Session, since: datetime, site_ids: Iterable[str] | None = None
+) -> list[tuple[str | None, int]]:
+    """Return how many alarms each zone raised since ``since``, most first."""
+    count = func.count(Alarm.id)
+    stmt = select(Alarm.zone_id, count).where(Alarm.raised_at >= since)
+    stmt = _in_sites(stmt, site_ids).group_by(Alarm.zone_id).order_by(count.desc(), Alarm.zone_id)
+    return [(zone, int(n)) for zone, n in session.execute(stmt).all()]
+
+
+def recently_closed(
+    *, session: Session, limit: int = 20, site_ids: Iterable[str] | None = None
+) -> list[Alarm]:
+    """Return the newest resolved or false alarms (their reaction times), newest first."""
+    stmt = select(Alarm).where(Alarm.state.in_(("resolved", "false_alarm")))
+    stmt = _in_sites(stmt, site_ids).order_by(Alarm.closed_at.desc(), Alarm.id.desc())
+    return list(session.execute(stmt.limit(limit)).scalars())

@@ -2,6 +2,7 @@
 (function () {
   const holder = document.getElementById("map-holder");
   const dialog = document.getElementById("door-dialog");
+  if (!holder || !dialog) return;
   const title = document.getElementById("door-title");
   const stateText = document.getElementById("door-state");
   const reason = document.getElementById("door-reason");
@@ -13,13 +14,9 @@
     current = { site: svg.dataset.site, door: g.dataset.door, zone: g.dataset.zone, name: g.dataset.name };
     title.textContent = current.name;
     stateText.textContent = "State: " + g.dataset.state + " · zone " + current.zone;
-    const canControl = svg.dataset.canControl === "true";
-    const canLockdown = svg.dataset.canLockdown === "true";
-    dialog.querySelectorAll(".needs-control").forEach((b) => { b.hidden = !canControl; });
-    dialog.querySelectorAll(".needs-lockdown").forEach((b) => { b.hidden = !canLockdown; });
-    document.getElementById("door-readonly").hidden = canControl || canLockdown;
+    // The server renders only the buttons the role may use; there is nothing else to press.
     result.textContent = "";
-    reason.value = "";
+    if (reason) reason.value = "";
     dialog.showModal();
   }
 
@@ -32,28 +29,21 @@
     if (g && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); openDoor(g); }
   });
 
-  async function send(url, body, question) {
+  async function send(url, payload, question) {
     if (!window.confirm(question)) return;
-    const response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": window.bastionCsrf },
-      body: JSON.stringify(body),
-    });
+    const response = await window.bastion.post(url, payload);
     if (response.ok) {
       result.textContent = "Sent and recorded in the ledger.";
-      document.body.dispatchEvent(new Event("refresh-map"));
-    } else {
-      let detail = response.statusText;
-      try { detail = (await response.json()).detail || detail; } catch (err) { /* keep */ }
-      result.textContent = "Refused: " + detail;
+      window.bastion.fire("refresh-map");
+    } else if (response.status !== 401) {
+      result.textContent = "Refused: " + response.detail;
     }
   }
 
   dialog.querySelectorAll("button[data-command]").forEach((button) => {
     button.addEventListener("click", () => send(
       `/api/sites/${current.site}/doors/${current.door}/commands`,
-      { command: button.dataset.command, reason: reason.value },
+      { command: button.dataset.command, reason: reason ? reason.value : "" },
       `${button.textContent} ${current.name}?`,
     ));
   });
@@ -61,7 +51,7 @@
     const active = button.dataset.lockdown === "true";
     button.addEventListener("click", () => send(
       `/api/sites/${current.site}/zones/${current.zone}/lockdown`,
-      { active: active, reason: reason.value },
+      { active: active, reason: reason ? reason.value : "" },
       `${active ? "Lock down" : "Lift the lockdown of"} zone ${current.zone} and its adjacent zones?`,
     ));
   });

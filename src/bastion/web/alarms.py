@@ -1,0 +1,230 @@
+"""Alarm pages: the list, and one alarm worked through its procedure with its evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from bastion.alarms import service as alarms_service
+from bastion.alarms.models import OPEN_STATES, Alarm
+from bastion.alarms.schemas import AlarmRead
+from bastion.alarms.sop import SopCatalogue, load_sops
+from bastion.api.deps import Principal, Require, SessionDep, get_hub
+from bastion.auth.permissions import Permission
+from bastion.core.errors import Forbidden, NotFound
+from bastion.hub import Hub
+from bastion.web.dashboard import reaction_chart
+from bastion.web.readmodel import camera_names, event_chain, loaded_sites, usernames
+from bastion.web.render import not_found, page
+
+router = APIRouter(include_in_schema=False)
+HubDep = Annotated[Hub, Depends(get_hub)]
+Reader = Annotated[Principal, Depends(Require(Permission.ALARMS_READ))]
+STATE_FILTERS = {
+    "open": OPEN_STATES,
+    "closed": ("resolved", "false_alarm"),
+    "all": None,
+}
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One procedure step as the checklist shows it."""
+
+    id: str
+    prompt: str
+    answers: list[str]
+    status: str  # done, skipped, current, pending or unused
+    answer: str = ""
+    reason: str = ""
+    operator: str = ""
+    at: Any = None
+
+
+def sops_of(hub: Hub) -> SopCatalogue:
+    """Return the procedures the running alarms domain uses (the built-in ones otherwise)."""
+    runtime = hub.extras.get("alarms")
+    if runtime is not None:
+        sops: SopCatalogue = runtime.sops
+        return sops
+    cached: SopCatalogue | None = hub.extras.get("sops")
+    if cached is None:
+        cached = hub.extras["sops"] = load_sops()
+    return cached
+
+
+def _visible(principal: Principal, alarm: Alarm) -> bool:
+    sites = principal.sites_with(Permission.ALARMS_READ)
+    return sites is None or alarm.site_id in sites
+
+
+def _checklist(hub: Hub, alarm: Alarm, session: Any) -> tuple[str, list[StepView], bool]:
+    """Return the procedure title, its steps with their status, and whether it is complete."""
+    if alarm.sop_id is None:
+        return "", [], True
+    sops = sops_of(hub)
+    sop = sops.get(alarm.sop_id)
+    progress = alarms_service.sop_progress(session=session, alarm=alarm, sops=sops)
+    logged = {
+        row.step_id: row for row in alarms_service.step_log(session=session, alarm_id=alarm.id)
+    }
+    current = progress.current if progress is not None else None
+    complete = current is None
+    steps = []
+    for step in sop.steps:
+        row = logged.get(step.id)
+        if row is not None:
+            status = "skipped" if row.outcome == "skipped" else "done"
+            steps.append(
+                StepView(
+                    step.id,
+                    step.prompt,
+                    sorted(step.answers),
+                    status,
+                    row.answer,
+                    row.reason,
+                    row.operator,
+                    row.at,
+                )
+            )
+        else:
+            status = "current" if step.id == current else ("unused" if complete else "pending")
+            steps.append(StepView(step.id, step.prompt, sorted(step.answers), status))
+    return sop.title, steps, complete
+
+
+@dataclass(frozen=True)
+class BookmarkView:
+    """A camera bookmark: which camera, and the stretch of recording it marks."""
+
+    camera: str
+    start: datetime | None
+    at: datetime | None
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _bookmark(camera: str, detail: dict[str, Any], attached: datetime) -> BookmarkView:
+    return BookmarkView(camera, _when(detail.get("from")), _when(detail.get("at")) or attached)
+
+
+def alarm_context(hub: Hub, principal: Principal, alarm: Alarm, session: Any) -> dict[str, Any]:
+    """Return everything the alarm page shows: checklist, chain, evidence, reaction times."""
+    title, steps, complete = _checklist(hub, alarm, session)
+    evidence = alarms_service.evidence_of(session=session, alarm_id=alarm.id)
+    log = alarms_service.step_log(session=session, alarm_id=alarm.id)
+    event_ids = [e.ref for e in evidence if e.kind == "event"] + [s.event_id for s in log]
+    site = loaded_sites(hub).get(alarm.site_id or "")
+    zones = {z.id: z.name for z in site.zones} if site is not None else {}
+    incident = (
+        alarms_service.get_incident(session=session, incident_id=alarm.incident_id)
+        if alarm.incident_id
+        else None
+    )
+    now = hub.clock.now()
+    return {
+        "alarm": alarm,
+        "sop_title": title,
+        "steps": steps,
+        "complete": complete,
+        "chain": event_chain(hub, alarm, event_ids),
+        "bookmarks": [_bookmark(e.ref, e.detail, e.at) for e in evidence if e.kind == "bookmark"],
+        "notes": [e for e in evidence if e.kind == "note"],
+        "event_evidence": [e for e in evidence if e.kind == "event"],
+        "cameras": camera_names(site),
+        "zone_name": zones.get(alarm.zone_id or "", alarm.zone_id or ""),
+        "incident": incident,
+        "names": usernames(hub),
+        "can_work": principal.allows(Permission.ALARMS_WORK, alarm.site_id)
+        and alarm.state in OPEN_STATES,
+        "waiting_s": (now - alarm.raised_at).total_seconds(),
+        "now": now,
+    }
+
+
+@router.get("/console/alarms", response_class=HTMLResponse)
+def alarm_list(
+    request: Request,
+    hub: HubDep,
+    session: SessionDep,
+    principal: Reader,
+    state: Annotated[Literal["open", "closed", "all"], Query(description="Which alarms.")] = "open",
+) -> HTMLResponse:
+    """List alarms (open by default), most urgent first, with reaction times."""
+    rows = alarms_service.list_alarms(session=session, states=STATE_FILTERS[state], limit=200)
+    rows = [a for a in rows if _visible(principal, a)]
+    zones = {z.id: z.name for s in loaded_sites(hub).values() for z in s.zones}
+    return page(
+        request,
+        "alarms.html",
+        principal,
+        {
+            "alarms": rows,
+            "state": state,
+            "zone_names": zones,
+            "reaction_chart": reaction_chart(hub, principal),
+            "now": hub.clock.now(),
+        },
+    )
+
+
+def _find(session: Any, principal: Principal, alarm_id: str) -> Alarm | None:
+    try:
+        alarm = alarms_service.get_alarm(session=session, alarm_id=alarm_id)
+    except NotFound:
+        return None
+    return alarm if _visible(principal, alarm) else None
+
+
+@router.get("/console/alarms/{alarm_id}", response_class=HTMLResponse)
+def alarm_page(
+    alarm_id: str, request: Request, hub: HubDep, session: SessionDep, principal: Reader
+) -> HTMLResponse:
+    """Show one alarm: its procedure to work through, event chain, evidence, reaction times."""
+    alarm = _find(session, principal, alarm_id)
+    if alarm is None:
+        return not_found(request, principal, f"alarm {alarm_id}")
+    return page(request, "alarm.html", principal, alarm_context(hub, principal, alarm, session))
+
+
+@router.get("/console/alarms/{alarm_id}/panel", response_class=HTMLResponse)
+def alarm_panel(
+    alarm_id: str, request: Request, hub: HubDep, session: SessionDep, principal: Reader
+) -> HTMLResponse:
+    """Return the alarm page's body alone, for refreshes after each step."""
+    alarm = _find(session, principal, alarm_id)
+    if alarm is None:
+        return not_found(request, principal, f"alarm {alarm_id}")
+    return page(
+        request, "_alarm_body.html", principal, alarm_context(hub, principal, alarm, session)
+    )
+
+
+@router.post("/console/alarms/{alarm_id}/investigate", response_model=AlarmRead)
+def investigate(
+    alarm_id: str,
+    session: SessionDep,
+    hub: HubDep,
+    who: Annotated[Principal, Depends(Require(Permission.ALARMS_WORK))],
+) -> AlarmRead:
+    """Mark an acknowledged alarm as under investigation (working a step does this too)."""
+    alarm = alarms_service.get_alarm(session=session, alarm_id=alarm_id)
+    if not who.allows(Permission.ALARMS_WORK, alarm.site_id):
+        raise Forbidden(f"this needs the {Permission.ALARMS_WORK.value} permission at that site")
+    alarm = alarms_service.investigate(
+        session=session,
+        alarm_id=alarm_id,
+        operator=who.actor,
+        context=who.context(),
+        now=hub.clock.now(),
+    )
+    return AlarmRead.model_validate(alarm)

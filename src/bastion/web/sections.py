@@ -1,0 +1,175 @@
+"""Console sections beyond alarms and the map: incidents, rules, reports, and placeholders.
+
+Sections whose domain is not built yet show what will arrive and with which issue; each
+route still declares the permission its finished page will need.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from bastion.alarms import service as alarms_service
+from bastion.api.deps import Principal, Require, SessionDep, get_hub
+from bastion.auth.permissions import Permission
+from bastion.automation import service as automation_service
+from bastion.automation.config import RuleConfig, rule_to_dict
+from bastion.hub import Hub
+from bastion.web.dashboard import events_chart, reaction_chart, zone_chart
+from bastion.web.readmodel import loaded_sites
+from bastion.web.render import page
+
+router = APIRouter(include_in_schema=False)
+HubDep = Annotated[Hub, Depends(get_hub)]
+
+
+@router.get("/console/incidents", response_class=HTMLResponse)
+def incidents_page(
+    request: Request,
+    session: SessionDep,
+    hub: HubDep,
+    principal: Annotated[Principal, Depends(Require(Permission.ALARMS_READ))],
+) -> HTMLResponse:
+    """List incidents, newest activity first, each with the alarms correlated into it."""
+    sites = principal.sites_with(Permission.ALARMS_READ)
+    incidents = [
+        i
+        for i in alarms_service.list_incidents(session=session, limit=100)
+        if sites is None or i.site_id in sites
+    ]
+    rows = [
+        {
+            "incident": i,
+            "alarms": alarms_service.alarms_of_incident(session=session, incident_id=i.id),
+        }
+        for i in incidents
+    ]
+    zones = {z.id: z.name for s in loaded_sites(hub).values() for z in s.zones}
+    return page(request, "incidents.html", principal, {"rows": rows, "zone_names": zones})
+
+
+def _rules(hub: Hub, session: Any) -> list[RuleConfig]:
+    runtime = hub.extras.get("automation")
+    if runtime is not None:
+        rules: list[RuleConfig] = runtime.all_rules()
+        return rules
+    return automation_service.stored_rules(session=session)
+
+
+def _describe(part: dict[str, Any], kind_key: str) -> str:
+    """Return ``kind: key=value, …`` for a trigger, condition or action."""
+    kind = part.get(kind_key, "?")
+    rest = ", ".join(
+        f"{k}={v}" for k, v in part.items() if k != kind_key and v not in (None, "", [], {})
+    )
+    return f"{kind}: {rest}" if rest else str(kind)
+
+
+@router.get("/console/rules", response_class=HTMLResponse)
+def rules_page(
+    request: Request,
+    session: SessionDep,
+    hub: HubDep,
+    principal: Annotated[Principal, Depends(Require(Permission.RULES_READ))],
+) -> HTMLResponse:
+    """List the automation rules (files and database) and their latest runs."""
+    rules = []
+    for rule in _rules(hub, session):
+        raw = rule_to_dict(rule)
+        rules.append(
+            {
+                "rule": rule,
+                "triggers": [_describe(t, "kind") for t in raw["triggers"]],
+                "conditions": [_describe(c, "condition") for c in raw["conditions"]],
+                "actions": [_describe(a, "action") for a in raw["actions"]],
+            }
+        )
+    traces = automation_service.list_traces(session=session, limit=25)
+    return page(
+        request,
+        "rules.html",
+        principal,
+        {
+            "rules": rules,
+            "traces": traces,
+            "running": hub.extras.get("automation") is not None,
+            "can_manage": principal.allows(Permission.RULES_MANAGE),
+        },
+    )
+
+
+@router.get("/console/reports", response_class=HTMLResponse)
+def reports_page(
+    request: Request,
+    session: SessionDep,
+    hub: HubDep,
+    principal: Annotated[Principal, Depends(Require(Permission.REPORTS_READ))],
+) -> HTMLResponse:
+    """Show the operational charts and reaction-time figures; compliance exports come later."""
+    since = hub.clock.now() - timedelta(days=30)
+    return page(
+        request,
+        "reports.html",
+        principal,
+        {
+            "events_chart": events_chart(hub, request),
+            "zone_chart": zone_chart(hub, principal),
+            "reaction_chart": reaction_chart(hub, principal, limit=15),
+            "stats": alarms_service.reaction_stats(session=session, since=since),
+        },
+    )
+
+
+def _placeholder(
+    request: Request, principal: Principal, title: str, issue: int, what: list[str], now: str
+) -> HTMLResponse:
+    return page(
+        request,
+        "placeholder.html",
+        principal,
+        {"title": title, "issue": issue, "what": what, "meanwhile": now},
+    )
+
+
+@router.get("/console/visitors", response_class=HTMLResponse)
+def visitors_page(
+    request: Request,
+    principal: Annotated[Principal, Depends(Require(Permission.PEOPLE_READ))],
+) -> HTMLResponse:
+    """Show the visitors placeholder (visitor management arrives with issue 7)."""
+    return _placeholder(
+        request,
+        principal,
+        "Visitors",
+        7,
+        [
+            "pre-registration and walk-in check-in with identity and watchlist checks",
+            "temporary credentials limited to the visit's areas and time, escort rules",
+            "check-out, overstay alarms, the visitor log export and printable badges",
+        ],
+        "Cardholders and their credentials are on the People page.",
+    )
+
+
+@router.get("/console/analysis", response_class=HTMLResponse)
+def analysis_page(
+    request: Request,
+    principal: Annotated[Principal, Depends(Require(Permission.ANALYSIS_READ))],
+) -> HTMLResponse:
+    """Show the analysis placeholder (the layered-defence API arrives with issue 9)."""
+    return _placeholder(
+        request,
+        principal,
+        "Analysis",
+        9,
+        [
+            "probability of interruption (EASI) along the adversary's paths",
+            "the most vulnerable path to each target, drawn on the site map",
+            "what-if comparisons of upgrades to doors, detection and response",
+        ],
+        "Run it from the command line meanwhile: bastion analyze site examples/dispensary.yaml "
+        "--target vault",
+    )

@@ -1,0 +1,116 @@
+"""The console's Jinja2 environment: templates, display filters and the navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from bastion import __version__
+from bastion.auth.permissions import Permission
+
+WEB_DIR = Path(__file__).parent
+templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One console section: label, address and the permission that shows it."""
+
+    label: str
+    href: str
+    permission: Permission
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("Dashboard", "/console", Permission.EVENTS_READ),
+    NavItem("Alarms", "/console/alarms", Permission.ALARMS_READ),
+    NavItem("Map", "/console/map", Permission.DOORS_READ),
+    NavItem("Incidents", "/console/incidents", Permission.ALARMS_READ),
+    NavItem("People", "/console/people", Permission.PEOPLE_READ),
+    NavItem("Visitors", "/console/visitors", Permission.PEOPLE_READ),
+    NavItem("Rules", "/console/rules", Permission.RULES_READ),
+    NavItem("Reports", "/console/reports", Permission.REPORTS_READ),
+    NavItem("Analysis", "/console/analysis", Permission.ANALYSIS_READ),
+)
+
+
+def nav_items(principal: Any, path: str) -> list[dict[str, Any]]:
+    """Return the sections ``principal`` may open, marking the one ``path`` is in."""
+    items = []
+    for item in NAV:
+        if not principal.allows(item.permission):
+            continue
+        if item.href == "/console":
+            current = path == "/console"
+        else:
+            current = path == item.href or path.startswith(item.href + "/")
+        items.append({"label": item.label, "href": item.href, "current": current})
+    return items
+
+
+def display_zone(request: Request) -> tzinfo:
+    """Return the time zone times are shown in: the first loaded site's, else UTC."""
+    sites = getattr(request.app.state, "hub", None)
+    loaded = sites.extras.get("sites", {}) if sites is not None else {}
+    if not loaded:
+        return UTC
+    site = loaded[sorted(loaded)[0]]
+    try:
+        return ZoneInfo(site.site.timezone)
+    except (KeyError, ValueError):
+        return UTC
+
+
+def console_settings(request: Request) -> dict[str, Any]:
+    """Return what every console page hands to its scripts (time zone, idle timeout)."""
+    hub = getattr(request.app.state, "hub", None)
+    idle = hub.settings.session_idle_minutes if hub is not None else 15
+    zone = display_zone(request)
+    return {"tz": getattr(zone, "key", "UTC"), "idle_minutes": idle}
+
+
+def clock_time(value: datetime | None, zone: tzinfo | None = None, *, seconds: bool = True) -> str:
+    """Format ``value`` as a wall-clock time in ``zone`` (UTC by default)."""
+    if value is None:
+        return "—"
+    local = value.astimezone(zone or UTC)
+    return local.strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def date_time(value: datetime | None, zone: tzinfo | None = None) -> str:
+    """Format ``value`` as date and time in ``zone``."""
+    if value is None:
+        return "—"
+    return value.astimezone(zone or UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(seconds: float | None) -> str:
+    """Format a number of seconds for people: ``45 s``, ``3 min 05 s``, ``2 h 10 min``."""
+    if seconds is None:
+        return "—"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {(whole % 3600) // 60:02d} min"
+
+
+def iso(value: datetime | None) -> str:
+    """Return the ISO 8601 text of ``value`` for ``datetime`` attributes."""
+    return value.astimezone(UTC).isoformat() if value is not None else ""
+
+
+templates.env.globals["version"] = __version__
+templates.env.globals["nav_items"] = nav_items
+templates.env.globals["console_settings"] = console_settings
+templates.env.filters["clock"] = clock_time
+templates.env.filters["datetime"] = date_time
+templates.env.filters["duration"] = duration
+templates.env.filters["iso"] = iso
