@@ -278,9 +278,7 @@ def main() -> None:
     print("Forced door → ledger commit → rule → 2 lock commands + notification")
     print(f"{'system':<34}{'rules':>7}{'p50 ms':>10}{'p99 ms':>10}")
     for count, (p50, p99) in latencies.items():
-        name = (
-            "Bastion (SQLite ledger, FULL sync)" if count > 0 else "Bastion, no ledger (diagnostic)"
-        )
+        name = "Bastion (SQLite WAL ledger)" if count > 0 else "Bastion, no ledger (diagnostic)"
         print(f"{name:<34}{abs(count):>7}{p50:>10.3f}{p99:>10.3f}")
     for count, values in ha.items():
         print(
