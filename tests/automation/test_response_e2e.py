@@ -15,7 +15,7 @@ from bastion.automation.runtime import start_automation
 from bastion.core.context import Context
 from bastion.integrations import create
 from bastion.site.graph import SiteGraph
-from tests.automation.conftest import EXAMPLE_RULES, Listener, publish_raw, wait_until
+from tests.monitoring_support import EXAMPLE_RULES, Listener, publish_raw, wait_until
 
 TWO_AM = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)  # 02:00 in Chicago (CST)
 

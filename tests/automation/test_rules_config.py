@@ -13,7 +13,7 @@ from bastion.automation.engine import RuleEngine
 from bastion.automation.state import RuleEnv
 from bastion.automation.triggers import TRIGGERS
 from bastion.core.errors import ConfigError
-from tests.automation.conftest import EXAMPLE_RULES
+from tests.monitoring_support import EXAMPLE_RULES
 
 
 def _rules(body: str) -> str:

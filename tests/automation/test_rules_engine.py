@@ -25,7 +25,7 @@ from bastion.core.events import (
 )
 from bastion.site.graph import SiteGraph
 from bastion.store.ledger import LedgerRow
-from tests.automation.conftest import EXAMPLE_RULES
+from tests.monitoring_support import EXAMPLE_RULES
 
 NIGHT = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)  # 02:00 in Chicago (CST, UTC-6)
 

@@ -13,7 +13,7 @@ from bastion.core.context import Context
 from bastion.core.events import EVENT_CAMERA_PTZ, CameraPtzPayload
 from bastion.integrations import create
 from bastion.integrations.frigate.events import FrigateTranslator
-from tests.integrations.frigate.conftest import Listener, publish_raw, wait_until
+from tests.monitoring_support import Listener, publish_raw, wait_until
 
 
 def _obj(**after):

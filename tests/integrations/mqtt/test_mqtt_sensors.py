@@ -11,7 +11,7 @@ from bastion.core.clock import FrozenClock
 from bastion.integrations import create
 from bastion.integrations.mqtt import MqttIntegration
 from bastion.integrations.mqtt.sensors import SensorBoard
-from tests.integrations.mqtt.conftest import publish_raw, wait_until
+from tests.monitoring_support import publish_raw, wait_until
 
 P = "bastion/sensors"
 
