@@ -1,0 +1,1 @@
+"""Evaluate the layered defence: EASI P(I), adversary paths, most vulnerable path, what-if."""
