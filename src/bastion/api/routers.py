@@ -21,6 +21,7 @@ ROUTER_MODULES = (
     "bastion.alarms.api",
     "bastion.automation.api",
     "bastion.notify.api",
+    "bastion.safety.api",
     "bastion.analysis.api",
     "bastion.web.people",
     "bastion.web.pages",
@@ -35,6 +36,7 @@ RUNTIME_STARTERS = (
     "bastion.alarms.runtime:start_alarms",
     "bastion.automation.runtime:start_site_automation",
     "bastion.notify.runtime:start_notify",
+    "bastion.safety.runtime:start_safety",
 )
 
 

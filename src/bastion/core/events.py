@@ -637,3 +637,45 @@ EVENT_NOTIFY_ACK = register(
 EVENT_NOTIFY_ESCALATED = register(
     EventType("notify.escalated", NotifyEscalationPayload, "A call tree escalated to a tier.")
 )
+
+
+# --- personal security: lone-worker timers, safety reports, doxing cases -------------------
+
+
+class LoneWorkerPayload(Payload):
+    """A lone-worker timer started, was checked in, extended, finished or missed.
+
+    Carries ids and times only: never the task description, the location or a PIN.
+    """
+
+    timer_id: str = Field(description="Lone-worker timer concerned.")
+    subject: str = Field(description="Worker reference, e.g. user:<id>.")
+    action: Literal["started", "checked_in", "extended", "finished", "missed"] = Field(
+        description="What happened to the timer."
+    )
+    due_at: datetime | None = Field(default=None, description="Next check-in due (UTC).")
+
+
+class SafetyReportPayload(Payload):
+    """A personal-security report was filed, or a step of its workflow was recorded.
+
+    Carries ids, the report kind and checklist codes only, never the free text; an
+    anonymous report carries no reporter.
+    """
+
+    report_id: str = Field(description="Report concerned.")
+    kind: Literal["suspicious_activity", "suspicious_item", "threat_call", "doxing"] = Field(
+        description="What was reported."
+    )
+    action: Literal["filed", "step_recorded"] = Field(description="What happened.")
+    anonymous: bool = Field(default=False, description="True when filed without a name.")
+    subject: str | None = Field(default=None, description="Reporter, unless anonymous.")
+    step: str = Field(default="", description="Workflow step recorded (doxing), if any.")
+
+
+EVENT_LONE_WORKER = register(
+    EventType("safety.lone_worker", LoneWorkerPayload, "A lone-worker timer changed.")
+)
+EVENT_SAFETY_REPORT = register(
+    EventType("safety.report", SafetyReportPayload, "A personal-security report was filed.")
+)

@@ -1,0 +1,1 @@
+"""Personal security for workers: self-assessment, lone-worker check-ins, reports, doxing."""

@@ -1,0 +1,126 @@
+"""The running safety domain: a timer worker that escalates missed lone-worker check-ins.
+
+:meth:`SafetyWorker.tick` marks every timer past due as missed (raising an alarm for
+security in the same transaction) and then starts the timer's call tree through the
+notification runtime; the worker calls it periodically on the hub's clock, tests call
+it after moving a frozen clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from bastion.core.errors import BastionError
+from bastion.notify.runtime import start_call_tree
+from bastion.safety import service
+from bastion.store.ledger import take_staged
+
+_LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
+EXTRAS_KEY = "safety"
+CALL_TREE_KEY = "safety.call_tree"
+MISSED_MESSAGE = (
+    "A lone worker missed a check-in (timer {timer_id}). Call them now; "
+    "if you cannot reach them, send help."
+)
+
+
+class SafetyWorker:
+    """Escalate missed lone-worker check-ins for one hub."""
+
+    def __init__(self, hub: Any, *, default_call_tree: str | None = None) -> None:
+        self.hub = hub
+        self.default_call_tree = default_call_tree
+        self._ticker: asyncio.Task[None] | None = None
+
+    async def start(self, *, tick_s: float | None = 15.0) -> None:
+        """Start the periodic tick. Must run in the event loop."""
+        if tick_s:
+            self._ticker = asyncio.create_task(self._loop(tick_s), name="safety-timers")
+
+    async def stop(self) -> None:
+        """Stop the periodic tick."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+
+    async def _loop(self, period: float) -> None:
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self.tick()
+            except Exception:
+                _LOGGER.exception("safety timer tick failed")
+
+    async def work(self, fn: Callable[[Session], T]) -> T:
+        """Run ``fn`` in a worker thread inside one unit of work; deliver its events after."""
+
+        def run() -> tuple[T, list[Any]]:
+            with self.hub.db.unit_of_work() as session:
+                result = fn(session)
+                events = take_staged(session)
+            return result, events
+
+        result, events = await asyncio.to_thread(run)
+        self.hub.deliver(events)
+        return result
+
+    def _tree_for(self, timer: service.MissedTimer) -> str | None:
+        return timer.call_tree_id or self.default_call_tree or self.hub.extras.get(CALL_TREE_KEY)
+
+    async def tick(self) -> int:
+        """Mark overdue timers missed, raise their alarms, start their call trees.
+
+        Return how many timers went overdue. Must run in the event loop.
+        """
+        now = self.hub.clock.now()
+        missed = await self.work(lambda s: service.mark_missed(session=s, now=now))
+        for timer in missed:
+            tree = self._tree_for(timer)
+            if tree is None:
+                _LOGGER.warning("timer %s missed its check-in; no call tree set", timer.timer_id)
+                continue
+            try:
+                run = await start_call_tree(
+                    self.hub,
+                    tree_id=tree,
+                    template_id=None,
+                    variables={},
+                    context=timer.context.child(actor="safety"),
+                    emergency=True,
+                    message=MISSED_MESSAGE.format(timer_id=timer.timer_id),
+                )
+            except BastionError as exc:
+                _LOGGER.warning("timer %s: call tree not started: %s", timer.timer_id, exc.message)
+                continue
+            await self.work(_recorder(timer.timer_id, run.id))
+        return len(missed)
+
+
+def _recorder(timer_id: str, run_id: str) -> Callable[[Session], None]:
+    def record(session: Session) -> None:
+        service.record_run(session=session, timer_id=timer_id, run_id=run_id)
+
+    return record
+
+
+async def start_safety(
+    hub: Any, *, tick_s: float | None = 15.0, default_call_tree: str | None = None
+) -> SafetyWorker:
+    """Start the safety worker on ``hub``; store it as ``hub.extras['safety']``.
+
+    Missed check-ins start the timer's call tree, else ``default_call_tree``, else
+    ``hub.extras['safety.call_tree']``. Must run in the event loop.
+    """
+    worker = SafetyWorker(hub, default_call_tree=default_call_tree)
+    hub.extras[EXTRAS_KEY] = worker
+    await worker.start(tick_s=tick_s)
+    return worker
