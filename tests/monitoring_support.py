@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from bastion.site.loader import load_site_file
 from bastion.site.schemas import Site
 from bastion.store.db import Database
 from bastion.store.ledger import Ledger
+from tests.conftest import service_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SITE = ROOT / "examples" / "dispensary.yaml"
@@ -77,15 +77,7 @@ async def recorder(hub: Hub) -> Recorder:
     return rec
 
 
-REQUIRE_SERVICES = os.environ.get("BASTION_REQUIRE_SERVICES", "") == "1"
 BROKER = ("127.0.0.1", 1883)
-
-
-def service_missing(reason: str) -> None:
-    """Skip, or fail when CI says services must be present."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"required service missing: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture
