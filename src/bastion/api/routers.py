@@ -23,7 +23,13 @@ ROUTER_MODULES = (
     "bastion.notify.api",
     "bastion.safety.api",
     "bastion.analysis.api",
+    "bastion.people.api",
+    "bastion.automation.playbooks.api",
     "bastion.web.people",
+    "bastion.web.visitors",
+    "bastion.web.safety",
+    "bastion.web.emergency",
+    "bastion.web.analysis",
     "bastion.web.pages",
 )
 
@@ -37,6 +43,8 @@ RUNTIME_STARTERS = (
     "bastion.automation.runtime:start_site_automation",
     "bastion.notify.runtime:start_notify",
     "bastion.safety.runtime:start_safety",
+    "bastion.people.runtime:start_people",
+    "bastion.automation.playbooks.runtime:start_playbooks",
 )
 
 

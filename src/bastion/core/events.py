@@ -679,3 +679,12 @@ EVENT_LONE_WORKER = register(
 EVENT_SAFETY_REPORT = register(
     EventType("safety.report", SafetyReportPayload, "A personal-security report was filed.")
 )
+
+
+# --- emergency playbooks, drills and mustering (issue 6) ---
+
+
+# --- employees and visitors (issue 7) ---
+
+
+# --- layered-defence analysis (issue 9) ---

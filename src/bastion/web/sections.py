@@ -1,8 +1,4 @@
-"""Console sections beyond alarms and the map: incidents, rules, reports, and placeholders.
-
-Sections whose domain is not built yet show what will arrive and with which issue; each
-route still declares the permission its finished page will need.
-"""
+"""Console sections beyond alarms and the map: incidents, rules and reports."""
 
 from __future__ import annotations
 
@@ -120,56 +116,4 @@ def reports_page(
             "reaction_chart": reaction_chart(hub, principal, limit=15),
             "stats": alarms_service.reaction_stats(session=session, since=since),
         },
-    )
-
-
-def _placeholder(
-    request: Request, principal: Principal, title: str, issue: int, what: list[str], now: str
-) -> HTMLResponse:
-    return page(
-        request,
-        "placeholder.html",
-        principal,
-        {"title": title, "issue": issue, "what": what, "meanwhile": now},
-    )
-
-
-@router.get("/console/visitors", response_class=HTMLResponse)
-def visitors_page(
-    request: Request,
-    principal: Annotated[Principal, Depends(Require(Permission.PEOPLE_READ))],
-) -> HTMLResponse:
-    """Show the visitors placeholder (visitor management arrives with issue 7)."""
-    return _placeholder(
-        request,
-        principal,
-        "Visitors",
-        7,
-        [
-            "pre-registration and walk-in check-in with identity and watchlist checks",
-            "temporary credentials limited to the visit's areas and time, escort rules",
-            "check-out, overstay alarms, the visitor log export and printable badges",
-        ],
-        "Cardholders and their credentials are on the People page.",
-    )
-
-
-@router.get("/console/analysis", response_class=HTMLResponse)
-def analysis_page(
-    request: Request,
-    principal: Annotated[Principal, Depends(Require(Permission.ANALYSIS_READ))],
-) -> HTMLResponse:
-    """Show the analysis placeholder (the layered-defence API arrives with issue 9)."""
-    return _placeholder(
-        request,
-        principal,
-        "Analysis",
-        9,
-        [
-            "probability of interruption (EASI) along the adversary's paths",
-            "the most vulnerable path to each target, drawn on the site map",
-            "what-if comparisons of upgrades to doors, detection and response",
-        ],
-        "Run it from the command line meanwhile: bastion analyze site examples/dispensary.yaml "
-        "--target vault",
     )

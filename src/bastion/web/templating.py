@@ -34,6 +34,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Incidents", "/console/incidents", Permission.ALARMS_READ),
     NavItem("People", "/console/people", Permission.PEOPLE_READ),
     NavItem("Visitors", "/console/visitors", Permission.PEOPLE_READ),
+    NavItem("Emergency", "/console/emergency", Permission.ALARMS_READ),
+    NavItem("Safety", "/console/safety", Permission.SAFETY_SELF),
     NavItem("Rules", "/console/rules", Permission.RULES_READ),
     NavItem("Reports", "/console/reports", Permission.REPORTS_READ),
     NavItem("Analysis", "/console/analysis", Permission.ANALYSIS_READ),
