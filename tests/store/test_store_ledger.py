@@ -198,3 +198,30 @@ async def test_staged_events_commit_with_the_domain_transaction(database, ledger
     assert ledger.count() == 1 and delivered == [event.id]
     assert ledger.verify().ok
     await bus.close()
+
+
+def test_driver_path_writes_the_same_rows_as_the_orm_path(ledger, database):
+    """The writer thread's DB-API appends interleave with ORM appends in one valid chain."""
+    from bastion.store.ledger import append_events, append_events_fast
+
+    t0 = datetime(2026, 3, 7, 12, 0, 0, 123456, tzinfo=UTC)
+    events = [_decision(i, t0) for i in range(6)]
+    with database.write_engine.begin() as conn:
+        assert append_events_fast(conn, events[:2]) == 2
+    with database.write_engine.begin() as conn:
+        assert append_events(conn, events[2:4]) == 4
+    with database.write_engine.begin() as conn:
+        assert append_events_fast(conn, events[4:5]) == 5
+        assert append_events_fast(conn, []) == -1
+        assert append_events_fast(conn, events[5:]) == 6
+    result = ledger.verify()
+    assert result.ok and result.rows_checked == 6, result.describe()
+    rows = ledger.query(newest_first=False, limit=10)
+    for row, original in zip(rows, events, strict=True):
+        again = row_to_event(row)
+        assert (again.id, again.time, again.payload) == (
+            original.id,
+            original.time,
+            original.payload,
+        )
+        assert (row.site, row.device, row.actor) == ("dispensary", original.device, "device:rdr-1")
