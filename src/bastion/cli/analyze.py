@@ -9,14 +9,20 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bastion.analysis.asd import site_mvp
-from bastion.analysis.coverage import camera_coverage
 from bastion.analysis.easi import EasiOptions, Response, easi_with
+from bastion.analysis.montecarlo import monte_carlo
 from bastion.analysis.paths import Mode, count_layered_paths, layered_mvp
-from bastion.analysis.risk import carver_rank, system_effectiveness
+from bastion.analysis.report import write_report
+from bastion.analysis.risk import carver_rank
+from bastion.analysis.sensitivity import sensitivities
+from bastion.analysis.summary import (
+    analyse_site,
+    analysis_dict,
+    monte_carlo_dict,
+    sensitivity_dict,
+)
 from bastion.analysis.whatif import rank_upgrades
 from bastion.analysis.worksheet import (
-    coverage_dict,
     easi_dict,
     load_json,
     parse_carver,
@@ -24,7 +30,6 @@ from bastion.analysis.worksheet import (
     parse_path,
     parse_upgrades,
     path_dict,
-    site_path_dict,
     whatif_dict,
 )
 from bastion.cli.common import console, one_line_errors
@@ -40,6 +45,15 @@ app = typer.Typer(
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 FileArg = Annotated[Path, typer.Argument(help="JSON worksheet file.")]
+SamplesOption = Annotated[
+    int,
+    typer.Option(
+        "--monte-carlo",
+        min=0,
+        help="Also estimate P(I) by Monte Carlo with this many samples (0: off).",
+    ),
+]
+SeedOption = Annotated[int, typer.Option("--seed", help="Monte Carlo random seed.")]
 
 
 def _print_json(data: Any) -> None:
@@ -55,25 +69,54 @@ def _load_site(path: Path) -> Site:
 
 @app.command("easi")
 @one_line_errors
-def easi_command(file: FileArg, as_json: JsonOption = False) -> None:
-    """Compute P(I) of one path from an EASI worksheet."""
+def easi_command(
+    file: FileArg,
+    as_json: JsonOption = False,
+    samples: SamplesOption = 0,
+    seed: SeedOption = 0,
+) -> None:
+    """Compute P(I) of one path from an EASI worksheet, with sensitivities."""
     sheet = parse_path(load_json(file))
     result = easi_with(sheet.elements, sheet.options)
+    sens = sensitivities(sheet.elements, sheet.options)
+    check = (
+        monte_carlo(sheet.elements, sheet.options, samples=samples, seed=seed)
+        if samples > 0
+        else None
+    )
     if as_json:
-        _print_json(easi_dict(result))
+        data = easi_dict(result)
+        data["sensitivity"] = sensitivity_dict(sens)
+        data["monte_carlo"] = monte_carlo_dict(check)
+        _print_json(data)
         return
     table = Table(title=f"EASI  P(I) = {result.p_interruption:.4f}")
     for column in ("element", "P(first det.)", "P(R|A)", "term", "remaining s"):
         table.add_column(column)
-    for term in result.terms:
+    table.add_column("∂P(I)/∂P(D)")
+    table.add_column("∂P(I)/∂μ")
+    for term, d in zip(result.terms, sens.elements, strict=True):
         table.add_row(
             term.name,
             f"{term.p_first_detection:.4f}",
             f"{term.p_timely:.4f}",
             f"{term.contribution:.4f}",
             f"{term.remaining_mean:.1f} ± {term.remaining_sd:.1f}",
+            f"{d.d_p_detection:+.4f}",
+            f"{d.d_delay_mean:+.2e}",
         )
     console.print(table)
+    console.print(
+        f"∂P(I)/∂(response mean) = {sens.d_response_mean:+.2e} per s, "
+        f"∂P(I)/∂P(C) = {sens.d_p_communication:+.4f}",
+        highlight=False,
+    )
+    if check is not None:
+        console.print(
+            f"Monte Carlo: P(I) ≈ {check.p_interruption:.4f}, {check.confidence:.0%} interval "
+            f"[{check.low:.4f}, {check.high:.4f}] from {check.samples:,} samples",
+            highlight=False,
+        )
 
 
 @app.command("layers")
@@ -145,34 +188,44 @@ def site_command(
         bool, typer.Option("--exit/--no-exit", help="Include the exit path (theft).")
     ] = False,
     deterministic: Annotated[bool, typer.Option("--deterministic")] = False,
+    samples: SamplesOption = 0,
+    seed: SeedOption = 0,
 ) -> None:
-    """Find the site's most vulnerable path to a target zone, with coverage gaps."""
+    """Find the site's most vulnerable path to a target zone, with sensitivities and gaps."""
     site = _load_site(site_file)
-    options = _site_options(response_mean, response_sd, pc)
-    result = site_mvp(
+    analysis = analyse_site(
         site,
         target=target,
-        options=options,
+        options=_site_options(response_mean, response_sd, pc),
         mode="deterministic" if deterministic else "stochastic",
         include_exit=exit_path,
+        samples=samples,
+        seed=seed,
     )
-    effectiveness = system_effectiveness(result.p_interruption)
-    coverage = camera_coverage(site)
     if as_json:
-        _print_json(
-            {
-                "most_vulnerable": site_path_dict(result),
-                "p_effectiveness": effectiveness.p_effectiveness,
-                "p_neutralization_assumed": effectiveness.neutralization_assumed,
-                "coverage": coverage_dict(coverage),
-            }
-        )
+        _print_json(analysis_dict(analysis))
         return
-    _path_table(result.p_interruption, path_dict(result.path))
+    _path_table(analysis.p_interruption, path_dict(analysis.path.path))
     console.print(
-        f"P(E) = {effectiveness.p_effectiveness:.4f} (P(N) = 1 assumed: optimistic)",
+        f"P(E) = {analysis.effectiveness.p_effectiveness:.4f} (P(N) = 1 assumed: optimistic)",
         highlight=False,
     )
+    check = analysis.monte_carlo
+    if check is not None:
+        console.print(
+            f"Monte Carlo: P(I) ≈ {check.p_interruption:.4f}, {check.confidence:.0%} interval "
+            f"[{check.low:.4f}, {check.high:.4f}] from {check.samples:,} samples",
+            highlight=False,
+        )
+    sens = analysis.sensitivity
+    best = sens.strongest()
+    if best is not None:
+        console.print(
+            f"Most sensitive detection: {best.name} (∂P(I)/∂P(D) = {best.d_p_detection:+.4f}); "
+            f"∂P(I)/∂(response mean) = {sens.d_response_mean:+.2e} per s",
+            highlight=False,
+        )
+    coverage = analysis.coverage
     for zone in coverage.zones:
         fraction = "n/a" if zone.fraction is None else f"{zone.fraction:.0%}"
         state = "UNCOVERED" if zone.zone in coverage.uncovered else "covered"
@@ -217,6 +270,41 @@ def whatif_command(
             "" if per_cost is None else f"{per_cost:.2e}",
         )
     console.print(table)
+
+
+@app.command("report")
+@one_line_errors
+def report_command(
+    site_file: SiteArg,
+    target: TargetOption,
+    out: Annotated[Path, typer.Option("--out", help="Report file: .pdf or .png.")],
+    response_mean: ResponseMean = 300.0,
+    response_sd: ResponseSd = 90.0,
+    pc: PcOption = 0.95,
+    exit_path: Annotated[
+        bool, typer.Option("--exit/--no-exit", help="Include the exit path (theft).")
+    ] = False,
+    deterministic: Annotated[bool, typer.Option("--deterministic")] = False,
+    samples: SamplesOption = 20_000,
+    seed: SeedOption = 0,
+) -> None:
+    """Write a PDF or PNG report: the most vulnerable path on the map and its timeline."""
+    site = _load_site(site_file)
+    analysis = analyse_site(
+        site,
+        target=target,
+        options=_site_options(response_mean, response_sd, pc),
+        mode="deterministic" if deterministic else "stochastic",
+        include_exit=exit_path,
+        samples=samples,
+        seed=seed,
+    )
+    written = write_report(analysis, out)
+    console.print(
+        f"wrote {written}: P(I) = {analysis.p_interruption:.4f} along "
+        f"{len(analysis.path.steps)} elements",
+        highlight=False,
+    )
 
 
 @app.command("carver")
