@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.policy import default as default_policy
 from pathlib import Path
+from typing import Any
 
 from bastion.core.context import Context
 from bastion.hub import Hub, open_hub
@@ -13,6 +17,7 @@ from bastion.site import service as site_service
 from bastion.site.loader import load_site_file
 from bastion.site.schemas import Site
 
+_LOGGER = logging.getLogger(__name__)
 DEMO_OPERATOR = "operator"
 DEMO_ADMIN = "admin"
 
@@ -28,6 +33,7 @@ class DemoInfo:
     admin_user: str
     admin_password: str
     admin_totp_secret: str
+    smtp_port: int = 0
 
 
 def examples_dir() -> Path:
@@ -131,6 +137,7 @@ def prepare_demo(settings: Settings, *, site_file: Path | None = None) -> DemoIn
             )
         _install_example_rules(settings)
         enrol_demo_people(hub, site)
+        install_demo_call_trees(hub, smtp_port=demo_smtp_port(settings))
         from bastion.auth.demo import ensure_demo_accounts
 
         accounts = ensure_demo_accounts(hub, operator=DEMO_OPERATOR, admin=DEMO_ADMIN)
@@ -144,4 +151,131 @@ def prepare_demo(settings: Settings, *, site_file: Path | None = None) -> DemoIn
         admin_user=DEMO_ADMIN,
         admin_password=accounts.admin_password,
         admin_totp_secret=accounts.admin_totp_secret,
+        smtp_port=demo_smtp_port(settings),
     )
+
+
+# --- emergency: a local mail catcher, demo call trees and a panic button ----------------------
+
+DEMO_SMTP_OFFSET = 25
+DEMO_PANIC_DEVICE = "counter-panic-1"
+DEMO_CONTACTS = (
+    ("Demo police dispatch", "police@demo.invalid"),
+    ("Demo store manager", "manager@demo.invalid"),
+    ("Demo staff list", "staff@demo.invalid"),
+)
+DEMO_TREES = {
+    "police-and-management": ("Demo police dispatch", "Demo store manager"),
+    "all-staff": ("Demo staff list",),
+    "management": ("Demo store manager",),
+}
+
+
+def demo_smtp_port(settings: Settings) -> int:
+    """Return the port of the demo's mail catcher (the console's port + 25)."""
+    return settings.port + DEMO_SMTP_OFFSET
+
+
+def install_demo_call_trees(hub: Hub, *, smtp_port: int) -> None:
+    """Create (once) demo contacts that mail the local catcher, and the playbooks' call trees."""
+    from bastion.core.errors import NotFound
+    from bastion.notify import service as notify
+    from bastion.notify.schemas import CallTreeCreate, ChannelIn, ContactCreate, TierIn
+
+    ctx = Context(actor="demo")
+    with hub.unit_of_work() as session:
+        now = hub.clock.now()
+        ids: dict[str, str] = {}
+        known = {c.name: c.id for c in notify.list_contacts(session=session)}
+        for name, address in DEMO_CONTACTS:
+            if name in known:
+                ids[name] = known[name]
+                continue
+            url = (
+                f"mailto://127.0.0.1:{smtp_port}?from=bastion-demo@demo.invalid"
+                f"&to={address}&mode=insecure&cto=5"
+            )
+            contact = notify.create_contact(
+                session=session,
+                data=ContactCreate(name=name, channels=[ChannelIn(kind="email", url=url)]),
+                context=ctx,
+                now=now,
+            )
+            ids[name] = contact.id
+        for tree, members in DEMO_TREES.items():
+            try:
+                notify.get_tree(session=session, tree_id=tree)
+                continue
+            except NotFound:
+                pass
+            notify.create_tree(
+                session=session,
+                data=CallTreeCreate(
+                    name=tree,
+                    description="Demo call tree for the emergency playbooks",
+                    tiers=[TierIn(contacts=[ids[m] for m in members], ack_timeout_s=300)],
+                ),
+                context=ctx,
+                now=now,
+            )
+
+
+@dataclass
+class MailCatcher:
+    """A local SMTP server (aiosmtpd) that keeps what the demo sends and saves it as .eml."""
+
+    port: int
+    folder: Path
+    messages: list[dict[str, str]] = field(default_factory=list)
+    controller: Any = None
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        """Keep one message (aiosmtpd handler hook)."""
+        raw = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
+        parsed = message_from_bytes(raw, policy=default_policy)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / f"{len(self.messages) + 1:04d}.eml").write_bytes(raw)
+        self.messages.append(
+            {"to": ", ".join(envelope.rcpt_tos), "subject": str(parsed.get("Subject", ""))}
+        )
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        """Listen on 127.0.0.1 (a busy port is logged; the demo keeps running)."""
+        from aiosmtpd.controller import Controller
+
+        try:
+            self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+            self.controller.start()
+        except (OSError, RuntimeError) as exc:
+            self.controller = None
+            _LOGGER.warning("demo mail catcher cannot listen on port %s: %s", self.port, exc)
+
+    def stop(self) -> None:
+        """Stop listening."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+def attach_demo_services(hub: Hub) -> MailCatcher:
+    """Run the mail catcher with the server and enable the console's demo panic button."""
+    from bastion.web.emergency import DEMO_PANIC_KEY
+
+    catcher = MailCatcher(
+        port=demo_smtp_port(hub.settings), folder=Path(hub.settings.data_dir) / "mail"
+    )
+    hub.extras["demo_mailbox"] = catcher.messages
+    sites = hub.extras.get("sites", {})
+    if any(DEMO_PANIC_DEVICE in {d.id for d in s.devices} for s in sites.values()):
+        hub.extras[DEMO_PANIC_KEY] = DEMO_PANIC_DEVICE
+
+    async def start() -> None:
+        catcher.start()
+
+    async def stop() -> None:
+        catcher.stop()
+
+    hub.extras.setdefault("on_start", []).append(start)
+    hub.extras.setdefault("on_stop", []).append(stop)
+    return catcher

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -85,9 +86,15 @@ async def run_server(
     site_id: str | None = None,
     duration: float | None = None,
     osdp: bool = True,
+    prepare: Callable[[Hub], object] | None = None,
 ) -> None:
-    """Serve until interrupted (Ctrl-C) or until ``duration`` seconds have passed."""
+    """Serve until interrupted (Ctrl-C) or until ``duration`` seconds have passed.
+
+    ``prepare`` is called with the hub before the app is built (the demo adds its services).
+    """
     hub = prepare_hub(settings)
+    if prepare is not None:
+        prepare(hub)
     if simulate:
         sites = hub.extras["sites"]
         target = site_id or next(iter(sites), None)

@@ -684,7 +684,130 @@ EVENT_SAFETY_REPORT = register(
 # --- emergency playbooks, drills and mustering (issue 6) ---
 
 
+class PlaybookRunPayload(Payload):
+    """A playbook run started, a step of it was completed, skipped or failed, or it ended.
+
+    Carries ids, outcomes and timings only: never form answers or operator notes.
+    """
+
+    run_id: str = Field(description="Playbook run concerned.")
+    playbook_id: str = Field(description="Playbook being run, e.g. armed_robbery.")
+    action: Literal["started", "step", "finished", "cancelled", "skipped"] = Field(
+        description="What happened to the run (skipped: a trigger found a run in progress)."
+    )
+    drill: bool = Field(default=False, description="True in exercise mode: nothing real moves.")
+    step_id: str | None = Field(default=None, description="Step concerned, for action 'step'.")
+    outcome: str = Field(default="", description="done, skipped, failed, simulated …")
+    elapsed_s: float | None = Field(default=None, description="Seconds since the run started.")
+    zone_id: str | None = Field(default=None, description="Zone the emergency is in, if known.")
+    trigger_event_id: str | None = Field(default=None, description="Event that started it.")
+
+
+class MusterPayload(Payload):
+    """A person was accounted for (or reported missing) during a muster roll call."""
+
+    run_id: str = Field(description="Playbook run whose muster it is.")
+    subject: str = Field(description="Person reference, e.g. person:<id> or visitor:<id>.")
+    status: Literal["safe", "missing", "unaccounted"] = Field(description="Roll-call mark.")
+    zone_id: str | None = Field(default=None, description="Last zone the person was seen in.")
+    drill: bool = Field(default=False, description="True during a drill.")
+
+
+EVENT_PLAYBOOK_RUN = register(
+    EventType("playbook.run", PlaybookRunPayload, "An emergency playbook run or drill progressed.")
+)
+EVENT_MUSTER = register(
+    EventType("muster.roll_call", MusterPayload, "A person was marked at a muster roll call.")
+)
+
+
 # --- employees and visitors (issue 7) ---
+
+
+class EmployeeChangedPayload(Payload):
+    """An employee record changed: hiring gate, training, links, role levels, access review.
+
+    Carries ids and codes only: never a name or a background-check reference.
+    """
+
+    subject: str = Field(description="Person id (or role name for role_levels).")
+    action: Literal[
+        "background_check",
+        "training_added",
+        "training_warned",
+        "linked",
+        "role_levels",
+        "level_granted",
+        "access_confirmed",
+    ] = Field(description="What changed.")
+    detail: dict[str, str] = Field(default_factory=dict, description="Non-personal facts.")
+
+
+class OffboardingPayload(Payload):
+    """An offboarding started, a shared secret was rotated, or the checklist completed."""
+
+    offboarding_id: str = Field(description="Offboarding concerned.")
+    subject: str = Field(description="Person id of the leaver.")
+    action: Literal["started", "secret_rotated", "completed"] = Field(description="What happened.")
+    detail: dict[str, str] = Field(default_factory=dict, description="Counts and item kinds.")
+
+
+class VisitPayload(Payload):
+    """A visit was registered, checked in or out, refused, overstayed, exported or purged.
+
+    Carries ids, areas and times only: never the visitor's name or document number.
+    """
+
+    visit_id: str = Field(description="Visit concerned ('*' for exports and purges).")
+    subject: str | None = Field(default=None, description="Visitor's cardholder id, if any.")
+    action: Literal[
+        "pre_registered",
+        "checked_in",
+        "checked_out",
+        "cancelled",
+        "refused",
+        "overstay",
+        "exported",
+        "purged",
+    ] = Field(description="What happened.")
+    host_id: str | None = Field(default=None, description="Host's person id.")
+    detail: dict[str, str] = Field(default_factory=dict, description="Non-personal facts.")
+
+
+class WatchlistPayload(Payload):
+    """A visitor watchlist entry was added or removed (no name: the entry id only)."""
+
+    entry_id: str = Field(description="Watchlist entry.")
+    action: Literal["added", "removed"] = Field(description="What happened.")
+
+
+class PeopleNoticePayload(Payload):
+    """A people notice (training expiry, visitor arrival) was sent to a contact, or not."""
+
+    subject: str = Field(description="Person id the notice is about.")
+    notice: Literal["training_expiry", "visitor_arrived", "visitor_expected"] = Field(
+        description="Which notice."
+    )
+    recipient: str = Field(description="Person id of the recipient.")
+    contact_id: str | None = Field(default=None, description="Contact used (never an address).")
+    channel_kind: str | None = Field(default=None, description="email, sms, chat …")
+    outcome: Literal["delivered", "failed", "no_contact"] = Field(description="What happened.")
+    detail: str = Field(default="", description="Failure reason, redacted.")
+
+
+EVENT_EMPLOYEE_CHANGED = register(
+    EventType("people.employee", EmployeeChangedPayload, "An employee record changed.")
+)
+EVENT_OFFBOARDING = register(
+    EventType("people.offboarding", OffboardingPayload, "An offboarding step was recorded.")
+)
+EVENT_VISIT = register(EventType("people.visit", VisitPayload, "A visit changed."))
+EVENT_WATCHLIST = register(
+    EventType("people.watchlist", WatchlistPayload, "A visitor watchlist entry changed.")
+)
+EVENT_PEOPLE_NOTICE = register(
+    EventType("people.notice", PeopleNoticePayload, "A people notice was sent to a contact.")
+)
 
 
 # --- layered-defence analysis (issue 9) ---

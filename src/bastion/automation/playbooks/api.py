@@ -1,0 +1,368 @@
+"""Playbook routes (thin): list and show, start a run or drill, steps, roll call, packet.
+
+Reading needs ``alarms:read``; acting (starting, completing steps, roll call) and the
+packet, which carries key holders' phone numbers, need ``alarms:work``; a person's
+timeline needs ``events:read``. Site-scoped roles only see and act on their sites.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from bastion.access.service import parse_since
+from bastion.api.deps import Principal, Require, get_hub, run_unit_of_work
+from bastion.auth.permissions import Permission
+from bastion.automation.playbooks import service
+from bastion.automation.playbooks.config import Loaded
+from bastion.automation.playbooks.packet import render_packet
+from bastion.automation.playbooks.plan import load_plan
+from bastion.automation.playbooks.runtime import PlaybookRuntime, runtime_for
+from bastion.automation.playbooks.schemas import (
+    MusterMark,
+    MusterRead,
+    PlaybookList,
+    PlaybookRead,
+    PlaybookSummary,
+    RunRead,
+    RunReport,
+    RunStart,
+    StepComplete,
+    StepInfo,
+    TimelineItem,
+)
+from bastion.core.errors import Forbidden, InvalidInput, NotFound
+from bastion.hub import Hub
+from bastion.safety import guide as safety_guide
+from bastion.safety import service as safety_service
+from bastion.safety.schemas import ThreatCallCreate
+from bastion.site.schemas import Site
+
+router = APIRouter(tags=["playbooks"])
+HubDep = Annotated[Hub, Depends(get_hub)]
+Reader = Annotated[Principal, Depends(Require(Permission.ALARMS_READ))]
+Worker = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK))]
+EventsReader = Annotated[Principal, Depends(Require(Permission.EVENTS_READ))]
+PREFIX = "/api/playbooks"
+
+
+def summary(loaded: Loaded) -> PlaybookSummary:
+    """Return the list entry of a playbook."""
+    cfg = loaded.config
+    return PlaybookSummary(
+        id=cfg.id,
+        name=cfg.name,
+        scenario=cfg.scenario,
+        description=cfg.description,
+        shipped=loaded.shipped,
+        source=loaded.source.rsplit("/", 1)[-1],
+        triggers=[getattr(t, "event_type", t.kind) for t in cfg.triggers],
+        steps=len(cfg.steps),
+    )
+
+
+def _check_site(principal: Principal, permission: Permission, site_id: str | None) -> None:
+    if site_id is not None and not principal.allows(permission, site_id):
+        raise Forbidden(f"no {permission.value} at site {site_id!r}")
+
+
+def site_of(runtime: PlaybookRuntime, site_id: str | None) -> Site:
+    """Return a loaded site (the only one when None); raise NotFound."""
+    site = runtime.site(site_id)
+    if site is None:
+        raise NotFound(f"no site {site_id!r} is loaded" if site_id else "give a site_id")
+    return site
+
+
+@router.get(PREFIX, response_model=PlaybookList)
+def list_playbooks(hub: HubDep, _: Reader) -> PlaybookList:
+    """List the playbooks, and the edited files that could not be loaded."""
+    runtime = runtime_for(hub)
+    return PlaybookList(
+        playbooks=[summary(c.loaded) for c in runtime.compiled.values()],
+        load_errors=[str(e) for e in runtime.load_errors],
+    )
+
+
+@router.get(f"{PREFIX}/runs", response_model=list[RunRead])
+async def list_runs(
+    hub: HubDep, principal: Reader, active: Annotated[bool, Query()] = False
+) -> list[RunRead]:
+    """List runs and drills, newest first."""
+    sites = principal.sites_with(Permission.ALARMS_READ)
+    runtime = runtime_for(hub)
+    now = hub.clock.now()
+    return await runtime.read(
+        lambda s: [
+            service.run_read(r, now=now)
+            for r in service.list_runs(session=s, active_only=active, site_ids=sites)
+        ]
+    )
+
+
+@router.get(f"{PREFIX}/presence", response_model=MusterRead)
+async def presence(
+    hub: HubDep, principal: Reader, site_id: Annotated[str | None, Query()] = None
+) -> MusterRead:
+    """Show who is on site now and in which zone."""
+    runtime = runtime_for(hub)
+    site = site_of(runtime, site_id)
+    _check_site(principal, Permission.ALARMS_READ, site.site.id)
+    now = hub.clock.now()
+    return await runtime.read(
+        lambda s: service.muster_read(session=s, site=site, run=None, now=now)
+    )
+
+
+@router.get(f"{PREFIX}/timeline", response_model=list[TimelineItem])
+async def person_timeline(
+    hub: HubDep,
+    _: EventsReader,
+    person_id: Annotated[str, Query(min_length=1, max_length=64)],
+    since: Annotated[str, Query(description="7d, 12h or an ISO time.")] = "7d",
+) -> list[TimelineItem]:
+    """Join a person's access events, nearby alarms and ledger events (internal theft)."""
+    now = hub.clock.now()
+    start = parse_since(since, now=now)
+    return await runtime_for(hub).read(
+        lambda s: service.timeline(
+            session=s, person_id=person_id, since=start, until=now + timedelta(seconds=1)
+        )
+    )
+
+
+@router.get(f"{PREFIX}/packet.pdf", response_class=Response)
+def packet(
+    hub: HubDep, principal: Worker, site_id: Annotated[str | None, Query()] = None
+) -> Response:
+    """Download the law-enforcement packet of a site as PDF."""
+    runtime = runtime_for(hub)
+    site = site_of(runtime, site_id)
+    _check_site(principal, Permission.ALARMS_WORK, site.site.id)
+    plan = load_plan(hub.settings.data_dir, site)
+    pdf = render_packet(site, plan, generated_at=hub.clock.now())
+    name = f"packet-{site.site.id}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(f"{PREFIX}/{{playbook_id}}", response_model=PlaybookRead)
+def show_playbook(playbook_id: str, hub: HubDep, _: Reader) -> PlaybookRead:
+    """Show a playbook's steps and what would fail if it ran now."""
+    runtime = runtime_for(hub)
+    runtime.get(playbook_id)
+    loaded = runtime.compiled[playbook_id].loaded
+    return PlaybookRead(
+        **summary(loaded).model_dump(),
+        step_list=[
+            StepInfo(
+                id=s.id,
+                title=s.title,
+                kind=s.kind,
+                prompt=s.prompt,
+                target_s=s.target_s,
+                after=s.after,
+                automatic=s.automatic,
+            )
+            for s in loaded.config.steps
+        ],
+        problems=runtime.problems(playbook_id),
+    )
+
+
+@router.post(f"{PREFIX}/{{playbook_id}}/runs", response_model=RunRead, status_code=201)
+async def start_run(playbook_id: str, data: RunStart, hub: HubDep, principal: Worker) -> RunRead:
+    """Start a playbook now, or run it as a drill (nothing sent, no door moved)."""
+    runtime = runtime_for(hub)
+    site = runtime.site(data.site_id)
+    _check_site(principal, Permission.ALARMS_WORK, site.site.id if site else data.site_id)
+    return await runtime.start_run(
+        playbook_id,
+        site_id=data.site_id,
+        zone_id=data.zone_id,
+        drill=data.drill,
+        context=principal.context(),
+        note=data.note,
+    )
+
+
+async def _run_for(
+    runtime: PlaybookRuntime, run_id: str, principal: Principal, perm: Permission
+) -> RunRead:
+    run = await runtime.run_read(run_id)
+    if run.site_id is not None and not principal.allows(perm, run.site_id):
+        raise NotFound(f"no playbook run {run_id!r}")
+    return run
+
+
+@router.get(f"{PREFIX}/runs/{{run_id}}", response_model=RunRead)
+async def read_run(run_id: str, hub: HubDep, principal: Reader) -> RunRead:
+    """Show a run with its timed steps."""
+    return await _run_for(runtime_for(hub), run_id, principal, Permission.ALARMS_READ)
+
+
+@router.get(f"{PREFIX}/runs/{{run_id}}/report", response_model=RunReport)
+async def run_report(run_id: str, hub: HubDep, principal: Reader) -> RunReport:
+    """Report a run's gaps: steps missed or slow, unacknowledged recipients, unaccounted people."""
+    runtime = runtime_for(hub)
+    await _run_for(runtime, run_id, principal, Permission.ALARMS_READ)
+    notify_runs = await runtime.notify_runs(run_id)
+    now = hub.clock.now()
+    return await runtime.read(
+        lambda s: service.run_report(
+            session=s,
+            run=service.get_run(session=s, run_id=run_id),
+            notify_runs=notify_runs,
+            now=now,
+        )
+    )
+
+
+def _form_answers(data: StepComplete) -> ThreatCallCreate:
+    try:
+        form = ThreatCallCreate.model_validate(data.answers or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise InvalidInput(f"threat-call form: {where}: {err['msg']}") from None
+    for values, known, what in (
+        (form.voice, safety_guide.VOICE_TRAITS, "voice trait"),
+        (form.background, safety_guide.BACKGROUND_NOISES, "background noise"),
+    ):
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise InvalidInput(f"threat-call form: unknown {what}(s) {', '.join(unknown)}")
+    return form
+
+
+@router.post(f"{PREFIX}/runs/{{run_id}}/steps/{{step_id}}", response_model=RunRead)
+async def complete_step(
+    run_id: str, step_id: str, data: StepComplete, hub: HubDep, principal: Worker
+) -> RunRead:
+    """Complete or skip a step; the threat-call form is checked and filed (not in a drill)."""
+    runtime = runtime_for(hub)
+    run = await _run_for(runtime, run_id, principal, Permission.ALARMS_WORK)
+    step = next((s for s in run.steps if s.step_id == step_id), None)
+    if step is None:
+        raise NotFound(f"run {run_id!r} has no step {step_id!r}")
+    now = hub.clock.now()
+    context = principal.context()
+    form = None
+    if step.kind == "form" and data.outcome == "done":
+        form = _form_answers(data)
+    if step.kind == "timeline" and data.outcome == "done" and not data.person_id:
+        raise InvalidInput("say whose timeline was reviewed (person_id)")
+
+    def work(session: Session) -> None:
+        row = service.get_run(session=session, run_id=run_id)
+        detail = ""
+        if form is not None and not run.drill:
+            report = safety_service.file_threat_call(
+                session=session, reporter_id=principal.user_id, data=form, context=context, now=now
+            )
+            detail = f"threat-call report {report.id} filed"
+        elif form is not None:
+            detail = "drill: threat-call form checked, not filed"
+        elif data.person_id:
+            detail = f"timeline reviewed for person {data.person_id}"
+        service.complete_step(
+            session=session,
+            run=row,
+            step_id=step_id,
+            status=data.outcome,
+            context=context,
+            now=now,
+            detail=detail,
+            note=data.note or None,
+            answers=form.model_dump_json() if form is not None else None,
+        )
+
+    await run_unit_of_work(hub, work)
+    return await runtime.run_read(run_id)
+
+
+@router.post(f"{PREFIX}/runs/{{run_id}}/finish", response_model=RunRead)
+async def finish_run(
+    run_id: str, hub: HubDep, principal: Worker, cancel: Annotated[bool, Query()] = False
+) -> RunRead:
+    """Close a run (or cancel it); pending steps are reported as missed."""
+    runtime = runtime_for(hub)
+    await _run_for(runtime, run_id, principal, Permission.ALARMS_WORK)
+    now = hub.clock.now()
+    await run_unit_of_work(
+        hub,
+        lambda s: service.finish_run(
+            session=s,
+            run=service.get_run(session=s, run_id=run_id),
+            context=principal.context(),
+            now=now,
+            cancel=cancel,
+        ),
+    )
+    return await runtime.run_read(run_id)
+
+
+@router.get(f"{PREFIX}/runs/{{run_id}}/muster", response_model=MusterRead)
+async def muster(run_id: str, hub: HubDep, principal: Reader) -> MusterRead:
+    """Show the roll call: who was on site, where they were last seen, who is safe."""
+    runtime = runtime_for(hub)
+    run = await _run_for(runtime, run_id, principal, Permission.ALARMS_READ)
+    site = site_of(runtime, run.site_id)
+    now = hub.clock.now()
+    return await runtime.read(
+        lambda s: service.muster_read(
+            session=s, site=site, run=service.get_run(session=s, run_id=run_id), now=now
+        )
+    )
+
+
+@router.post(f"{PREFIX}/runs/{{run_id}}/muster/start", response_model=MusterRead)
+async def start_muster(run_id: str, hub: HubDep, principal: Worker) -> MusterRead:
+    """Start mustering for a run that has no muster step (idempotent)."""
+    runtime = runtime_for(hub)
+    run = await _run_for(runtime, run_id, principal, Permission.ALARMS_WORK)
+    site = site_of(runtime, run.site_id)
+    now = hub.clock.now()
+    await run_unit_of_work(
+        hub,
+        lambda s: service.start_muster(
+            session=s,
+            run=service.get_run(session=s, run_id=run_id),
+            site=site,
+            context=principal.context(),
+            now=now,
+        ),
+    )
+    return await muster(run_id, hub, principal)
+
+
+@router.post(f"{PREFIX}/runs/{{run_id}}/muster/{{subject}}", response_model=MusterRead)
+async def roll_call(
+    run_id: str, subject: str, data: MusterMark, hub: HubDep, principal: Worker
+) -> MusterRead:
+    """Mark a person safe (or missing) at the roll call."""
+    runtime = runtime_for(hub)
+    run = await _run_for(runtime, run_id, principal, Permission.ALARMS_WORK)
+    site = site_of(runtime, run.site_id)
+    now = hub.clock.now()
+    await run_unit_of_work(
+        hub,
+        lambda s: service.mark(
+            session=s,
+            run=service.get_run(session=s, run_id=run_id),
+            subject=subject,
+            status=data.status,
+            context=principal.context(),
+            now=now,
+            site=site,
+        ),
+    )
+    return await muster(run_id, hub, principal)
