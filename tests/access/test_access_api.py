@@ -83,6 +83,16 @@ def test_enrol_explain_revoke_and_audit_over_the_api(lab):
             headers=admin,
         )
         assert bad.status_code == 422 and "weekends" in bad.json()["detail"]
+        gated = client.post(
+            "/api/access/levels/vault-staff/assign", json={"person_id": pid}, headers=admin
+        )
+        assert gated.status_code == 409 and "background check" in gated.json()["detail"]
+        cleared = client.put(
+            f"/api/employees/{pid}/background-check",
+            json={"status": "cleared", "checked_on": "2026-01-05", "reference": "BG-1"},
+            headers=admin,
+        )
+        assert cleared.status_code == 200, cleared.text
         assert (
             client.post(
                 "/api/access/levels/vault-staff/assign", json={"person_id": pid}, headers=admin

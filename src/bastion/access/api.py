@@ -41,6 +41,7 @@ from bastion.api.deps import Principal, Require, SessionDep, get_hub
 from bastion.auth.permissions import Permission
 from bastion.core.errors import Forbidden, InvalidInput
 from bastion.hub import Hub
+from bastion.people import employees as hiring
 from bastion.people import service as people_service
 from bastion.people.models import Person
 from bastion.site import service as site_service
@@ -166,7 +167,13 @@ def issue_credential(
     hub: HubDep,
     principal: Annotated[Principal, Depends(Require(Permission.ACCESS_MANAGE))],
 ) -> CredentialRead:
-    """Enrol a credential; card data, PIN and token are hashed and never stored."""
+    """Enrol a credential; card data, PIN and token are hashed and never stored.
+
+    The hiring gate applies: no credential while a level the person holds needs a
+    background check or training they do not have.
+    """
+    now = hub.clock.now()
+    hiring.check_levels_held(session=session, person_id=body.person_id, now=now)
     card = parse_card(body.card) if body.card is not None else None
     row = service.issue_credential(
         session=session,
@@ -179,7 +186,7 @@ def issue_credential(
         expires_at=body.expires_at,
         hasher=hub.hash_credential,
         context=principal.context(),
-        now=hub.clock.now(),
+        now=now,
         engine=engine_of(hub),
     )
     return _credential(row)
@@ -277,8 +284,8 @@ def assign_level(
     hub: HubDep,
     principal: Annotated[Principal, Depends(Require(Permission.ACCESS_MANAGE))],
 ) -> None:
-    """Give a person an access level."""
-    service.assign_level(
+    """Give a person an access level, through the hiring gate (background check, training)."""
+    hiring.grant_level(
         session=session,
         person_id=body.person_id,
         level_id=level_id,

@@ -39,9 +39,11 @@ def _mount_optional_groups() -> None:
         ("bastion.cli.alarms", "alarms"),
         ("bastion.cli.rules", "rules"),
         ("bastion.cli.notify", "notify"),
+        ("bastion.cli.playbooks", "playbooks"),
         ("bastion.cli.osdp", "osdp"),
         ("bastion.cli.sim", "sim"),
         ("bastion.cli.analyze", "analyze"),
+        ("bastion.cli.people", "people"),
     ):
         try:
             sub = import_module(module)
@@ -126,7 +128,7 @@ def demo(
     ] = None,
 ) -> None:
     """Run the demo: server, console and simulated devices on the embedded database."""
-    from bastion.demo import prepare_demo
+    from bastion.demo import attach_demo_services, prepare_demo
     from bastion.server import run_server
 
     if fresh and data_dir.exists():
@@ -144,7 +146,19 @@ def demo(
     )
     console.print(f"Site:      {info.site_name} — simulated traffic runs; Ctrl-C stops.")
     console.print(f"Data:      {data_dir.resolve()} (demo credentials are for this demo only)")
-    asyncio.run(run_server(settings, simulate=True, site_id=info.site_id, duration=duration))
+    console.print(
+        f"Mail:      alerts go to a local catcher on 127.0.0.1:{info.smtp_port} "
+        f"(saved in {data_dir.resolve() / 'mail'}); panic button on /console/emergency"
+    )
+    asyncio.run(
+        run_server(
+            settings,
+            simulate=True,
+            site_id=info.site_id,
+            duration=duration,
+            prepare=attach_demo_services,
+        )
+    )
     console.print("demo stopped")
 
 

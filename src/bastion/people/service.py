@@ -21,6 +21,7 @@ from bastion.people.models import (
     PersonStatus,
     TrainingRecord,
 )
+from bastion.store import crypto
 from bastion.store.ledger import stage
 
 _STATUS_ACTIONS = {
@@ -28,6 +29,12 @@ _STATUS_ACTIONS = {
     PersonStatus.SUSPENDED: "suspended",
     PersonStatus.OFFBOARDED: "offboarded",
 }
+
+
+def name_key(name: str) -> str:
+    """Return the keyed hash of a name (case and spacing folded), to find namesakes."""
+    folded = " ".join(name.casefold().split())
+    return crypto.keyring().keyed_hash(folded, purpose="person-name")
 
 
 def _stage(
@@ -77,6 +84,7 @@ def create_person(
         background_check=check.value,
         created_at=now,
         updated_at=now,
+        name_key=name_key(name),
     )
     session.add(person)
     session.flush()

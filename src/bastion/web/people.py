@@ -1,11 +1,18 @@
-"""Console page: cardholders, their credentials and access levels, and the engine's state."""
+"""Console page: cardholders, the hiring gate, training expiry, access review and offboarding.
+
+``people:read`` shows the page. Recording background checks and training and
+offboarding need ``people:manage`` (HR); the access-review table needs
+``access:read`` and confirming a holding or ticking off a rotated shared secret
+needs ``access:manage``. Actions are HTML forms with the CSRF token in a hidden field.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,14 +21,30 @@ from bastion.access.models import LevelAssignment
 from bastion.access.runtime import engine_of
 from bastion.api.deps import Principal, Require, get_hub
 from bastion.auth.permissions import Permission
+from bastion.core.errors import BastionError, InvalidInput
 from bastion.hub import Hub
+from bastion.people import employees, offboarding
 from bastion.people import service as people_service
-from bastion.web.pages import templates
+from bastion.people.models import PersonKind
+from bastion.web.render import page
+from bastion.web.templating import display_zone
+from bastion.web.visitors import Form, act, problem_text, read_form
 
 router = APIRouter(include_in_schema=False)
+HubDep = Annotated[Hub, Depends(get_hub)]
+Reader = Annotated[Principal, Depends(Require(Permission.PEOPLE_READ))]
+HR = Annotated[Principal, Depends(Require(Permission.PEOPLE_MANAGE))]
+AccessManager = Annotated[Principal, Depends(Require(Permission.ACCESS_MANAGE))]
+
+DONE = {
+    "background": "Background check recorded.",
+    "training": "Training recorded.",
+    "confirmed": "Access confirmed.",
+    "rotated": "Secret marked rotated.",
+}
 
 
-def _rows(session: Session) -> list[dict[str, Any]]:
+def _rows(session: Session, now: Any) -> list[dict[str, Any]]:
     credentials: dict[str, list[Any]] = {}
     for credential in access_service.list_credentials(session=session):
         credentials.setdefault(credential.person_id, []).append(credential)
@@ -37,21 +60,34 @@ def _rows(session: Session) -> list[dict[str, Any]]:
             "person": person,
             "credentials": credentials.get(person.id, []),
             "levels": levels.get(person.id, []),
+            "training": employees.training_states(person, now),
+            "background_current": employees.background_current(person, now.date()),
         }
         for person in people_service.list_people(session=session)
+        if person.kind != PersonKind.VISITOR or person.status == "active"
     ]
 
 
-@router.get("/console/people", response_class=HTMLResponse)
-def people_page(
+def _render(
     request: Request,
-    hub: Annotated[Hub, Depends(get_hub)],
-    principal: Annotated[Principal, Depends(Require(Permission.PEOPLE_READ))],
+    hub: Hub,
+    principal: Principal,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
-    """Show cardholders, credentials (never card data) and levels, with threat and lockdowns."""
+    now = hub.clock.now()
     with hub.db.sessions() as session:
-        rows = _rows(session)
+        rows = _rows(session, now)
         levels = access_service.list_levels(session=session)
+        review = (
+            employees.access_review(session=session, now=now)
+            if principal.allows(Permission.ACCESS_READ)
+            else None
+        )
+        expiring = employees.expiring_training(session=session, now=now, unwarned_only=False)
+        leavers = offboarding.list_offboardings(session=session)
+        names = {p.id: p.name for p in people_service.list_people(session=session)}
     engine = engine_of(hub)
     state = (
         {
@@ -62,14 +98,201 @@ def people_page(
         if engine is not None
         else None
     )
-    return templates.TemplateResponse(
+    return page(
         request,
         "people.html",
+        principal,
         {
-            "principal": principal,
-            "csrf_token": principal.csrf_token or "",
             "rows": rows,
             "levels": levels,
             "engine": state,
+            "review": review,
+            "expiring": expiring,
+            "offboardings": leavers,
+            "names": names,
+            "can_manage": principal.allows(Permission.PEOPLE_MANAGE),
+            "can_confirm": principal.allows(Permission.ACCESS_MANAGE),
+            "statuses": ["pending", "cleared", "failed", "expired", "not_required"],
+            "notice": DONE.get(request.query_params.get("done") or ""),
+            "error": error,
+            "now": now,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/console/people", response_class=HTMLResponse)
+def people_page(request: Request, hub: HubDep, principal: Reader) -> HTMLResponse:
+    """Show cardholders with their hiring gate and training, the access review and leavers."""
+    return _render(request, hub, principal)
+
+
+async def _do(request: Request, hub: Hub, principal: Principal, work: Any, done: str) -> Response:
+    form = await read_form(request)
+    try:
+        await act(hub, lambda session: work(session, form))
+    except (BastionError, ValidationError) as exc:
+        status = exc.status_code if isinstance(exc, BastionError) else 422
+        return _render(request, hub, principal, error=problem_text(exc), status_code=status)
+    return RedirectResponse(f"/console/people?done={done}", status_code=303)
+
+
+@router.post("/console/people/{person_id}/background-check", response_class=HTMLResponse)
+async def background_check(
+    person_id: str, request: Request, hub: HubDep, principal: HR
+) -> Response:
+    """Record a background-check result (the reference is stored encrypted)."""
+
+    def work(session: Session, form: Form) -> object:
+        checked = form.text("checked_on", required=False)
+        expires = form.text("expires_on", required=False)
+        return employees.record_background_check(
+            session=session,
+            person_id=person_id,
+            status=form.req("status"),
+            checked_on=form.day("checked_on") if checked else None,
+            reference=form.text("reference", required=False),
+            expires_on=form.day("expires_on") if expires else None,
+            context=principal.context(),
+            now=hub.clock.now(),
+            engine=engine_of(hub),
+        )
+
+    return await _do(request, hub, principal, work, "background")
+
+
+@router.post("/console/people/{person_id}/training", response_class=HTMLResponse)
+async def add_training(person_id: str, request: Request, hub: HubDep, principal: HR) -> Response:
+    """Record a completed course with its evidence reference."""
+    zone = display_zone(request)
+
+    def work(session: Session, form: Form) -> object:
+        completed = form.when("completed_at", zone)
+        assert completed is not None
+        return employees.add_training(
+            session=session,
+            person_id=person_id,
+            course=form.req("course"),
+            completed_at=completed,
+            expires_at=form.when("expires_at", zone, required=False),
+            evidence=form.text("evidence", required=False),
+            context=principal.context(),
+            now=hub.clock.now(),
+            engine=engine_of(hub),
+        )
+
+    return await _do(request, hub, principal, work, "training")
+
+
+@router.post("/console/people/{person_id}/offboard", response_class=HTMLResponse)
+async def offboard(person_id: str, request: Request, hub: HubDep, principal: HR) -> Response:
+    """Offboard in one action, then show the report that proves it."""
+    form = await read_form(request)
+    if form.text("confirm", required=False) != "offboard":
+        return _render(
+            request,
+            hub,
+            principal,
+            error="type 'offboard' in the confirmation box to offboard this person",
+            status_code=422,
+        )
+
+    def work(session: Session) -> str:
+        row = offboarding.offboard(
+            session=session,
+            person_id=person_id,
+            reason=form.req("reason"),
+            secrets=None,
+            clock=hub.clock,
+            context=principal.context(),
+            engine=engine_of(hub),
+        )
+        return row.id
+
+    try:
+        offboarding_id = await act(hub, work)
+    except (BastionError, ValidationError) as exc:
+        status = exc.status_code if isinstance(exc, BastionError) else 422
+        return _render(request, hub, principal, error=problem_text(exc), status_code=status)
+    return RedirectResponse(f"/console/people/offboarding/{offboarding_id}", status_code=303)
+
+
+@router.get("/console/people/offboarding/{offboarding_id}", response_class=HTMLResponse)
+def offboarding_page(
+    offboarding_id: str, request: Request, hub: HubDep, principal: Reader
+) -> HTMLResponse:
+    """Show the offboarding report (every source queried afresh) and the secrets checklist."""
+    with hub.db.sessions() as session:
+        row = offboarding.get_offboarding(session=session, offboarding_id=offboarding_id)
+        report = offboarding.report(
+            session=session,
+            offboarding_id=offboarding_id,
+            now=hub.clock.now(),
+            engine=engine_of(hub),
+        )
+        person = people_service.get_person(session=session, person_id=row.person_id)
+        secrets = list(row.secrets)
+        name = person.name
+    return page(
+        request,
+        "people.html",
+        principal,
+        {
+            "row": row,
+            "report": report,
+            "secrets": secrets,
+            "name": name,
+            "can_confirm": principal.allows(Permission.ACCESS_MANAGE),
+            "notice": DONE.get(request.query_params.get("done") or ""),
         },
     )
+
+
+@router.post(
+    "/console/people/offboarding/{offboarding_id}/secrets/{item_id}/rotated",
+    response_class=HTMLResponse,
+)
+async def secret_rotated(
+    offboarding_id: str, item_id: int, request: Request, hub: HubDep, principal: AccessManager
+) -> Response:
+    """Tick off a rotated shared secret."""
+    form = await read_form(request)
+    try:
+        await act(
+            hub,
+            lambda s: offboarding.mark_rotated(
+                session=s,
+                offboarding_id=offboarding_id,
+                item_id=item_id,
+                note=form.text("note", required=False),
+                context=principal.context(),
+                now=hub.clock.now(),
+            ),
+        )
+    except BastionError as exc:
+        return _render(
+            request, hub, principal, error=problem_text(exc), status_code=exc.status_code
+        )
+    return RedirectResponse(
+        f"/console/people/offboarding/{offboarding_id}?done=rotated", status_code=303
+    )
+
+
+@router.post("/console/access-review/confirm", response_class=HTMLResponse)
+async def confirm(request: Request, hub: HubDep, principal: AccessManager) -> Response:
+    """Confirm that a person still needs a level."""
+
+    def work(session: Session, form: Form) -> object:
+        person_id = form.req("person_id")
+        level_id = form.req("level_id")
+        if len(person_id) > 26 or len(level_id) > 63:
+            raise InvalidInput("unknown person or level")
+        return employees.confirm_access(
+            session=session,
+            person_id=person_id,
+            level_id=level_id,
+            context=principal.context(),
+            now=hub.clock.now(),
+        )
+
+    return await _do(request, hub, principal, work, "confirmed")
