@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import timedelta
 
 from bastion.auth.permissions import Role
 from bastion.core.events import EVENT_ALARM_RAISED, EVENT_LONE_WORKER, EVENT_SAFETY_REPORT
@@ -110,3 +112,98 @@ def test_reports_from_the_page_with_an_anonymous_option_and_the_staff_view(clien
     assert 'id="staff-reports"' in view.text and "anonymous" in view.text
     assert "Backpack" not in view.text  # staff list shows kinds, not the private details
     assert client_for(Role.AUDITOR).get("/console/safety").status_code == 403
+
+
+def test_doxing_case_is_opened_and_its_guided_steps_recorded_from_the_page(client_for, hub):
+    me = client_for(Role.EMPLOYEE)
+    page = me.get("/console/safety")
+    assert 'id="doxing-form"' in page.text and 'name="csrf_token"' in page.text
+    empty = me.post("/console/safety/doxing", data={**csrf(me), "description": " "})
+    assert empty.status_code == 422 and "description" in empty.text
+    opened = me.post(
+        "/console/safety/doxing",
+        data={**csrf(me), "description": "Home address posted on a forum"},
+    )
+    assert opened.status_code == 200 and "Doxing case opened" in opened.text
+    [case] = [f for f in payloads(hub, EVENT_SAFETY_REPORT.name) if f["kind"] == "doxing"]
+    case_id = case["report_id"]
+    assert f'id="case-{case_id}"' in opened.text and "Home address posted" in opened.text
+    steps_url = f"/console/safety/doxing/{case_id}/steps"
+    # Assessing without naming what was exposed: a clear message and nothing recorded.
+    vague = me.post(steps_url, data={**csrf(me), "step": "assess"})
+    assert vague.status_code == 422 and "exposed" in vague.text
+    unknown = me.post(steps_url, data={**csrf(me), "step": "panic"})
+    assert unknown.status_code == 422 and "step" in unknown.text
+    assert [f["action"] for f in payloads(hub, EVENT_SAFETY_REPORT.name)] == ["filed"]
+    # Someone else cannot record steps on (or learn of) my case.
+    other = client_for(Role.EMPLOYEE)
+    assert other.post(steps_url, data={**csrf(other), "step": "document"}).status_code == 404
+    assert "Home address posted" not in other.get("/console/safety").text
+    me.post(steps_url, data={**csrf(me), "step": "document", "notes": "Screenshots saved"})
+    assessed = me.post(
+        steps_url, data={**csrf(me), "step": "assess", "exposed": ["home_address", "phone"]}
+    )
+    assert "Step recorded" in assessed.text and "exposed: home address, phone" in assessed.text
+    reported = me.post(
+        steps_url, data={**csrf(me), "step": "report", "platforms": "ForumX, police , ForumX"}
+    )
+    assert "platforms: ForumX, police" in reported.text
+    assert '<option value="lock_down" selected>' in reported.text  # the next guided step
+    for step in ("lock_down", "monitor"):
+        last = me.post(steps_url, data={**csrf(me), "step": step})
+    assert "the case is closed" in last.text
+    recorded = [
+        f["step"] for f in payloads(hub, EVENT_SAFETY_REPORT.name) if f["action"] == "step_recorded"
+    ]
+    assert recorded == ["document", "assess", "report", "lock_down", "monitor"]
+    assert "Screenshots" not in str(payloads(hub, EVENT_SAFETY_REPORT.name))
+
+
+def test_routines_log_trips_flag_predictability_and_suggest_varied_departures(client_for, clock):
+    me = client_for(Role.EMPLOYEE)
+    assert 'id="routine-form"' in me.get("/console/safety").text
+    backwards = me.post(
+        "/console/safety/routines",
+        data={**csrf(me), "name": "Cash pickup", "window_start": "11:00", "window_end": "09:00"},
+    )
+    assert backwards.status_code == 422 and "window_start must be before" in backwards.text
+    malformed = me.post(
+        "/console/safety/routines",
+        data={**csrf(me), "name": "Cash pickup", "window_start": "9am", "window_end": "11:00"},
+    )
+    assert malformed.status_code == 422 and "window_start" in malformed.text
+    assert "No routine registered" in malformed.text
+    saved = me.post(
+        "/console/safety/routines",
+        data={
+            **csrf(me),
+            "name": "Cash pickup",
+            "window_start": "09:00",
+            "window_end": "11:00",
+            "routes": "Main Street, Ring road",
+        },
+    )
+    assert saved.status_code == 200 and "Routine saved" in saved.text
+    routine_id = re.search(r'id="routine-([0-9A-Z]+)"', saved.text).group(1)
+    trips = f"/console/safety/routines/{routine_id}/trips"
+    bad = me.post(trips, data={**csrf(me), "departed_at": "yesterday", "route": "Main Street"})
+    assert bad.status_code == 422 and "not a date and time" in bad.text
+    other = client_for(Role.EMPLOYEE)
+    stranger = other.post(trips, data={**csrf(other), "departed_at": "2026-03-01T09:00"})
+    assert stranger.status_code == 404
+    day = clock.now().date()
+    for back, minute in ((4, 0), (3, 2), (2, 1), (1, 3)):
+        when = f"{day - timedelta(days=back)}T09:{minute:02d}"
+        logged = me.post(trips, data={**csrf(me), "departed_at": when, "route": "Main Street"})
+        assert logged.status_code == 200 and "Trip logged" in logged.text
+    section = logged.text.split(f'id="routine-{routine_id}"', 1)[1].split("</form>", 1)[0]
+    assert "4 trips logged" in section
+    assert "Predictable: departure time and route" in section
+    assert "alternate between routes" in section
+    suggested = re.findall(r"<td>\w{3} \d{2} \w{3} (\d{2}):(\d{2})</td><td>([^<]+)</td>", section)
+    assert len(suggested) == 3
+    assert all(9 * 60 <= int(h) * 60 + int(m) <= 11 * 60 for h, m, _ in suggested)
+    assert suggested[0][2] == "Ring road"  # the route not taken lately comes first
+    # A new route name joins the routine's routes.
+    me.post(trips, data={**csrf(me), "departed_at": f"{day}T10:40", "new_route": "River road"})
+    assert "River road" in me.get("/console/safety").text

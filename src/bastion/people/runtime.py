@@ -4,7 +4,8 @@
 expires within 30 days, marks background checks past their expiry as expired,
 raises an alarm for each visitor still on site after their visit ended, and once a
 day deletes visit records past the retention period. The worker calls it on the
-hub's clock; tests call it after moving a frozen clock.
+hub's clock; tests call it after moving a frozen clock. :func:`start_people` also
+starts the escort watch (:mod:`bastion.people.escorts`) on the bus.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bastion.access.runtime import engine_of
 from bastion.core.context import Context
 from bastion.core.events import EVENT_EMPLOYEE_CHANGED, EmployeeChangedPayload, make_event
 from bastion.people import employees, notices, visitors
+from bastion.people.escorts import EscortMonitor
 from bastion.people.models import Person, TrainingRecord
 from bastion.store.ledger import stage, take_staged
 
@@ -63,6 +65,7 @@ class PeopleWorker:
         self.retention_days = visitors.RETENTION_DAYS
         self._purged_on: date | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self.escorts: EscortMonitor | None = None
 
     async def start(self, *, tick_s: float | None = 60.0) -> None:
         """Start the periodic tick. Must run in the event loop."""
@@ -70,7 +73,10 @@ class PeopleWorker:
             self._ticker = asyncio.create_task(self._loop(tick_s), name="people-checks")
 
     async def stop(self) -> None:
-        """Stop the periodic tick."""
+        """Stop the periodic tick and the escort watch."""
+        if self.escorts is not None:
+            await self.escorts.stop()
+            self.escorts = None
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -186,11 +192,13 @@ class PeopleWorker:
 
 
 async def start_people(hub: Any, *, tick_s: float | None = 60.0) -> PeopleWorker:
-    """Start the people worker on ``hub``; store it as ``hub.extras['people']``.
+    """Start the people worker and the escort watch on ``hub``; store it as ``hub.extras['people']``.
 
     Must run in the event loop.
     """
     worker = PeopleWorker(hub)
     hub.extras[EXTRAS_KEY] = worker
+    worker.escorts = EscortMonitor(hub)
+    worker.escorts.start()
     await worker.start(tick_s=tick_s)
     return worker

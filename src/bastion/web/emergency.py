@@ -2,7 +2,10 @@
 
 Viewing needs ``alarms:read``; starting, completing steps and the roll call need
 ``alarms:work``. Buttons post with htmx (CSRF header) and the run panel polls itself,
-so the board stays live during an evacuation without any page script.
+so the board stays live during an evacuation without any page script. The bomb-threat
+checklist (a form step) sits outside the polled panel so a refresh never wipes what
+the operator is typing; it posts as a plain form and, outside a drill, files the
+threat-call report just as the API does.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from bastion.api.deps import Principal, Require, get_hub, run_unit_of_work
 from bastion.auth.permissions import Permission
@@ -18,11 +23,15 @@ from bastion.automation.playbooks import service
 from bastion.automation.playbooks.runtime import PlaybookRuntime, runtime_for
 from bastion.automation.playbooks.schemas import MusterRead, RunRead
 from bastion.core.context import Context
-from bastion.core.errors import Forbidden, NotFound
+from bastion.core.errors import BastionError, Forbidden, InvalidInput, NotFound
 from bastion.core.events import EVENT_SENSOR_STATE, SensorStatePayload
 from bastion.hub import Hub
+from bastion.safety import guide as safety_guide
+from bastion.safety.schemas import ThreatCallCreate
 from bastion.site.schemas import DeviceType
 from bastion.web.render import not_found, page
+from bastion.web.templating import display_zone
+from bastion.web.visitors import Form, problem_text, read_form
 
 router = APIRouter(include_in_schema=False)
 HubDep = Annotated[Hub, Depends(get_hub)]
@@ -126,13 +135,44 @@ async def demo_panic(hub: HubDep, principal: Actor) -> Response:
     return Response(status_code=204, headers={"HX-Redirect": "/console/emergency"})
 
 
+CHECKLIST_CHOICES = ("voice", "background", "steps_taken")
+"""The checklist's multiple-choice fields (the rest are single values)."""
+CHECKLIST_DONE = {
+    "filed": "Checklist saved; the threat-call report was filed and security alerted.",
+    "drill": "Drill: checklist checked and timed; no report was filed.",
+}
+
+
+def _checklist_context(
+    request: Request, hub: Hub, context: dict[str, Any], values: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Add the pending form steps and the guide's checklist choices to a run page."""
+    run: RunRead = context["run"]
+    forms = [
+        s
+        for s in run.steps
+        if s.kind == "form" and s.status == "pending" and run.status == "active"
+    ]
+    called = hub.clock.now().astimezone(display_zone(request)).strftime("%Y-%m-%dT%H:%M")
+    return {
+        **context,
+        "forms": forms if context["can_act"] else [],
+        "checklist": values or {"call_time": called},
+        "call_steps": safety_guide.THREAT_CALL_STEPS,
+        "voice_traits": safety_guide.VOICE_TRAITS,
+        "background_noises": safety_guide.BACKGROUND_NOISES,
+        "notice": CHECKLIST_DONE.get(request.query_params.get("done") or ""),
+    }
+
+
 @router.get("/console/emergency/runs/{run_id}", response_class=HTMLResponse)
 async def run_page(request: Request, run_id: str, hub: HubDep, principal: Viewer) -> HTMLResponse:
-    """Show one run with its live steps and muster board."""
+    """Show one run with its live steps, muster board and any checklist to fill in."""
     context = await _panel_context(hub, principal, run_id)
     if context is None:
         return not_found(request, principal, "playbook run")
-    return page(request, "emergency_run.html", principal, context)
+    ctx = _checklist_context(request, hub, context, None)
+    return page(request, "emergency_run.html", principal, ctx)
 
 
 @router.get("/console/emergency/runs/{run_id}/panel", response_class=HTMLResponse)
@@ -200,3 +240,71 @@ async def mark_safe(
         ),
     )
     return await run_panel(request, run_id, hub, principal)
+
+
+def threat_call_answers(form: Form, zone: Any) -> ThreatCallCreate:
+    """Read the threat-call checklist from a submitted form; refuse unknown choices."""
+    duration = form.text("duration_s", required=False)
+    if duration is not None and not duration.isdigit():
+        raise InvalidInput("duration: give whole seconds")
+    try:
+        answers = ThreatCallCreate(
+            exact_words=form.req("exact_words"),
+            call_time=form.when("call_time", zone),
+            caller_number=form.text("caller_number", required=False),
+            duration_s=int(duration) if duration is not None else None,
+            voice=form.many("voice"),
+            background=form.many("background"),
+            notes=form.text("notes", required=False),
+            steps_taken=form.many("steps_taken"),
+        )
+    except ValidationError as exc:
+        raise InvalidInput(f"threat-call checklist: {problem_text(exc)}") from None
+    service.check_threat_call(answers)
+    return answers
+
+
+@router.post("/console/emergency/runs/{run_id}/steps/{step_id}/form", response_class=HTMLResponse)
+async def submit_checklist(
+    request: Request, run_id: str, step_id: str, hub: HubDep, principal: Actor
+) -> Response:
+    """Fill in a run's threat-call checklist step (filed as a report unless it is a drill)."""
+    context = await _panel_context(hub, principal, run_id)
+    if context is None:
+        return not_found(request, principal, "playbook run")
+    if not context["can_act"]:
+        raise Forbidden("your role cannot act on this run")
+    run: RunRead = context["run"]
+    step = next((s for s in run.steps if s.step_id == step_id and s.kind == "form"), None)
+    if step is None:
+        raise NotFound(f"run {run_id!r} has no checklist step {step_id!r}")
+    form = await read_form(request)
+    zone = display_zone(request)
+    now = hub.clock.now()
+    actor = principal.context()
+
+    def work(session: Session) -> str:
+        answers = threat_call_answers(form, zone)
+        filed = service.complete_threat_call(
+            session=session,
+            run=service.get_run(session=session, run_id=run_id),
+            step_id=step_id,
+            answers=answers,
+            reporter_id=principal.user_id,
+            context=actor,
+            now=now,
+            note=form.text("note", required=False),
+        )
+        return "filed" if filed else "drill"
+
+    try:
+        done = await run_unit_of_work(hub, work)
+    except BastionError as exc:
+        # Show the page again with everything typed so far, and say what to fix.
+        fresh = await _panel_context(hub, principal, run_id) or context
+        values: dict[str, Any] = {k: form.many(k) for k in CHECKLIST_CHOICES}
+        values.update({k: v[0] for k, v in form.data.items() if v and k not in values})
+        ctx = _checklist_context(request, hub, fresh, values)
+        ctx["error"] = problem_text(exc)
+        return page(request, "emergency_run.html", principal, ctx, status_code=exc.status_code)
+    return RedirectResponse(f"/console/emergency/runs/{run_id}?done={done}", status_code=303)

@@ -2,8 +2,10 @@
 
 Everything here needs ``safety:self`` and acts only on the signed-in worker's own
 items (the service looks each one up by owner). A duress PIN or the duress box
-answers exactly like a normal check-in. Roles that work alarms also see everyone's
-open timers and the recent reports routed to security.
+answers exactly like a normal check-in. The doxing response walks the guide's steps
+on a case security is alerted to; varied routines record trips and show how
+predictable they have become, with varied departures to use next. Roles that work
+alarms also see everyone's open timers and the recent reports routed to security.
 """
 
 from __future__ import annotations
@@ -24,12 +26,16 @@ from bastion.safety import service
 from bastion.safety.schemas import (
     AssessmentCreate,
     CheckIn,
+    DoxingCreate,
+    DoxingStepCreate,
     Finish,
     PinsUpdate,
+    RoutineCreate,
     SuspiciousActivityCreate,
     SuspiciousItemCreate,
     ThreatCallCreate,
     TimerCreate,
+    TripCreate,
 )
 from bastion.web.render import page
 from bastion.web.templating import display_zone
@@ -47,7 +53,12 @@ DONE = {
     "checked_in": "Checked in.",
     "finished": "Timer finished.",
     "reported": "Report filed; security has been alerted.",
+    "doxing": "Doxing case opened; security has been alerted. Work through the steps below.",
+    "doxing_step": "Step recorded.",
+    "routine": "Routine saved; log each trip to see how predictable it is.",
+    "trip": "Trip logged.",
 }
+DOXING_CASES = 10
 
 
 def _context(hub: Hub, principal: Principal, session: Session) -> dict[str, Any]:
@@ -57,16 +68,27 @@ def _context(hub: Hub, principal: Principal, session: Session) -> dict[str, Any]
         service.assessment_read(session=session, assessment=assessments[0]) if assessments else None
     )
     staff = principal.allows(Permission.ALARMS_WORK)
+    now = hub.clock.now()
+    cases = service.list_reports(session=session, kind="doxing", reporter_id=me, limit=DOXING_CASES)
+    routines = service.list_routines(session=session, owner_id=me)
     return {
         "guide": service.guide_read(),
         "assessment": latest,
         "pins": service.pins_status(session=session, owner_id=me),
         "timers": service.list_timers(session=session, owner_id=me, open_only=True),
         "reports": service.list_reports(session=session, reporter_id=me)[:20],
+        "doxing_cases": [service.report_read(session=session, report=r) for r in cases],
+        "routines": [
+            (
+                service.routine_read(session=session, routine=r),
+                service.analyse_routine(session=session, routine=r, now=now),
+            )
+            for r in routines
+        ],
         "staff": staff,
         "staff_timers": service.list_timers(session=session, open_only=True) if staff else [],
         "staff_reports": service.list_reports(session=session, limit=25) if staff else [],
-        "now": hub.clock.now(),
+        "now": now,
     }
 
 
@@ -272,3 +294,87 @@ async def file_report(kind: str, request: Request, hub: HubDep, principal: Self)
         raise NotFound(f"no report kind {kind!r}")
 
     return await _do(request, hub, principal, work, "reported")
+
+
+def _names(text: str | None) -> list[str]:
+    """Split a comma- or line-separated field into unique names, in order."""
+    if not text:
+        return []
+    parts = (p.strip() for line in text.splitlines() for p in line.split(","))
+    return list(dict.fromkeys(p for p in parts if p))
+
+
+@router.post("/console/safety/doxing", response_class=HTMLResponse)
+async def open_doxing(request: Request, hub: HubDep, principal: Self) -> Response:
+    """Open a doxing response case; security is alerted and the guided steps begin."""
+
+    def work(session: Session, form: Form) -> object:
+        return service.open_doxing(
+            session=session,
+            reporter_id=principal.user_id,
+            data=DoxingCreate(description=form.req("description")),
+            context=principal.context(),
+            now=hub.clock.now(),
+        )
+
+    return await _do(request, hub, principal, work, "doxing")
+
+
+@router.post("/console/safety/doxing/{case_id}/steps", response_class=HTMLResponse)
+async def doxing_step(case_id: str, request: Request, hub: HubDep, principal: Self) -> Response:
+    """Record one guided step (document, assess, report, lock down, monitor) of your case."""
+
+    def work(session: Session, form: Form) -> object:
+        row = service.get_own_report(
+            session=session, report_id=case_id, reporter_id=principal.user_id, kind="doxing"
+        )
+        data = DoxingStepCreate.model_validate(
+            {
+                "step": form.req("step"),
+                "notes": form.text("notes", required=False) or "",
+                "exposed": form.many("exposed"),
+                "platforms": _names(form.text("platforms", required=False)),
+            }
+        )
+        return service.record_doxing_step(
+            session=session, report=row, data=data, context=principal.context(), now=hub.clock.now()
+        )
+
+    return await _do(request, hub, principal, work, "doxing_step")
+
+
+@router.post("/console/safety/routines", response_class=HTMLResponse)
+async def create_routine(request: Request, hub: HubDep, principal: Self) -> Response:
+    """Register a recurring trip (a cash pickup, a bank run) and its departure window."""
+
+    def work(session: Session, form: Form) -> object:
+        data = RoutineCreate(
+            name=form.req("name"),
+            window_start=form.req("window_start"),
+            window_end=form.req("window_end"),
+            routes=_names(form.text("routes", required=False)),
+        )
+        return service.create_routine(
+            session=session, owner_id=principal.user_id, data=data, now=hub.clock.now()
+        )
+
+    return await _do(request, hub, principal, work, "routine")
+
+
+@router.post("/console/safety/routines/{routine_id}/trips", response_class=HTMLResponse)
+async def log_trip(routine_id: str, request: Request, hub: HubDep, principal: Self) -> Response:
+    """Log one departure of your routine (a new route name joins the routine's routes)."""
+    zone = display_zone(request)
+
+    def work(session: Session, form: Form) -> object:
+        row = service.get_own_routine(
+            session=session, routine_id=routine_id, owner_id=principal.user_id
+        )
+        departed = form.when("departed_at", zone)
+        data = TripCreate(
+            departed_at=departed,
+            route=form.text("new_route", required=False) or form.text("route", required=False),
+        )
+        return service.add_trip(session=session, routine=row, data=data)
+
+    return await _do(request, hub, principal, work, "trip")

@@ -1,6 +1,7 @@
 """The operator console in headless Chromium against a real server."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -183,4 +184,76 @@ def test_an_ended_session_sends_the_console_back_to_sign_in(browser, live):
     page.evaluate("window.bastion.fire('refresh-alarms')")  # a live refresh after expiry
     expect(page).to_have_url(re.compile(r"/login\?expired=1&next=%2Fconsole$"))
     expect(page.locator(".notice")).to_contain_text("Your session ended")
+    page.context.close()
+
+
+def _badge_in(live, person_ids):
+    """Publish granted reads at the front entry and into the sales floor for ``person_ids``."""
+    from bastion.core.context import Context
+    from bastion.core.events import EVENT_ACCESS_DECISION, AccessDecisionPayload
+
+    async def publish():
+        for pid in person_ids:
+            for door in ("front-entry", "checkin-door"):
+                await live.hub.bus.publish(
+                    EVENT_ACCESS_DECISION,
+                    AccessDecisionPayload(
+                        door_id=door,
+                        reader_id=f"{door}-rdr-in",
+                        subject=pid,
+                        granted=True,
+                        reason="granted",
+                    ),
+                    context=Context(actor="device:test"),
+                    site=SITE,
+                )
+
+    live.run(publish())
+
+
+def test_a_fire_drill_musters_the_people_inside_and_moves_no_door(browser, live):
+    from bastion.people import service as people_service
+
+    with live.hub.db.sessions() as session:
+        staff = [p.id for p in people_service.list_people(session=session)][:3]
+    _badge_in(live, staff)
+    page = sign_in(browser, live, live.info.operator_user, live.info.operator_password)
+    token = {"X-CSRF-Token": csrf(page)}
+    visit = page.request.post(
+        "/api/visitors/walk-in",
+        data={
+            "site_id": SITE,
+            "name": "Vic Visitor",
+            "company": "Acme HVAC",
+            "purpose": "Service the rooftop unit",
+            "host_id": staff[0],
+            "areas": ["lobby"],
+            "until": (datetime.now(UTC) + timedelta(hours=2)).isoformat(),
+            "document": {"type": "passport", "number": "X1234567", "expires_on": "2030-01-01"},
+        },
+        headers=token,
+    )
+    assert visit.ok, visit.text()
+    page.goto("/console/emergency")
+    expect(page.locator('#playbooks tr[data-playbook="fire"]')).to_be_visible()
+    page.locator('#playbooks tr[data-playbook="fire"] button', has_text="Drill").click()
+    expect(page).to_have_url(re.compile(r"/console/emergency/runs/"))
+    expect(page.locator("#drill-badge")).to_have_text("DRILL")
+    board = page.locator("#muster-board tbody tr[data-subject]")
+    expect(board).to_have_count(4)  # three staff placed by their reads, one walk-in visitor
+    expect(page.locator("#muster-board")).to_contain_text("Vic Visitor (visitor of")
+    expect(page.locator("#steps li").first).to_be_visible()
+    # The egress-unlock step is only simulated in a drill.
+    expect(page.locator('#steps li[data-status="simulated"]').first).to_be_visible()
+    shoot(page, "fire-drill-muster", full_page=True)
+    page.context.close()
+
+
+def test_the_analysis_page_draws_the_most_vulnerable_path(browser, live):
+    page = sign_in(browser, live, *AUDITOR)
+    page.goto(f"/console/analysis?site={SITE}&target=vault")
+    expect(page.locator("#p-interruption")).to_contain_text("P(I) = 0.")
+    expect(page.locator("#analysis-map svg")).to_be_visible()
+    expect(page.locator("#analysis-whatif table, #analysis-whatif p").first).to_be_visible()
+    shoot(page, "analysis", full_page=True)
     page.context.close()

@@ -38,8 +38,6 @@ from bastion.automation.playbooks.schemas import (
 )
 from bastion.core.errors import Forbidden, InvalidInput, NotFound
 from bastion.hub import Hub
-from bastion.safety import guide as safety_guide
-from bastion.safety import service as safety_service
 from bastion.safety.schemas import ThreatCallCreate
 from bastion.site.schemas import Site
 
@@ -233,13 +231,7 @@ def _form_answers(data: StepComplete) -> ThreatCallCreate:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise InvalidInput(f"threat-call form: {where}: {err['msg']}") from None
-    for values, known, what in (
-        (form.voice, safety_guide.VOICE_TRAITS, "voice trait"),
-        (form.background, safety_guide.BACKGROUND_NOISES, "background noise"),
-    ):
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise InvalidInput(f"threat-call form: unknown {what}(s) {', '.join(unknown)}")
+    service.check_threat_call(form)
     return form
 
 
@@ -263,16 +255,19 @@ async def complete_step(
 
     def work(session: Session) -> None:
         row = service.get_run(session=session, run_id=run_id)
-        detail = ""
-        if form is not None and not run.drill:
-            report = safety_service.file_threat_call(
-                session=session, reporter_id=principal.user_id, data=form, context=context, now=now
+        if form is not None:
+            service.complete_threat_call(
+                session=session,
+                run=row,
+                step_id=step_id,
+                answers=form,
+                reporter_id=principal.user_id,
+                context=context,
+                now=now,
+                note=data.note or None,
             )
-            detail = f"threat-call report {report.id} filed"
-        elif form is not None:
-            detail = "drill: threat-call form checked, not filed"
-        elif data.person_id:
-            detail = f"timeline reviewed for person {data.person_id}"
+            return
+        detail = f"timeline reviewed for person {data.person_id}" if data.person_id else ""
         service.complete_step(
             session=session,
             run=row,
@@ -282,7 +277,6 @@ async def complete_step(
             now=now,
             detail=detail,
             note=data.note or None,
-            answers=form.model_dump_json() if form is not None else None,
         )
 
     await run_unit_of_work(hub, work)

@@ -38,6 +38,9 @@ from bastion.core.events import (
     make_event,
 )
 from bastion.notify.schemas import CallTreeRun
+from bastion.safety import guide as safety_guide
+from bastion.safety import service as safety_service
+from bastion.safety.schemas import ThreatCallCreate
 from bastion.site.schemas import Site
 from bastion.store.ledger import LedgerRow, stage
 
@@ -197,6 +200,56 @@ def get_step(*, session: Session, run: PlaybookRun, step_id: str) -> PlaybookSte
         if step.step_id == step_id:
             return step
     raise NotFound(f"run {run.id!r} has no step {step_id!r}")
+
+
+def check_threat_call(answers: ThreatCallCreate) -> None:
+    """Refuse checklist choices the personal-security guide does not list."""
+    for values, known, what in (
+        (answers.voice, safety_guide.VOICE_TRAITS, "voice trait"),
+        (answers.background, safety_guide.BACKGROUND_NOISES, "background noise"),
+        (answers.steps_taken, tuple(i.id for i in safety_guide.THREAT_CALL_STEPS), "step"),
+    ):
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise InvalidInput(f"threat-call checklist: unknown {what}(s) {', '.join(unknown)}")
+
+
+def complete_threat_call(
+    *,
+    session: Session,
+    run: PlaybookRun,
+    step_id: str,
+    answers: ThreatCallCreate,
+    reporter_id: int,
+    context: Context,
+    now: datetime,
+    note: str | None = None,
+) -> bool:
+    """Complete a threat-call checklist step; file it as a safety report unless in a drill.
+
+    Returns True when a report was filed.
+    """
+    check_threat_call(answers)
+    filed = not run.drill
+    if filed:
+        report = safety_service.file_threat_call(
+            session=session, reporter_id=reporter_id, data=answers, context=context, now=now
+        )
+        detail = f"threat-call report {report.id} filed"
+    else:
+        detail = "drill: threat-call form checked, not filed"
+    complete_step(
+        session=session,
+        run=run,
+        step_id=step_id,
+        status="done",
+        context=context,
+        now=now,
+        detail=detail,
+        note=note,
+        answers=answers.model_dump_json(),
+    )
+    return filed
 
 
 def complete_step(
