@@ -225,3 +225,48 @@ def test_driver_path_writes_the_same_rows_as_the_orm_path(ledger, database):
             original.payload,
         )
         assert (row.site, row.device, row.actor) == ("dispensary", original.device, "device:rdr-1")
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 3, 7, 12, 0, 0, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(1999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    ],
+)
+def test_hashed_and_stored_time_texts_keep_their_formats(moment):
+    """Rows written before the isoformat change must still verify: same text as strftime."""
+    from bastion.store.ledger import _sqlite_time, _time_text
+
+    assert _time_text(moment) == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert _sqlite_time(moment) == moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+async def test_a_busy_database_hands_appends_to_the_writer_thread_in_order(database, ledger):
+    """SQLite: appends commit in the loop, but never wait there for another writer's lock."""
+    if not database.is_sqlite:
+        pytest.skip("the in-loop commit is SQLite's")
+    assert ledger.inline
+    bus = Bus(sink=ledger)
+    await bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id="first", state="forced"))
+    blocker = sqlite3.connect(database.url.database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the database
+    held = asyncio.ensure_future(
+        bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id="second", state="forced"))
+    )
+    await asyncio.sleep(0.2)
+    assert not held.done()  # waiting in the writer thread, while the loop runs on
+    later = asyncio.ensure_future(
+        bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id="third", state="forced"))
+    )
+    await asyncio.sleep(0.05)
+    blocker.execute("COMMIT")
+    blocker.close()
+    await asyncio.wait_for(asyncio.gather(held, later), 15)
+    rows = ledger.query(newest_first=False, limit=10)
+    assert [row_to_event(r).payload.door_id for r in rows] == ["first", "second", "third"]
+    assert ledger.verify().ok
+    await bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id="fourth", state="forced"))
+    assert ledger.count() == 4
+    await bus.close()

@@ -50,6 +50,22 @@ class EventType(Generic[P]):
         return self.event_class is EventClass.SECURITY
 
 
+def _field(payload: Any, name: str) -> Any:
+    """Return a payload field, or None when the payload has no such field.
+
+    Checked against the model's declared fields: a missing attribute on a pydantic
+    model raises inside ``__getattr__``, which costs more than the rest of a ledger row.
+    """
+    kind = type(payload)
+    fields = _FIELD_NAMES.get(kind)
+    if fields is None:
+        fields = _FIELD_NAMES[kind] = frozenset(kind.model_fields)
+    return getattr(payload, name) if name in fields else None
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class Event(Generic[P]):
     """One occurrence: type, payload, causality context, time and site."""
@@ -64,14 +80,14 @@ class Event(Generic[P]):
     @property
     def subject(self) -> str | None:
         """Return the person or credential the event is about, if any."""
-        value = getattr(self.payload, "subject", None)
+        value = _field(self.payload, "subject")
         return str(value) if value is not None else None
 
     @property
     def device(self) -> str | None:
         """Return the device or door the event came from, if any."""
         for name in ("device_id", "door_id", "reader_id"):
-            value = getattr(self.payload, name, None)
+            value = _field(self.payload, name)
             if value is not None:
                 return str(value)
         return None
