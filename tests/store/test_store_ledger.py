@@ -270,3 +270,36 @@ async def test_a_busy_database_hands_appends_to_the_writer_thread_in_order(datab
     await bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id="fourth", state="forced"))
     assert ledger.count() == 4
     await bus.close()
+
+
+async def test_wal_is_checkpointed_by_the_ledger_thread_not_on_the_alarm_path(database):
+    """In-loop commits never run a checkpoint; the checkpoint thread moves the WAL instead."""
+    if not database.is_sqlite:
+        pytest.skip("WAL checkpoints are SQLite's")
+    import os
+
+    def size() -> int:
+        return os.path.getsize(database.url.database)
+
+    led = Ledger(database, checkpoint_s=3600)  # thread idle: nothing may be checkpointed
+    bus = Bus(sink=led)
+    before = await asyncio.to_thread(size)
+    for i in range(300):
+        await bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id=f"d{i}", state="forced"))
+    assert await asyncio.to_thread(size) == before  # everything is still in the WAL
+    await bus.close()
+    led.close()
+
+    led = Ledger(database, checkpoint_s=0.05)
+    bus = Bus(sink=led)
+    await bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id="last", state="forced"))
+    grown = False
+    for _ in range(200):
+        grown = await asyncio.to_thread(size) > before
+        if grown:
+            break
+        await asyncio.sleep(0.05)
+    assert grown
+    assert led.count() == 301 and led.verify().ok
+    await bus.close()
+    led.close()

@@ -372,8 +372,18 @@ class Ledger:
     its last commit in a single transaction. Appends keep their order either way.
     """
 
-    def __init__(self, db: Database, *, batch_limit: int = 500, inline: bool | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        batch_limit: int = 500,
+        inline: bool | None = None,
+        checkpoint_s: float = 1.0,
+    ) -> None:
         self.db = db
+        self.checkpoint_s = checkpoint_s
+        self._checkpoint_stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
         self.batch_limit = batch_limit
         self.inline = db.is_sqlite if inline is None else inline
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
@@ -454,7 +464,32 @@ class Ledger:
             self._inline_conn = self.db.engine.raw_connection()
             self._inline_cursor_ = self._inline_conn.driver_connection.cursor()  # type: ignore[union-attr]
             self._inline_cursor_.execute("PRAGMA busy_timeout=0")  # busy → hand over, never block
+            # A checkpoint copies the WAL into the database and syncs it: milliseconds that
+            # must not land on an alarm. The checkpoint thread does it instead.
+            self._inline_cursor_.execute("PRAGMA wal_autocheckpoint=0")
+            self._start_checkpointer()
         return self._inline_cursor_
+
+    def _start_checkpointer(self) -> None:
+        with self._lock:
+            if self._checkpointer is None or not self._checkpointer.is_alive():
+                self._checkpoint_stop.clear()
+                self._checkpointer = threading.Thread(
+                    target=self._checkpoint_loop, name="ledger-checkpoint", daemon=True
+                )
+                self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        """Move the WAL into the database now and then, off the event loop (PASSIVE: no waits)."""
+        conn = self.db.engine.raw_connection()
+        try:
+            while not self._checkpoint_stop.wait(self.checkpoint_s):
+                try:
+                    conn.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+                except sqlite3.Error as exc:
+                    _LOGGER.warning("ledger WAL checkpoint failed: %s", exc)
+        finally:
+            conn.close()
 
     @staticmethod
     def _fail_all(batch: list[_Pending], exc: Exception) -> None:
@@ -520,6 +555,10 @@ class Ledger:
         if thread is not None and thread.is_alive():
             self._queue.put(None)
             thread.join(timeout=30)
+        self._checkpoint_stop.set()
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.join(timeout=30)
         conn, self._inline_conn, self._inline_owner = self._inline_conn, None, None
         if conn is not None:
             conn.invalidate()  # its busy_timeout=0 must not go back to the pool
