@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from bastion.store.db import Database
 from bastion.store.ledger import Ledger, take_staged
 
 _LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -66,6 +67,24 @@ class Hub:
         """Stop the ledger writer and close database connections."""
         self.ledger.close()
         self.db.dispose()
+
+
+async def work_in_thread(hub: Any, fn: Callable[[Session], T]) -> T:
+    """Run ``fn`` in a worker thread inside one unit of work; deliver its events after.
+
+    The database calls block, so background workers run them off the event loop; the
+    events they staged reach the bus only once the transaction has committed.
+    """
+
+    def run() -> tuple[T, list[Event[Any]]]:
+        with hub.db.unit_of_work() as session:
+            result = fn(session)
+            events = take_staged(session)
+        return result, events
+
+    result, events = await asyncio.to_thread(run)
+    hub.deliver(events)
+    return result
 
 
 def keyring_for(settings: Settings, *, create: bool) -> crypto.KeyRing:

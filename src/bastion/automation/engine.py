@@ -9,7 +9,6 @@ append and then delivered on the bus (ledger first, as for every security event)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -45,6 +44,8 @@ from bastion.core.events import (
     SensorStatePayload,
     ThreatLevelPayload,
 )
+from bastion.core.periodic import cancel as cancel  # re-exported: engine.cancel stays public
+from bastion.core.periodic import repeat
 
 _LOGGER = logging.getLogger(__name__)
 STATE_TYPES = frozenset(
@@ -400,22 +401,8 @@ class RuleEngine:
 
     async def run_schedules(self, period_s: float = 1.0) -> None:
         """Tick the schedules forever (cancel to stop)."""
-        while True:
-            await asyncio.sleep(period_s)
-            try:
-                await self.tick()
-            except Exception:
-                _LOGGER.exception("schedule tick failed")
+        await repeat(period_s, self.tick, logger=_LOGGER, what="schedule tick")
 
 
 def _root_context(actor: str) -> Context:
     return Context(actor=actor)
-
-
-async def cancel(task: asyncio.Task[Any] | None) -> None:
-    """Cancel a task and wait for it."""
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

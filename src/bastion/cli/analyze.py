@@ -16,6 +16,7 @@ from bastion.analysis.report import write_report
 from bastion.analysis.risk import carver_rank
 from bastion.analysis.sensitivity import sensitivities
 from bastion.analysis.summary import (
+    SiteAnalysis,
     analyse_site,
     analysis_dict,
     monte_carlo_dict,
@@ -173,6 +174,31 @@ ResponseSd = Annotated[float, typer.Option("--response-sd", help="Response time 
 PcOption = Annotated[float, typer.Option("--pc", help="Probability of communication P(C).")]
 TargetOption = Annotated[str, typer.Option("--target", help="Target zone id, e.g. vault.")]
 SiteArg = Annotated[Path, typer.Argument(help="Site YAML file.")]
+ExitOption = Annotated[
+    bool, typer.Option("--exit/--no-exit", help="Include the exit path (theft).")
+]
+DeterministicOption = Annotated[bool, typer.Option("--deterministic")]
+
+
+def _analyse(
+    site_file: Path,
+    target: str,
+    options: EasiOptions,
+    mode: Mode,
+    include_exit: bool,
+    samples: int,
+    seed: int,
+) -> SiteAnalysis:
+    """Load the site file and analyse it as the ``site`` and ``report`` commands both do."""
+    return analyse_site(
+        _load_site(site_file),
+        target=target,
+        options=options,
+        mode=mode,
+        include_exit=include_exit,
+        samples=samples,
+        seed=seed,
+    )
 
 
 @app.command("site")
@@ -184,24 +210,15 @@ def site_command(
     response_mean: ResponseMean = 300.0,
     response_sd: ResponseSd = 90.0,
     pc: PcOption = 0.95,
-    exit_path: Annotated[
-        bool, typer.Option("--exit/--no-exit", help="Include the exit path (theft).")
-    ] = False,
-    deterministic: Annotated[bool, typer.Option("--deterministic")] = False,
+    exit_path: ExitOption = False,
+    deterministic: DeterministicOption = False,
     samples: SamplesOption = 0,
     seed: SeedOption = 0,
 ) -> None:
     """Find the site's most vulnerable path to a target zone, with sensitivities and gaps."""
-    site = _load_site(site_file)
-    analysis = analyse_site(
-        site,
-        target=target,
-        options=_site_options(response_mean, response_sd, pc),
-        mode="deterministic" if deterministic else "stochastic",
-        include_exit=exit_path,
-        samples=samples,
-        seed=seed,
-    )
+    options = _site_options(response_mean, response_sd, pc)
+    mode: Mode = "deterministic" if deterministic else "stochastic"
+    analysis = _analyse(site_file, target, options, mode, exit_path, samples, seed)
     if as_json:
         _print_json(analysis_dict(analysis))
         return
@@ -281,24 +298,15 @@ def report_command(
     response_mean: ResponseMean = 300.0,
     response_sd: ResponseSd = 90.0,
     pc: PcOption = 0.95,
-    exit_path: Annotated[
-        bool, typer.Option("--exit/--no-exit", help="Include the exit path (theft).")
-    ] = False,
-    deterministic: Annotated[bool, typer.Option("--deterministic")] = False,
+    exit_path: ExitOption = False,
+    deterministic: DeterministicOption = False,
     samples: SamplesOption = 20_000,
     seed: SeedOption = 0,
 ) -> None:
     """Write a PDF or PNG report: the most vulnerable path on the map and its timeline."""
-    site = _load_site(site_file)
-    analysis = analyse_site(
-        site,
-        target=target,
-        options=_site_options(response_mean, response_sd, pc),
-        mode="deterministic" if deterministic else "stochastic",
-        include_exit=exit_path,
-        samples=samples,
-        seed=seed,
-    )
+    options = _site_options(response_mean, response_sd, pc)
+    mode: Mode = "deterministic" if deterministic else "stochastic"
+    analysis = _analyse(site_file, target, options, mode, exit_path, samples, seed)
     written = write_report(analysis, out)
     console.print(
         f"wrote {written}: P(I) = {analysis.p_interruption:.4f} along "

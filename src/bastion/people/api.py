@@ -545,6 +545,39 @@ def _register(
     )
 
 
+def _answer(
+    visit: Visit, session: Session, hub: Hub, principal: Principal, tasks: BackgroundTasks
+) -> Any:
+    """Answer for a visit just registered or checked in: its refusal, else tell the host."""
+    if visit.status == VisitStatus.REFUSED:
+        return refused(visit)
+    notify_host(session, hub, visit, tasks, principal)
+    return visit_read(visit)
+
+
+def _check_in(
+    visit_id: str,
+    document: visitors.IdentityDocument | None,
+    card: str | None,
+    session: Session,
+    hub: Hub,
+    principal: Principal,
+    tasks: BackgroundTasks,
+) -> Any:
+    """Check a registered visit in and answer as the walk-in and check-in routes both do."""
+    visit = visitors.check_in(
+        session=session,
+        visit_id=visit_id,
+        document=document,
+        card=card,
+        hasher=hub.hash_credential,
+        context=principal.context(),
+        now=hub.clock.now(),
+        engine=engine_of(hub),
+    )
+    return _answer(visit, session, hub, principal, tasks)
+
+
 def notify_host(
     session: Session, hub: Hub, visit: Visit, tasks: BackgroundTasks, principal: Principal
 ) -> None:
@@ -606,10 +639,7 @@ def pre_register(
 ) -> Any:
     """Pre-register a visitor for a host; vault areas are refused, restricted ones need approval."""
     visit = _register(body, session, hub, principal, walk_in=False)
-    if visit.status == VisitStatus.REFUSED:
-        return refused(visit)
-    notify_host(session, hub, visit, tasks, principal)
-    return visit_read(visit)
+    return _answer(visit, session, hub, principal, tasks)
 
 
 @router.post("/api/visitors/walk-in", response_model=VisitRead, status_code=201)
@@ -624,20 +654,7 @@ def walk_in(
     visit = _register(body, session, hub, principal, walk_in=True)
     if visit.status == VisitStatus.REFUSED:
         return refused(visit)
-    visit = visitors.check_in(
-        session=session,
-        visit_id=visit.id,
-        document=None,
-        card=body.card,
-        hasher=hub.hash_credential,
-        context=principal.context(),
-        now=hub.clock.now(),
-        engine=engine_of(hub),
-    )
-    if visit.status == VisitStatus.REFUSED:
-        return refused(visit)
-    notify_host(session, hub, visit, tasks, principal)
-    return visit_read(visit)
+    return _check_in(visit.id, None, body.card, session, hub, principal, tasks)
 
 
 @router.get("/api/visitors/on-site", response_model=list[OnSiteRead])
@@ -749,20 +766,9 @@ def check_in(
     """Check in an expected visitor: ID, watchlist, temporary escorted credential, host told."""
     visit = visitors.get_visit(session=session, visit_id=visit_id)
     _check_site(principal, Permission.VISITORS_MANAGE, visit.site_id)
-    visit = visitors.check_in(
-        session=session,
-        visit_id=visit_id,
-        document=document_of(body.document),
-        card=body.card,
-        hasher=hub.hash_credential,
-        context=principal.context(),
-        now=hub.clock.now(),
-        engine=engine_of(hub),
+    return _check_in(
+        visit_id, document_of(body.document), body.card, session, hub, principal, tasks
     )
-    if visit.status == VisitStatus.REFUSED:
-        return refused(visit)
-    notify_host(session, hub, visit, tasks, principal)
-    return visit_read(visit)
 
 
 @router.post("/api/visitors/{visit_id}/check-out", response_model=VisitRead)

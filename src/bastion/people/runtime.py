@@ -11,7 +11,6 @@ starts the escort watch (:mod:`bastion.people.escorts`) on the bus.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,10 +22,12 @@ from sqlalchemy.orm import Session
 from bastion.access.runtime import engine_of
 from bastion.core.context import Context
 from bastion.core.events import EVENT_EMPLOYEE_CHANGED, EmployeeChangedPayload, make_event
+from bastion.core.periodic import cancel, repeat
+from bastion.hub import work_in_thread
 from bastion.people import employees, notices, visitors
 from bastion.people.escorts import EscortMonitor
 from bastion.people.models import Person, TrainingRecord
-from bastion.store.ledger import stage, take_staged
+from bastion.store.ledger import stage
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,32 +78,15 @@ class PeopleWorker:
         if self.escorts is not None:
             await self.escorts.stop()
             self.escorts = None
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
+        await cancel(self._ticker)
+        self._ticker = None
 
     async def _loop(self, period: float) -> None:
-        while True:
-            await asyncio.sleep(period)
-            try:
-                await self.tick()
-            except Exception:
-                _LOGGER.exception("people tick failed")
+        await repeat(period, self.tick, logger=_LOGGER, what="people tick")
 
     async def work(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn`` in a worker thread inside one unit of work; deliver its events after."""
-
-        def run() -> tuple[T, list[Any]]:
-            with self.hub.db.unit_of_work() as session:
-                result = fn(session)
-                events = take_staged(session)
-            return result, events
-
-        result, events = await asyncio.to_thread(run)
-        self.hub.deliver(events)
-        return result
+        return await work_in_thread(self.hub, fn)
 
     async def tick(self) -> TickResult:
         """Run every check once. Must run in the event loop."""

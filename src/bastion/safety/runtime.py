@@ -9,7 +9,6 @@ it after moving a frozen clock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -17,9 +16,10 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from bastion.core.errors import BastionError
+from bastion.core.periodic import cancel, repeat
+from bastion.hub import work_in_thread
 from bastion.notify.runtime import start_call_tree
 from bastion.safety import service
-from bastion.store.ledger import take_staged
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,32 +46,15 @@ class SafetyWorker:
 
     async def stop(self) -> None:
         """Stop the periodic tick."""
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
+        await cancel(self._ticker)
+        self._ticker = None
 
     async def _loop(self, period: float) -> None:
-        while True:
-            await asyncio.sleep(period)
-            try:
-                await self.tick()
-            except Exception:
-                _LOGGER.exception("safety timer tick failed")
+        await repeat(period, self.tick, logger=_LOGGER, what="safety timer tick")
 
     async def work(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn`` in a worker thread inside one unit of work; deliver its events after."""
-
-        def run() -> tuple[T, list[Any]]:
-            with self.hub.db.unit_of_work() as session:
-                result = fn(session)
-                events = take_staged(session)
-            return result, events
-
-        result, events = await asyncio.to_thread(run)
-        self.hub.deliver(events)
-        return result
+        return await work_in_thread(self.hub, fn)
 
     def _tree_for(self, timer: service.MissedTimer) -> str | None:
         return timer.call_tree_id or self.default_call_tree or self.hub.extras.get(CALL_TREE_KEY)

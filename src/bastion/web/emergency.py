@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bastion.api.deps import Principal, Require, get_hub, run_unit_of_work
 from bastion.auth.permissions import Permission
 from bastion.automation.playbooks import service
+from bastion.automation.playbooks.api import mark_at_roll_call
 from bastion.automation.playbooks.runtime import PlaybookRuntime, runtime_for
 from bastion.automation.playbooks.schemas import MusterRead, RunRead
 from bastion.core.context import Context
@@ -165,6 +166,18 @@ def _checklist_context(
     }
 
 
+async def _acting_context(
+    request: Request, hub: Hub, principal: Principal, run_id: str
+) -> dict[str, Any] | HTMLResponse:
+    """Return the panel context of a run the principal may act on, or the not-found page."""
+    context = await _panel_context(hub, principal, run_id)
+    if context is None:
+        return not_found(request, principal, "playbook run")
+    if not context["can_act"]:
+        raise Forbidden("your role cannot act on this run")
+    return context
+
+
 @router.get("/console/emergency/runs/{run_id}", response_class=HTMLResponse)
 async def run_page(request: Request, run_id: str, hub: HubDep, principal: Viewer) -> HTMLResponse:
     """Show one run with its live steps, muster board and any checklist to fill in."""
@@ -189,11 +202,9 @@ async def step_done(
     request: Request, run_id: str, step_id: str, hub: HubDep, principal: Actor
 ) -> HTMLResponse:
     """Mark a manual step done from the console and return the refreshed panel."""
-    context = await _panel_context(hub, principal, run_id)
-    if context is None:
-        return not_found(request, principal, "playbook run")
-    if not context["can_act"]:
-        raise Forbidden("your role cannot act on this run")
+    context = await _acting_context(request, hub, principal, run_id)
+    if isinstance(context, HTMLResponse):
+        return context
     now = hub.clock.now()
     await run_unit_of_work(
         hub,
@@ -219,25 +230,13 @@ async def mark_safe(
     status: str = "safe",
 ) -> HTMLResponse:
     """Mark a person at the roll call and return the refreshed panel."""
-    context = await _panel_context(hub, principal, run_id)
-    if context is None:
-        return not_found(request, principal, "playbook run")
-    if not context["can_act"]:
-        raise Forbidden("your role cannot act on this run")
+    context = await _acting_context(request, hub, principal, run_id)
+    if isinstance(context, HTMLResponse):
+        return context
     runtime = runtime_for(hub)
     site = runtime.site(context["run"].site_id)
-    now = hub.clock.now()
-    await run_unit_of_work(
-        hub,
-        lambda s: service.mark(
-            session=s,
-            run=service.get_run(session=s, run_id=run_id),
-            subject=subject,
-            status="missing" if status == "missing" else "safe",
-            context=principal.context(),
-            now=now,
-            site=site,
-        ),
+    await mark_at_roll_call(
+        hub, principal, run_id, subject, "missing" if status == "missing" else "safe", site
     )
     return await run_panel(request, run_id, hub, principal)
 
@@ -269,11 +268,9 @@ async def submit_checklist(
     request: Request, run_id: str, step_id: str, hub: HubDep, principal: Actor
 ) -> Response:
     """Fill in a run's threat-call checklist step (filed as a report unless it is a drill)."""
-    context = await _panel_context(hub, principal, run_id)
-    if context is None:
-        return not_found(request, principal, "playbook run")
-    if not context["can_act"]:
-        raise Forbidden("your role cannot act on this run")
+    context = await _acting_context(request, hub, principal, run_id)
+    if isinstance(context, HTMLResponse):
+        return context
     run: RunRead = context["run"]
     step = next((s for s in run.steps if s.step_id == step_id and s.kind == "form"), None)
     if step is None:

@@ -201,6 +201,15 @@ async def _run_for(
     return run
 
 
+async def _run_site(
+    hub: Hub, run_id: str, principal: Principal, perm: Permission
+) -> tuple[PlaybookRuntime, Site]:
+    """Return the runtime and the site of a run the principal may see."""
+    runtime = runtime_for(hub)
+    run = await _run_for(runtime, run_id, principal, perm)
+    return runtime, site_of(runtime, run.site_id)
+
+
 @router.get(f"{PREFIX}/runs/{{run_id}}", response_model=RunRead)
 async def read_run(run_id: str, hub: HubDep, principal: Reader) -> RunRead:
     """Show a run with its timed steps."""
@@ -307,9 +316,7 @@ async def finish_run(
 @router.get(f"{PREFIX}/runs/{{run_id}}/muster", response_model=MusterRead)
 async def muster(run_id: str, hub: HubDep, principal: Reader) -> MusterRead:
     """Show the roll call: who was on site, where they were last seen, who is safe."""
-    runtime = runtime_for(hub)
-    run = await _run_for(runtime, run_id, principal, Permission.ALARMS_READ)
-    site = site_of(runtime, run.site_id)
+    runtime, site = await _run_site(hub, run_id, principal, Permission.ALARMS_READ)
     now = hub.clock.now()
     return await runtime.read(
         lambda s: service.muster_read(
@@ -321,9 +328,7 @@ async def muster(run_id: str, hub: HubDep, principal: Reader) -> MusterRead:
 @router.post(f"{PREFIX}/runs/{{run_id}}/muster/start", response_model=MusterRead)
 async def start_muster(run_id: str, hub: HubDep, principal: Worker) -> MusterRead:
     """Start mustering for a run that has no muster step (idempotent)."""
-    runtime = runtime_for(hub)
-    run = await _run_for(runtime, run_id, principal, Permission.ALARMS_WORK)
-    site = site_of(runtime, run.site_id)
+    _, site = await _run_site(hub, run_id, principal, Permission.ALARMS_WORK)
     now = hub.clock.now()
     await run_unit_of_work(
         hub,
@@ -343,9 +348,15 @@ async def roll_call(
     run_id: str, subject: str, data: MusterMark, hub: HubDep, principal: Worker
 ) -> MusterRead:
     """Mark a person safe (or missing) at the roll call."""
-    runtime = runtime_for(hub)
-    run = await _run_for(runtime, run_id, principal, Permission.ALARMS_WORK)
-    site = site_of(runtime, run.site_id)
+    _, site = await _run_site(hub, run_id, principal, Permission.ALARMS_WORK)
+    await mark_at_roll_call(hub, principal, run_id, subject, data.status, site)
+    return await muster(run_id, hub, principal)
+
+
+async def mark_at_roll_call(
+    hub: Hub, principal: Principal, run_id: str, subject: str, status: str, site: Site | None
+) -> None:
+    """Mark a person at a run's roll call in one unit of work (the API and the console)."""
     now = hub.clock.now()
     await run_unit_of_work(
         hub,
@@ -353,10 +364,9 @@ async def roll_call(
             session=s,
             run=service.get_run(session=s, run_id=run_id),
             subject=subject,
-            status=data.status,
+            status=status,
             context=principal.context(),
             now=now,
             site=site,
         ),
     )
-    return await muster(run_id, hub, principal)

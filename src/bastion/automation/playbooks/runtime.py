@@ -43,13 +43,13 @@ from bastion.automation.triggers import CompiledTrigger, compile_trigger
 from bastion.core.context import Context
 from bastion.core.errors import BastionError, ConfigError, InvalidInput, NotFound
 from bastion.core.events import CATALOGUE, Event
+from bastion.hub import work_in_thread
 from bastion.notify import service as notify_service
 from bastion.notify import templates as tpl
 from bastion.notify.models import Template
 from bastion.notify.runtime import runtime_for as notify_runtime_for
 from bastion.notify.schemas import CallTreeRun
 from bastion.site.schemas import Site
-from bastion.store.ledger import take_staged
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -194,16 +194,7 @@ class PlaybookRuntime:
 
     async def work(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn`` in a worker thread inside one unit of work; deliver its events after."""
-
-        def run() -> tuple[T, list[Event[Any]]]:
-            with self.hub.db.unit_of_work() as session:
-                result = fn(session)
-                events = take_staged(session)
-            return result, events
-
-        result, events = await asyncio.to_thread(run)
-        self.hub.deliver(events)
-        return result
+        return await work_in_thread(self.hub, fn)
 
     async def read(self, fn: Callable[[Session], T]) -> T:
         """Run a read-only ``fn`` in a worker thread."""
