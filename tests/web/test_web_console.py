@@ -180,7 +180,10 @@ def test_navigation_and_sections_follow_the_role(client_for):
     assert 'id="chart-events"' in reports.text
 
     employee = client_for(Role.EMPLOYEE)
-    assert employee.get("/console").status_code == 403
+    landing = employee.get("/console", follow_redirects=False)
+    assert landing.status_code == 303 and landing.headers["location"] == "/console/safety"
+    assert employee.get("/console/alarms").status_code == 403
+    assert employee.get("/api/events").status_code == 403
 
 
 def test_status_strip_shows_threat_level_and_device_faults(client_for):

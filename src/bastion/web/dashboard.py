@@ -6,10 +6,10 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bastion.alarms import service as alarms_service
-from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.deps import Authenticated, Principal, Require, get_hub
 from bastion.auth.permissions import Permission
 from bastion.hub import Hub
 from bastion.web.charts import Segment, bar_chart, column_chart, stacked_bars
@@ -99,9 +99,16 @@ def reaction_chart(hub: Hub, principal: Principal, limit: int = 10) -> str:
 def console(
     request: Request,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.EVENTS_READ))],
-) -> HTMLResponse:
-    """Show the dashboard: threat, alarm queue, map, device health, recent events, charts."""
+    principal: Annotated[Principal, Depends(Authenticated())],
+) -> Response:
+    """Show the dashboard: threat, alarm queue, map, device health, recent events, charts.
+
+    A worker whose role has only the personal-security features lands on the Safety page.
+    """
+    if not principal.allows(Permission.EVENTS_READ):
+        if principal.allows(Permission.SAFETY_SELF):
+            return RedirectResponse("/console/safety", status_code=303)
+        return page(request, "no_sections.html", principal, {})
     sites = loaded_sites(hub)
     site = pick_site(hub, None) if sites else None
     can_alarms = principal.allows(Permission.ALARMS_READ)
