@@ -46,6 +46,40 @@ def test_explain_who_can_and_entries_from_the_cli(tmp_path, monkeypatch):
         "--zone",
         "back-of-house",
     )
+    # The hiring gate holds on the CLI too: no vault level before a cleared background check.
+    refused = runner.invoke(
+        app, ["access", "assign", "--person", pid, "--level", "vault-staff", *data]
+    )
+    assert refused.exit_code != 0 and "needs a cleared background check" in refused.output
+    bad_date = runner.invoke(
+        app,
+        [
+            "people",
+            "employees",
+            "background",
+            "--person",
+            pid,
+            "--status",
+            "cleared",
+            "--checked-on",
+            "last week",
+            *data,
+        ],
+    )
+    assert bad_date.exit_code != 0 and "YYYY-MM-DD" in bad_date.output
+    run(
+        "people",
+        "employees",
+        "background",
+        "--person",
+        pid,
+        "--status",
+        "cleared",
+        "--checked-on",
+        "2026-01-05",
+        "--reference",
+        "BG-77",
+    )
     run("access", "assign", "--person", pid, "--level", "vault-staff")
     cid = run("access", "issue", "--person", pid, "--card", "h10301:18:12345").strip()
 

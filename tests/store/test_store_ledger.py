@@ -17,6 +17,7 @@ from bastion.core.events import (
     SensorReadingPayload,
     make_event,
 )
+from bastion.store.db import Database
 from bastion.store.ledger import Ledger, row_to_event
 
 
@@ -200,20 +201,20 @@ async def test_staged_events_commit_with_the_domain_transaction(database, ledger
     await bus.close()
 
 
-def test_driver_path_writes_the_same_rows_as_the_orm_path(ledger, database):
-    """The writer thread's DB-API appends interleave with ORM appends in one valid chain."""
-    from bastion.store.ledger import append_events, append_events_fast
+def test_session_and_connection_appends_share_one_chain(ledger, database):
+    """Staged appends (inside an ORM session) and the writer's (on a connection) interleave."""
+    from bastion.store.ledger import append_events
 
     t0 = datetime(2026, 3, 7, 12, 0, 0, 123456, tzinfo=UTC)
     events = [_decision(i, t0) for i in range(6)]
     with database.write_engine.begin() as conn:
-        assert append_events_fast(conn, events[:2]) == 2
+        assert append_events(conn, events[:2]) == 2
+    with database.unit_of_work() as session:
+        assert append_events(session, events[2:4]) == 4
     with database.write_engine.begin() as conn:
-        assert append_events(conn, events[2:4]) == 4
-    with database.write_engine.begin() as conn:
-        assert append_events_fast(conn, events[4:5]) == 5
-        assert append_events_fast(conn, []) == -1
-        assert append_events_fast(conn, events[5:]) == 6
+        assert append_events(conn, events[4:5]) == 5
+        assert append_events(conn, []) == -1
+        assert append_events(conn, events[5:]) == 6
     result = ledger.verify()
     assert result.ok and result.rows_checked == 6, result.describe()
     rows = ledger.query(newest_first=False, limit=10)
@@ -243,10 +244,19 @@ def test_hashed_and_stored_time_texts_keep_their_formats(moment):
     assert _sqlite_time(moment) == moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-async def test_a_busy_database_hands_appends_to_the_writer_thread_in_order(database, ledger):
+@pytest.fixture
+def sqlite_database(tmp_path, keyring):
+    """A migrated SQLite database even when the suite runs on PostgreSQL (SQLite-only paths)."""
+    db = Database(f"sqlite:///{tmp_path / 'sqlite-only.db'}")
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+async def test_a_busy_database_hands_appends_to_the_writer_thread_in_order(sqlite_database):
     """SQLite: appends commit in the loop, but never wait there for another writer's lock."""
-    if not database.is_sqlite:
-        pytest.skip("the in-loop commit is SQLite's")
+    database = sqlite_database
+    ledger = Ledger(database)
     assert ledger.inline
     bus = Bus(sink=ledger)
     await bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id="first", state="forced"))
@@ -270,13 +280,14 @@ async def test_a_busy_database_hands_appends_to_the_writer_thread_in_order(datab
     await bus.publish(EVENT_DOOR_FORCED, DoorPayload(door_id="fourth", state="forced"))
     assert ledger.count() == 4
     await bus.close()
+    ledger.close()
 
 
-async def test_wal_is_checkpointed_by_the_ledger_thread_not_on_the_alarm_path(database):
+async def test_wal_is_checkpointed_by_the_ledger_thread_not_on_the_alarm_path(sqlite_database):
     """In-loop commits never run a checkpoint; the checkpoint thread moves the WAL instead."""
-    if not database.is_sqlite:
-        pytest.skip("WAL checkpoints are SQLite's")
     import os
+
+    database = sqlite_database
 
     def size() -> int:
         return os.path.getsize(database.url.database)

@@ -18,6 +18,7 @@ from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors
 from bastion.core.context import Context
 from bastion.core.errors import InvalidInput, NotFound
 from bastion.hub import Hub
+from bastion.people import employees as hiring
 from bastion.people import service as people_service
 from bastion.site import service as site_service
 
@@ -190,6 +191,7 @@ def issue(
     if kind in ("pin", "card_and_pin") and pin is None:
         pin = typer.prompt("PIN", hide_input=True)
     with hub_for(data_dir) as hub, hub.unit_of_work() as session:
+        hiring.check_levels_held(session=session, person_id=person, now=hub.clock.now())
         credential = service.issue_credential(
             session=session,
             person_id=person,
@@ -257,9 +259,9 @@ def assign(
     level_id: Annotated[str, typer.Option("--level", help="Level id.")],
     data_dir: DataDirOption = None,
 ) -> None:
-    """Give a person an access level."""
+    """Give a person an access level, through the hiring gate (background check, training)."""
     with hub_for(data_dir) as hub, hub.unit_of_work() as session:
-        service.assign_level(
+        hiring.grant_level(
             session=session, person_id=person, level_id=level_id, context=CLI, now=hub.clock.now()
         )
     console.print(f"{person} now holds {level_id}")

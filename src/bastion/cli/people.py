@@ -8,7 +8,7 @@ it when it reloads (the revocations are in the database at once).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +17,7 @@ from rich.table import Table
 
 from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors
 from bastion.core.context import Context
+from bastion.core.errors import InvalidInput
 from bastion.hub import Hub
 from bastion.people import employees, offboarding, visitors
 from bastion.store.ledger import take_staged
@@ -117,6 +118,42 @@ def review(
             "yes" if r.due else "",
         )
     console.print(table)
+
+
+@employees_app.command("background")
+@one_line_errors
+def background(
+    person: Annotated[str, typer.Option(help="Person id.")],
+    status: Annotated[str, typer.Option(help="pending, cleared, failed, expired or not_required.")],
+    checked_on: Annotated[str | None, typer.Option(help="Date of the result (YYYY-MM-DD).")] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="Provider reference (stored encrypted).")
+    ] = None,
+    expires_on: Annotated[str | None, typer.Option(help="When it must be redone.")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Record a background-check result; restricted levels need a cleared, current one."""
+    with hub_for(data_dir) as hub, hub.unit_of_work() as session:
+        employees.record_background_check(
+            session=session,
+            person_id=person,
+            status=status,
+            checked_on=_date(checked_on, "checked-on"),
+            reference=reference,
+            expires_on=_date(expires_on, "expires-on"),
+            context=CLI,
+            now=hub.clock.now(),
+        )
+    console.print(f"{person}: background check {status}")
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"--{option}: give a date as YYYY-MM-DD, not {text!r}") from None
 
 
 @employees_app.command("offboard")

@@ -28,11 +28,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    bindparam,
     func,
-    insert,
     select,
-    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.pool import PoolProxiedConnection
@@ -162,57 +159,6 @@ class Verification:
         return f"ledger BROKEN at {where}: {self.problem}"
 
 
-# Built once: constructing statements costs more than running them on SQLite.
-_LOCK_HEAD = (
-    update(LedgerHead)
-    .where(LedgerHead.id == 1)
-    .values(updated_at=bindparam("now"))
-    .returning(LedgerHead.seq, LedgerHead.hash)
-)
-_INSERT_ROWS = insert(LedgerRow)
-_SET_HEAD = (
-    update(LedgerHead)
-    .where(LedgerHead.id == 1)
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
-)
-
-
-def append_events(session: Session | Connection, events: Sequence[Event[Any]]) -> int:
-    """Append ``events`` in order inside the caller's transaction; return the new head seq.
-
-    The head row is locked and read in one statement (``UPDATE … RETURNING``), and the
-    rows go in as one multi-row insert, so a batch costs three statements whatever its size.
-    """
-    if not events:
-        return -1
-    head = session.execute(_LOCK_HEAD, {"now": utcnow()}).first()
-    if head is None:
-        raise StorageError("ledger head row is missing; the ledger schema is damaged")
-    seq, prev = int(head[0]), str(head[1])
-    rows: list[dict[str, Any]] = []
-    for event in events:
-        seq += 1
-        fields: dict[str, Any] = {
-            "seq": seq,
-            "prev_hash": prev,
-            "id": event.id,
-            "type": event.type.name,
-            "time": event.time,
-            "site": event.site,
-            "subject": event.subject,
-            "device": event.device,
-            "context_id": event.context.id,
-            "parent_id": event.context.parent_id,
-            "actor": event.context.actor,
-            "payload": event.payload_json(),
-        }
-        prev = fields["hash"] = row_digest(**fields)
-        rows.append(fields)
-    session.execute(_INSERT_ROWS, rows)
-    session.execute(_SET_HEAD, {"new_seq": seq, "new_hash": prev})
-    return seq
-
-
 _COLUMNS = (
     "seq",
     "id",
@@ -249,16 +195,21 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def append_events_fast(conn: Connection, events: Sequence[Event[Any]]) -> int:
-    """Append ``events`` like :func:`append_events`, through the DB-API driver directly.
+def append_events(session: Session | Connection, events: Sequence[Event[Any]]) -> int:
+    """Append ``events`` in order inside the caller's transaction; return the new head seq.
 
-    The writer thread's hot path: SQLAlchemy's statement handling costs about ten times
-    the SQLite work of a small append, so the three fixed statements go straight to the
-    driver. The rows are identical to :func:`append_events` (a test compares them).
-    Must run inside a transaction begun on ``conn``.
+    The head row is locked and read in one statement (``UPDATE … RETURNING``), and the
+    rows go in as one multi-row insert, so a batch costs three statements whatever its
+    size. They go straight to the DB-API driver: SQLAlchemy's statement handling cost
+    about ten times the SQLite work of a small append.
     """
     if not events:
         return -1
+    if isinstance(session, Session):
+        session.flush()  # as an ORM statement would: the domain rows staged so far go first
+        conn = session.connection()
+    else:
+        conn = session
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         return _append_with_cursor(cursor, events, sqlite=conn.dialect.name == "sqlite")
@@ -535,7 +486,7 @@ class Ledger:
     def _commit(self, conn: Connection, batch: list[_Pending]) -> None:
         try:
             with conn.begin():
-                append_events_fast(conn, [e for item in batch for e in item.events])
+                append_events(conn, [e for item in batch for e in item.events])
         except Exception as exc:
             _LOGGER.exception("ledger commit of %d item(s) failed", len(batch))
             for item in batch:
