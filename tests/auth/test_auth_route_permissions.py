@@ -236,7 +236,9 @@ def test_role_table_follows_least_privilege():
     assert set(table) == set(Role)
     assert table[Role.ADMIN] == frozenset(Permission)
     assert all(p.endswith(":read") or p == "ledger:verify" for p in table[Role.AUDITOR])
-    assert table[Role.EMPLOYEE] == {Permission.SAFETY_SELF}
+    assert table[Role.EMPLOYEE] == {Permission.SAFETY_SELF, Permission.CASH_HANDLE}
+    assert table[Role.POS] == {Permission.CASH_INGEST}
+    assert Permission.CASH_PICKUPS not in table[Role.AUDITOR] | table[Role.OPERATOR]
     operator = table[Role.OPERATOR]
     assert {Permission.ALARMS_WORK, Permission.DOORS_CONTROL} <= operator
     assert not operator & {

@@ -14,7 +14,12 @@ Decisions worth knowing:
   Changing the site-wide threat level (``threat:set``), rules, access levels and
   accounts stays with the security manager.
 * ``hr`` manages people and visitors (on- and offboarding) but controls no door.
-* ``employee`` only uses the self-service safety features.
+* ``employee`` uses the self-service safety features and, as a cashier, handles only
+  their own till (``cash:handle``; the cash service enforces "own till").
+* ``pos`` is for a point-of-sale system's API token: it may only send transactions
+  (``cash:ingest``).
+* The armored-pickup schedule (``cash:pickups``) deliberately does not end in ``:read``:
+  auditors and operators never see when cash leaves the building.
 * ``security_manager`` holds everything except ``people:manage`` (HR's records) and
   ``compliance:manage`` (the compliance officer's), and may manage accounts; but
   nobody may grant a role, mint a token or act on an account whose permissions they
@@ -59,6 +64,12 @@ class Permission(StrEnum):
     ANALYSIS_READ = "analysis:read"
     ANALYSIS_RUN = "analysis:run"
     SAFETY_SELF = "safety:self"
+    CASH_READ = "cash:read"
+    CASH_HANDLE = "cash:handle"
+    CASH_COUNT = "cash:count"
+    CASH_MANAGE = "cash:manage"
+    CASH_PICKUPS = "cash:pickups"
+    CASH_INGEST = "cash:ingest"
 
 
 class Role(StrEnum):
@@ -71,6 +82,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     HR = "hr"
     EMPLOYEE = "employee"
+    POS = "pos"
 
 
 P = Permission
@@ -95,6 +107,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RULES_READ,
             P.NOTIFY_SEND,
             P.SAFETY_SELF,
+            P.CASH_READ,
         }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(
@@ -113,6 +126,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.COMPLIANCE_MANAGE,
             P.ANALYSIS_READ,
             P.SAFETY_SELF,
+            P.CASH_READ,
         }
     ),
     Role.AUDITOR: READ_ONLY | {P.LEDGER_VERIFY},
@@ -126,7 +140,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SAFETY_SELF,
         }
     ),
-    Role.EMPLOYEE: frozenset({P.SAFETY_SELF}),
+    Role.EMPLOYEE: frozenset({P.SAFETY_SELF, P.CASH_HANDLE}),
+    Role.POS: frozenset({P.CASH_INGEST}),
 }
 
 MFA_REQUIRED_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.SECURITY_MANAGER})

@@ -827,3 +827,150 @@ EVENT_PEOPLE_NOTICE = register(
 
 
 # --- layered-defence analysis (issue 9) ---
+
+
+# --- cash controls: tills, safes, counts, pickups, POS exceptions ---
+
+
+class CashMovementPayload(Payload):
+    """Cash moved between containers (or in from customers, out to the bank); amounts in cents.
+
+    The only way a container's balance changes. Carries ids, kinds and amounts, never a
+    customer's details or a carrier's code.
+    """
+
+    movement_id: str = Field(description="Movement concerned.")
+    kind: Literal[
+        "funding",
+        "till_open",
+        "sale_cash_in",
+        "refund",
+        "payout",
+        "safe_drop",
+        "till_close",
+        "over_short",
+        "vault_transfer",
+        "deposit_prepared",
+        "pickup",
+        "bank_confirmation",
+    ] = Field(description="What kind of movement it is.")
+    device_id: str = Field(description="Container the cash left (or, for cash in, entered).")
+    counterpart_id: str | None = Field(
+        default=None, description="The other container; None for customers, carriers, the bank."
+    )
+    amount_cents: int = Field(description="Amount moved, in cents (never negative).")
+    subject: str | None = Field(default=None, description="Cashier's person id, when known.")
+    reference: dict[str, str] = Field(
+        default_factory=dict,
+        description="Non-secret references: POS batch and digest, bag and seal numbers, count id.",
+    )
+
+
+class CashCountPayload(Payload):
+    """A blind count was started, submitted by one counter, mismatched, or completed.
+
+    Submissions carry no amount (a second counter must not learn the first count); the
+    completion carries the agreed count, the book and the variance.
+    """
+
+    count_id: str = Field(description="Count concerned.")
+    device_id: str = Field(description="Container counted.")
+    kind: Literal["opening", "closing", "spot", "deposit"] = Field(description="Which count.")
+    action: Literal["started", "submitted", "mismatch", "completed", "cancelled"] = Field(
+        description="What happened."
+    )
+    counter: str | None = Field(default=None, description="Counter reference, e.g. user:<id>.")
+    counted_cents: int | None = Field(default=None, description="Agreed amount (completion).")
+    book_cents: int | None = Field(default=None, description="Book balance (completion).")
+    variance_cents: int | None = Field(default=None, description="Counted minus book.")
+    flags: tuple[str, ...] = Field(default=(), description="Problems found, e.g. not_badged.")
+
+
+class CashReviewPayload(Payload):
+    """A POS exception or a count variance was raised, escalated or closed with an outcome."""
+
+    review_id: str = Field(description="Exception or variance review concerned.")
+    kind: Literal["pos_exception", "variance"] = Field(description="What is reviewed.")
+    action: Literal["raised", "escalated", "closed"] = Field(description="What happened.")
+    rule: str = Field(default="", description="Rule or escalation level, e.g. no_sale, manager.")
+    outcome: str = Field(default="", description="explained, theft or training when closed.")
+    subject: str | None = Field(default=None, description="Cashier's person id, when known.")
+
+
+class CashDropRequestPayload(Payload):
+    """A till passed its cash limit: the cashier's terminal and the manager are told to drop."""
+
+    device_id: str = Field(description="Register (till) over its limit.")
+    terminal: str | None = Field(default=None, description="POS terminal of the register.")
+    balance_cents: int = Field(description="Cash in the till, in cents.")
+    limit_cents: int = Field(description="The till's limit, in cents.")
+
+
+class CashPickupPayload(Payload):
+    """An armored pickup was scheduled, verified, refused, completed or cancelled.
+
+    Carries ids only: never the scheduled time (only pickup planners may know it), the
+    code word, the one-time code or the guard's name.
+    """
+
+    pickup_id: str = Field(description="Pickup concerned.")
+    action: Literal["scheduled", "verified", "refused", "completed", "cancelled"] = Field(
+        description="What happened."
+    )
+    carrier_id: str | None = Field(default=None, description="Carrier company record.")
+    bags: tuple[str, ...] = Field(default=(), description="Deposit bag containers handed over.")
+    reason: str = Field(default="", description="Why it was refused or cancelled.")
+
+
+class PosBatchPayload(Payload):
+    """A batch of POS transactions was ingested; the digest covers every accepted record."""
+
+    batch_id: str = Field(description="Ingest batch.")
+    source: str = Field(description="webhook, csv, toast-csv …")
+    accepted: int = Field(ge=0, description="New transactions stored.")
+    duplicates: int = Field(ge=0, description="Transactions already stored (ignored).")
+    rejected: int = Field(ge=0, description="Records refused and kept for review.")
+    digest: str = Field(description="SHA-256 of the accepted records in canonical form.")
+
+
+class CashTaskPayload(Payload):
+    """A cash compliance task (regulator notice, Form 8300) was opened or done."""
+
+    task_id: str = Field(description="Task concerned.")
+    kind: Literal["regulator_notice", "form_8300"] = Field(description="Which task.")
+    action: Literal["opened", "done"] = Field(description="What happened.")
+    due_at: datetime | None = Field(default=None, description="Deadline (UTC), when known.")
+
+
+class CashConfigPayload(Payload):
+    """A cash container, carrier, cashier code or site cash setting was created or changed."""
+
+    target: str = Field(description="What changed, e.g. container:<id>, settings, carrier:<id>.")
+    action: Literal["created", "updated", "retired"] = Field(description="What happened.")
+    detail: dict[str, str] = Field(default_factory=dict, description="Non-secret facts.")
+
+
+EVENT_CASH_MOVEMENT = register(
+    EventType("cash.movement", CashMovementPayload, "Cash moved between containers.")
+)
+EVENT_CASH_COUNT = register(
+    EventType("cash.count", CashCountPayload, "A blind cash count progressed.")
+)
+EVENT_CASH_REVIEW = register(
+    EventType("cash.review", CashReviewPayload, "A POS exception or variance review changed.")
+)
+EVENT_CASH_DROP_REQUESTED = register(
+    EventType("cash.drop_requested", CashDropRequestPayload, "A till must drop cash to the safe.")
+)
+EVENT_CASH_PICKUP = register(
+    EventType("cash.pickup", CashPickupPayload, "An armored pickup changed.")
+)
+EVENT_POS_BATCH = register(
+    EventType("cash.pos_batch", PosBatchPayload, "POS transactions were ingested.")
+)
+EVENT_CASH_TASK = register(
+    EventType("cash.task", CashTaskPayload, "A cash compliance task was opened or done.")
+)
+EVENT_CASH_CONFIG = register(
+    EventType("cash.config", CashConfigPayload, "Cash configuration changed.")
+)

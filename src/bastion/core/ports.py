@@ -1,11 +1,14 @@
 """Ports between integrations and domains: what a reader asks and what the engine answers.
 
 Integrations import only ``core`` and ``site``; they reach the access engine
-through :class:`AccessDecider`, found on the hub, and never import ``access``.
+through :class:`AccessDecider`, found on the hub, and never import ``access``; POS
+adapters hand :class:`PosRecord` batches to a :class:`PosSink`; recorders offer clips
+through :class:`ClipSource`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -69,4 +72,108 @@ class CredentialHasher(Protocol):
 
     def __call__(self, value: str, *, purpose: str) -> str:
         """Return the keyed hash of ``value`` for ``purpose`` (``card``, ``pin`` …)."""
+        ...
+
+
+# --- point of sale: what a POS adapter hands the cash domain ---------------------------------
+
+
+class PosKind(StrEnum):
+    """What a POS record is."""
+
+    SALE = "sale"
+    REFUND = "refund"
+    VOID = "void"
+    NO_SALE = "no_sale"
+    PAYOUT = "payout"
+    DRAWER_OPEN = "drawer_open"
+
+
+@dataclass(frozen=True, slots=True)
+class PosItem:
+    """One line of a transaction: what, how many, at what unit price (cents)."""
+
+    sku: str
+    quantity: int
+    unit_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class PosTender:
+    """One payment of a transaction: ``cash``, ``card``, ``debit``, ``gift`` or ``other``."""
+
+    kind: str
+    cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class PosRecord:
+    """One POS transaction (or drawer event) in the adapter-neutral form.
+
+    ``cash_cents`` is the net cash the drawer gained (negative when cash went out:
+    cash refunds, voids of cash sales, payouts). ``original_id`` is the receipt a
+    refund or void refers to. ``customer_ref`` is the POS's customer id (never a name).
+    ``line`` says where the record came from (file line, JSON index) for error messages.
+    """
+
+    pos_id: str
+    terminal: str
+    cashier: str
+    time: datetime
+    kind: PosKind
+    total_cents: int = 0
+    cash_cents: int = 0
+    discount_cents: int = 0
+    items: tuple[PosItem, ...] = ()
+    tenders: tuple[PosTender, ...] = ()
+    original_id: str | None = None
+    customer_ref: str | None = None
+    reason: str = ""
+    line: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PosReject:
+    """A record an adapter could not read: where, why, and the raw text (kept for review)."""
+
+    line: str
+    reason: str
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class PosIngestReport:
+    """What happened to a batch handed to the cash domain."""
+
+    batch_id: str
+    accepted: int
+    duplicates: int
+    rejected: int
+    exceptions: int
+
+
+class PosSink(Protocol):
+    """The cash domain as POS adapters see it (found on the hub)."""
+
+    async def ingest(
+        self,
+        site_id: str,
+        records: Sequence[PosRecord],
+        rejects: Sequence[PosReject],
+        *,
+        source: str,
+        context: Context,
+    ) -> PosIngestReport:
+        """Store new records (duplicates are ignored), keep rejects for review, report."""
+        ...
+
+
+# --- video: clip references for a camera and a time window -----------------------------------
+
+
+class ClipSource(Protocol):
+    """A recorder that can serve a clip of a camera between two moments (e.g. Frigate)."""
+
+    def clip_url(self, camera_id: str, start: datetime, end: datetime) -> str | None:
+        """Return the URL of the clip, or None when this recorder does not have the camera."""
         ...
