@@ -48,7 +48,7 @@ class CashContainer(Base):
     seal_number: Mapped[str | None] = mapped_column(String(64), default=None)
     pickup_id: Mapped[str | None] = mapped_column(String(26), default=None)
     over_limit_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    over_limit_alarmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    alarm_raised: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(128))
 
@@ -338,6 +338,7 @@ class Pickup(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     code_key: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(EncryptedString())
     code_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     verified_by: Mapped[str | None] = mapped_column(String(128), default=None)

@@ -153,7 +153,7 @@ def create_container(
         camera_id=camera_id,
         terminal=terminal,
         limit_cents=limit_cents,
-        over_limit_alarmed=False,
+        alarm_raised=False,
         created_at=now,
         created_by=context.actor,
     )

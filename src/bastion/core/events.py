@@ -930,6 +930,7 @@ class PosBatchPayload(Payload):
     accepted: int = Field(ge=0, description="New transactions stored.")
     duplicates: int = Field(ge=0, description="Transactions already stored (ignored).")
     rejected: int = Field(ge=0, description="Records refused and kept for review.")
+    exceptions: int = Field(default=0, ge=0, description="Review items the rules raised.")
     digest: str = Field(description="SHA-256 of the accepted records in canonical form.")
 
 

@@ -8,11 +8,11 @@ through :class:`ClipSource`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bastion.core.context import Context
 
@@ -152,6 +152,7 @@ class PosIngestReport:
     exceptions: int
 
 
+@runtime_checkable
 class PosSink(Protocol):
     """The cash domain as POS adapters see it (found on the hub)."""
 
@@ -171,9 +172,38 @@ class PosSink(Protocol):
 # --- video: clip references for a camera and a time window -----------------------------------
 
 
+@runtime_checkable
 class ClipSource(Protocol):
     """A recorder that can serve a clip of a camera between two moments (e.g. Frigate)."""
 
     def clip_url(self, camera_id: str, start: datetime, end: datetime) -> str | None:
         """Return the URL of the clip, or None when this recorder does not have the camera."""
         ...
+
+
+POS_SINK_KEY = "pos_sink"
+"""Where the cash domain puts its :class:`PosSink` on the hub's extras."""
+CLIP_SOURCES_KEY = "clip_sources"
+"""Where recorders register their :class:`ClipSource`, by site id, on the hub's extras."""
+
+
+def pos_sink_of(extras: Mapping[str, object]) -> PosSink | None:
+    """Return the POS sink registered on a hub's extras, if any."""
+    sink = extras.get(POS_SINK_KEY)
+    return sink if isinstance(sink, PosSink) else None
+
+
+def clip_source_of(extras: Mapping[str, object], site_id: str) -> ClipSource | None:
+    """Return the clip source registered for a site on a hub's extras, if any."""
+    sources = extras.get(CLIP_SOURCES_KEY)
+    if not isinstance(sources, dict):
+        return None
+    source = sources.get(site_id)
+    return source if isinstance(source, ClipSource) else None
+
+
+def register_clip_source(extras: dict[str, object], site_id: str, source: ClipSource) -> None:
+    """Offer a recorder's clips for a site (the last registration wins)."""
+    sources = extras.setdefault(CLIP_SOURCES_KEY, {})
+    assert isinstance(sources, dict)
+    sources[site_id] = source

@@ -36,7 +36,7 @@ from bastion.automation.playbooks.schemas import (
     StepInfo,
     TimelineItem,
 )
-from bastion.core.errors import Forbidden, InvalidInput, NotFound
+from bastion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bastion.hub import Hub
 from bastion.safety.schemas import ThreatCallCreate
 from bastion.site.schemas import Site
@@ -261,6 +261,8 @@ async def complete_step(
         form = _form_answers(data)
     if step.kind == "timeline" and data.outcome == "done" and not data.person_id:
         raise InvalidInput("say whose timeline was reviewed (person_id)")
+    if step.kind == "cash_count" and data.outcome == "done":
+        raise Conflict("this step completes itself when the dual cash counts agree (Cash → Counts)")
 
     def work(session: Session) -> None:
         row = service.get_run(session=session, run_id=run_id)

@@ -28,7 +28,9 @@ PLAYBOOKS_VERSION = 1
 LIBRARY = Path(__file__).with_name("library")
 """The playbooks shipped with Bastion, one file per scenario."""
 
-StepKind = Literal["manual", "actions", "doors", "lockdown", "notify", "muster", "form", "timeline"]
+StepKind = Literal[
+    "manual", "actions", "doors", "lockdown", "notify", "muster", "form", "timeline", "cash_count"
+]
 AUTOMATIC_KINDS = frozenset({"actions", "doors", "lockdown", "notify", "muster"})
 DoorSelect = Literal["egress", "perimeter", "zones", "all"]
 ZoneSelect = Literal["building", "zones"]

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bastion.core.context import Context
 from bastion.core.events import EVENT_CAMERA_PTZ, CameraPtzPayload, Event
+from bastion.core.ports import CLIP_SOURCES_KEY, clip_source_of, register_clip_source
+from bastion.integrations.frigate.clips import FrigateClips
 from bastion.integrations.frigate.events import FrigateTranslator
 from bastion.integrations.mqtt.connection import BrokerSettings, MqttConnection
 from bastion.site.schemas import DeviceType, Site
@@ -54,6 +56,11 @@ class FrigateConfig(BaseModel):
     stationary_s: float = Field(
         default=30.0, gt=0, title="Stationary for", description="Seconds still before alarm."
     )
+    api_url: str | None = Field(
+        default=None,
+        title="HTTP API",
+        description="Frigate's web address (e.g. http://frigate:5000) for recorded clip links.",
+    )
 
 
 class FrigateIntegration:
@@ -71,6 +78,7 @@ class FrigateIntegration:
         self._unsubscribe: Any = None
         self.published = 0
         self.ptz_sent: list[tuple[str, str]] = []
+        self.clips: FrigateClips | None = None
 
     async def setup(self, hub: Any, config: Any) -> None:
         """Connect, subscribe to Frigate's topics and listen for PTZ commands on the bus."""
@@ -106,9 +114,16 @@ class FrigateIntegration:
         )
         self.connection.start()
         self._unsubscribe = hub.bus.subscribe(self.send_ptz, types=[EVENT_CAMERA_PTZ])
+        if config.api_url:
+            self.clips = FrigateClips(config.api_url, self._ptz_topics)
+            register_clip_source(hub.extras, config.site_id, self.clips)
 
     async def unload(self) -> None:
-        """Stop listening and disconnect."""
+        """Stop listening and disconnect; stop offering clips."""
+        if self.clips is not None and self._config is not None:
+            if clip_source_of(self._hub.extras, self._config.site_id) is self.clips:
+                del self._hub.extras[CLIP_SOURCES_KEY][self._config.site_id]
+            self.clips = None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

@@ -1,0 +1,441 @@
+"""POS ingest: check, deduplicate and store transactions, move the till's cash, judge exceptions.
+
+One call is one batch in one transaction: its records are checked (a bad record is
+kept as a rejection with its reason and never touches a balance), records already
+stored are ignored when identical and rejected when the POS resends an id with other
+figures, the new rows are written straight through the driver (a year is millions of
+rows), each register gets one cash movement per kind for the batch, the exception rules
+judge the batch (with a margin of earlier rows), and one ``cash.pos_batch`` ledger event
+carries the SHA-256 of every accepted record, so the stored POS data stays checkable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion.cash import exceptions, movements, tasks, tills
+from bastion.cash.models import CashContainer, CashierCode, PosBatch, PosRejection
+from bastion.cash.rules import KIND_CODE
+from bastion.cash.settings import CashSettings
+from bastion.core.context import Context, new_id
+from bastion.core.events import EVENT_POS_BATCH, PosBatchPayload, make_event
+from bastion.core.ports import ClipSource, PosKind, PosRecord, PosReject
+from bastion.site.schemas import Site
+from bastion.store.ledger import stage
+
+MAX_TRANSACTION_CENTS = 10_000_000
+"""$100,000: a single POS transaction above this is a data error, not a sale."""
+FUTURE_SLACK = timedelta(hours=1)
+OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
+CHUNK = 500
+KeyFn = Callable[[str], str]
+
+_COLUMNS = (
+    "site_id",
+    "pos_id",
+    "terminal",
+    "register_id",
+    "cashier",
+    "person_id",
+    "at_ms",
+    "kind_code",
+    "total_cents",
+    "cash_cents",
+    "discount_cents",
+    "original_id",
+    "customer_key",
+    "reason",
+    "detail",
+    "batch_id",
+)
+_OUT = {PosKind.REFUND, PosKind.VOID, PosKind.PAYOUT}
+_NO_MONEY = {PosKind.NO_SALE, PosKind.DRAWER_OPEN}
+_SEPARATORS = str.maketrans({c: "_" for c in "|;*@:"})
+
+
+@dataclass
+class IngestResult:
+    """What one ingest did."""
+
+    batch_id: str
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    exceptions: int = 0
+    form_8300: int = 0
+    registers: list[str] = field(default_factory=list)
+    drop_requests: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Rows:
+    """The accepted records as columns (what is inserted and judged)."""
+
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    customers: list[str | None] = field(default_factory=list)
+    has_original: list[bool] = field(default_factory=list)
+
+
+def encode_detail(record: PosRecord) -> str | None:
+    """Return the items and tenders in the compact ``sku*qty@cents;…|kind:cents;…`` form."""
+    if not record.items and not record.tenders:
+        return None
+    items = ";".join(
+        f"{i.sku.translate(_SEPARATORS)}*{i.quantity}@{i.unit_cents}" for i in record.items
+    )
+    tenders = ";".join(f"{t.kind.translate(_SEPARATORS)}:{t.cents}" for t in record.tenders)
+    return f"{items}|{tenders}"
+
+
+def problem(record: PosRecord, now: datetime) -> str | None:
+    """Return why a record cannot be accepted, in plain words, or None."""
+    if not record.pos_id or len(record.pos_id) > 64:
+        return "the transaction id is missing or longer than 64 characters"
+    if not record.terminal or len(record.terminal) > 64:
+        return "the terminal is missing or longer than 64 characters"
+    if not record.cashier or len(record.cashier) > 64:
+        return "the cashier is missing or longer than 64 characters"
+    when = record.time
+    if when.tzinfo is None:
+        return "the time has no time zone"
+    if when > now + FUTURE_SLACK:
+        return "the time is in the future"
+    if when < OLDEST:
+        return "the time is before the year 2000"
+    total, cash, discount = record.total_cents, record.cash_cents, record.discount_cents
+    for value in (total, cash, discount):
+        if abs(value) > MAX_TRANSACTION_CENTS:
+            return f"an amount is over ${MAX_TRANSACTION_CENTS // 100:,}, which is not plausible"
+    if total < 0 or discount < 0:
+        return "totals and discounts are positive numbers; the kind says which way money went"
+    kind = record.kind
+    if kind is PosKind.SALE:
+        if cash < 0 or cash > total:
+            return "a sale's cash must be between $0 and the sale's total"
+    elif kind in _OUT:
+        if cash > 0 or -cash > total:
+            return f"a {kind.value}'s cash goes out of the drawer and is at most its total"
+    elif kind in _NO_MONEY and (cash or total):
+        return f"a {kind.value.replace('_', ' ')} moves no money"
+    for item in record.items:
+        if item.quantity <= 0 or item.unit_cents < 0 or item.unit_cents > MAX_TRANSACTION_CENTS:
+            return f"item {item.sku!r} has a quantity or price that is not plausible"
+    if record.tenders:
+        if any(t.cents < 0 for t in record.tenders):
+            return "tender amounts are positive numbers"
+        if sum(t.cents for t in record.tenders) != total:
+            return "the tenders do not add up to the total"
+    if record.original_id is not None and len(record.original_id) > 64:
+        return "the original receipt id is longer than 64 characters"
+    return None
+
+
+def _signature(kind_code: int, total: int, cash: int, at_ms: int, terminal: str) -> tuple[Any, ...]:
+    return (kind_code, total, cash, at_ms, terminal)
+
+
+def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _cursor(session: Session) -> tuple[Any, bool]:
+    session.flush()
+    conn = session.connection()
+    return conn.connection.driver_connection.cursor(), conn.dialect.name == "sqlite"  # type: ignore[union-attr]
+
+
+def _stored(session: Session, site_id: str, pos_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """Return the signature of the given POS ids already stored for the site."""
+    found: dict[str, tuple[Any, ...]] = {}
+    if not pos_ids:
+        return found
+    cursor, sqlite = _cursor(session)
+    head = (
+        "SELECT pos_id, kind_code, total_cents, cash_cents, at_ms, terminal "
+        "FROM cash_pos_transactions WHERE site_id = "
+    )
+    try:
+        for chunk in _chunks(pos_ids, CHUNK):
+            if sqlite:
+                marks = ",".join("?" * len(chunk))
+                cursor.execute(f"{head}? AND pos_id IN ({marks})", (site_id, *chunk))
+            else:
+                cursor.execute(f"{head}%s AND pos_id = ANY(%s)", (site_id, list(chunk)))
+            for pos_id, *rest in cursor.fetchall():
+                found[pos_id] = _signature(*rest)
+    finally:
+        cursor.close()
+    return found
+
+
+def _insert(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """Write transaction rows through the driver (COPY on PostgreSQL)."""
+    if not rows:
+        return
+    cursor, sqlite = _cursor(session)
+    try:
+        if sqlite:
+            marks = ",".join("?" * len(_COLUMNS))
+            cursor.executemany(
+                f"INSERT INTO cash_pos_transactions ({','.join(_COLUMNS)}) VALUES ({marks})", rows
+            )
+        else:
+            with cursor.copy(
+                f"COPY cash_pos_transactions ({','.join(_COLUMNS)}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+    finally:
+        cursor.close()
+
+
+def _registers(session: Session, site_id: str) -> dict[str, CashContainer]:
+    rows = movements.list_containers(session=session, site_id=site_id, kinds=("register",))
+    return {r.terminal: r for r in rows if r.terminal}
+
+
+def _cashiers(session: Session, site_id: str) -> dict[str, str]:
+    rows = session.execute(
+        select(CashierCode.code, CashierCode.person_id).where(CashierCode.site_id == site_id)
+    ).all()
+    return {code: person for code, person in rows}
+
+
+def _check(
+    records: Sequence[PosRecord],
+    registers: dict[str, CashContainer],
+    now: datetime,
+    rejects: list[PosReject | tuple[PosReject, str | None]],
+) -> list[PosRecord]:
+    """Return the records that pass every check, adding the others to ``rejects``."""
+    good: list[PosRecord] = []
+    for record in records:
+        reason = problem(record, now)
+        if reason is None and record.terminal not in registers:
+            reason = f"terminal {record.terminal!r} is not bound to a register of this site"
+        if reason is not None:
+            rejects.append((PosReject(record.line, reason, _raw(record)), record.pos_id or None))
+            continue
+        good.append(record)
+    return good
+
+
+def _raw(record: PosRecord) -> str:
+    return (
+        f"id={record.pos_id} terminal={record.terminal} cashier={record.cashier} "
+        f"time={record.time.isoformat() if record.time.tzinfo else record.time} "
+        f"kind={record.kind.value} total={record.total_cents} cash={record.cash_cents} "
+        f"discount={record.discount_cents} original={record.original_id or ''}"
+    )
+
+
+def ingest(
+    *,
+    session: Session,
+    site: Site,
+    records: Sequence[PosRecord],
+    rejects: Sequence[PosReject],
+    source: str,
+    context: Context,
+    now: datetime,
+    settings: CashSettings,
+    customer_key: KeyFn,
+    clips: ClipSource | None = None,
+) -> IngestResult:
+    """Ingest one batch of POS records for ``site``; never raises for a bad record."""
+    site_id = site.site.id
+    result = IngestResult(batch_id=new_id())
+    refused: list[PosReject | tuple[PosReject, str | None]] = list(rejects)
+    registers = _registers(session, site_id)
+    cashiers = _cashiers(session, site_id)
+    good = _check(records, registers, now, refused)
+
+    # Duplicates: identical resends are ignored; the same id with other figures is refused.
+    seen: dict[str, tuple[Any, ...]] = {}
+    fresh: list[tuple[PosRecord, int, int]] = []
+    stored = _stored(session, site_id, [r.pos_id for r in good])
+    for record in good:
+        at_ms = int(record.time.timestamp() * 1000)
+        code = KIND_CODE[record.kind]
+        signature = _signature(code, record.total_cents, record.cash_cents, at_ms, record.terminal)
+        before = seen.get(record.pos_id) or stored.get(record.pos_id)
+        if before is not None:
+            if before == signature:
+                result.duplicates += 1
+            else:
+                reason = f"id {record.pos_id!r} was already received with other figures"
+                refused.append((PosReject(record.line, reason, _raw(record)), record.pos_id))
+            continue
+        seen[record.pos_id] = signature
+        fresh.append((record, at_ms, code))
+
+    columns = _Rows()
+    batch = result.batch_id
+    for record, at_ms, code in fresh:
+        register = registers[record.terminal]
+        columns.rows.append(
+            (
+                site_id,
+                record.pos_id,
+                record.terminal,
+                register.id,
+                record.cashier,
+                cashiers.get(record.cashier),
+                at_ms,
+                code,
+                record.total_cents,
+                record.cash_cents,
+                record.discount_cents,
+                record.original_id,
+                customer_key(record.customer_ref) if record.customer_ref else None,
+                record.reason[:200] or None,
+                encode_detail(record),
+                batch,
+            )
+        )
+        columns.customers.append(record.customer_ref)
+        columns.has_original.append(record.original_id is not None)
+    _insert(session, columns.rows)
+    result.accepted = len(columns.rows)
+
+    _post_cash(session, site_id, columns.rows, result, context, now)
+    if columns.rows:
+        found = exceptions.judge_batch(
+            session=session,
+            site=site,
+            rows=columns.rows,
+            has_original=columns.has_original,
+            settings=settings,
+            clips=clips,
+            now=now,
+        )
+        result.exceptions = found.created
+        result.form_8300 = tasks.open_form_8300(
+            session=session,
+            site=site,
+            rows=[columns.rows[i] for i in found.form_8300],
+            customers=[columns.customers[i] for i in found.form_8300],
+            settings=settings,
+            context=context,
+            now=now,
+        )
+    for item in refused:
+        reject, pos_id = item if isinstance(item, tuple) else (item, None)
+        session.add(
+            PosRejection(
+                site_id=site_id,
+                batch_id=batch,
+                source=source[:32],
+                line=reject.line[:64],
+                pos_id=(pos_id or None) and pos_id[:64],
+                reason=reject.reason[:300],
+                raw=reject.raw,
+                at=now,
+            )
+        )
+    result.rejected = len(refused)
+    digest = _digest(columns.rows)
+    session.add(
+        PosBatch(
+            id=batch,
+            site_id=site_id,
+            source=source[:32],
+            received_at=now,
+            actor=context.actor,
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            rejected=result.rejected,
+            digest=digest,
+        )
+    )
+    stage(
+        session,
+        make_event(
+            EVENT_POS_BATCH,
+            PosBatchPayload(
+                batch_id=batch,
+                source=source[:32],
+                accepted=result.accepted,
+                duplicates=result.duplicates,
+                rejected=result.rejected,
+                exceptions=result.exceptions,
+                digest=digest,
+            ),
+            context=context,
+            time=now,
+            site=site_id,
+        ),
+    )
+    for register_id in result.registers:
+        request = tills.check_limit(
+            session=session,
+            register=movements.get_container(session=session, container_id=register_id),
+            settings=settings,
+            context=context,
+            now=now,
+        )
+        if request:
+            result.drop_requests.append(register_id)
+    return result
+
+
+def digest_row(row: Sequence[Any]) -> str:
+    """Return the canonical text of a stored transaction row (what the batch digest covers)."""
+    return "|".join("" if v is None else str(v) for v in row[1:15])
+
+
+def _digest(rows: Sequence[Sequence[Any]]) -> str:
+    sha = hashlib.sha256()
+    for row in rows:
+        sha.update(digest_row(row).encode())
+        sha.update(b"\n")
+    return sha.hexdigest()
+
+
+def _post_cash(
+    session: Session,
+    site_id: str,
+    rows: Sequence[tuple[Any, ...]],
+    result: IngestResult,
+    context: Context,
+    now: datetime,
+) -> None:
+    """Post one movement per register and kind for the batch's cash."""
+    if not rows:
+        return
+    sums: dict[tuple[str, str], list[int]] = {}
+    people: dict[str, set[str | None]] = {}
+    for row in rows:
+        register_id, person, code, cash = row[3], row[5], row[7], row[9]
+        if cash == 0:
+            continue
+        kind = "sale_cash_in" if code == 1 else ("payout" if code == 5 else "refund")
+        entry = sums.setdefault((register_id, kind), [0, 0])
+        entry[0] += cash
+        entry[1] += 1
+        people.setdefault(register_id, set()).add(person)
+    for (register_id, kind), (cash, count) in sorted(sums.items()):
+        persons = people.get(register_id, {None})
+        movements.post(
+            session=session,
+            site_id=site_id,
+            kind=kind,  # type: ignore[arg-type]
+            amount_cents=abs(cash),
+            container_id=register_id,
+            legs=[(register_id, cash)],
+            context=context,
+            now=now,
+            person_id=next(iter(persons)) if len(persons) == 1 else None,
+            reference={"pos_batch": result.batch_id, "transactions": str(count)},
+        )
+        if register_id not in result.registers:
+            result.registers.append(register_id)
