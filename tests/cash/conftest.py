@@ -93,3 +93,69 @@ def ledger_payloads(hub: Hub, event_type: str) -> list[dict[str, Any]]:
     """Return the payloads of the ledger rows of ``event_type``, oldest first."""
     rows = hub.ledger.query(types=[event_type], limit=100_000, newest_first=False)
     return [json.loads(r.payload) for r in rows]
+
+
+def record(
+    pos_id: str,
+    at,
+    *,
+    kind: str = "sale",
+    terminal: str = "T1",
+    cashier: str = "0042",
+    total: int = 0,
+    cash: int | None = None,
+    discount: int = 0,
+    original: str | None = None,
+    customer: str | None = None,
+):
+    """Return a POS record; the cash tender defaults to the whole total for sales and refunds."""
+    from bastion.core.ports import PosKind, PosRecord, PosTender
+    from bastion.integrations.pos.formats import cash_of
+
+    k = PosKind(kind)
+    paid = total if cash is None else cash
+    tenders = ()
+    if k in (PosKind.SALE, PosKind.REFUND, PosKind.VOID) and total:
+        tenders = tuple(
+            t for t in (PosTender("cash", paid), PosTender("card", total - paid)) if t.cents
+        )
+    return PosRecord(
+        pos_id=pos_id,
+        terminal=terminal,
+        cashier=cashier,
+        time=at,
+        kind=k,
+        total_cents=total,
+        cash_cents=cash_of(k, total, tenders),
+        discount_cents=discount,
+        tenders=tenders,
+        original_id=original,
+        customer_ref=customer,
+        line=pos_id,
+    )
+
+
+def ingest(hub: Hub, site: Site, records, rejects=(), *, clips=None, source="test", now=None):
+    """Ingest one batch in a unit of work; return the result."""
+    from bastion.cash import pos
+    from bastion.cash import settings as cash_settings
+    from bastion.cash.runtime import customer_key
+
+    with hub.unit_of_work() as session:
+        return pos.ingest(
+            session=session,
+            site=site,
+            records=records,
+            rejects=rejects,
+            source=source,
+            context=Context(actor="integration:pos"),
+            now=now or hub.clock.now(),
+            settings=cash_settings.load(session=session, site_id=site.site.id),
+            customer_key=customer_key(hub),
+            clips=clips,
+        )
+
+
+def balance_of(hub: Hub, container_id: str) -> int:
+    with hub.db.sessions() as session:
+        return movements.balance(session=session, container_id=container_id)

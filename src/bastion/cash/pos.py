@@ -21,10 +21,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.cash import exceptions, movements, tasks, tills
-from bastion.cash.models import CashContainer, CashierCode, PosBatch, PosRejection
+from bastion.cash.models import (
+    CashContainer,
+    CashierCode,
+    PosBatch,
+    PosRejection,
+    PosTransaction,
+)
 from bastion.cash.rules import KIND_CODE
 from bastion.cash.settings import CashSettings
 from bastion.core.context import Context, new_id
+from bastion.core.errors import InvalidInput
 from bastion.core.events import EVENT_POS_BATCH, PosBatchPayload, make_event
 from bastion.core.ports import ClipSource, PosKind, PosRecord, PosReject
 from bastion.site.schemas import Site
@@ -439,3 +446,54 @@ def _post_cash(
         )
         if register_id not in result.registers:
             result.registers.append(register_id)
+
+
+def set_cashier_code(
+    *, session: Session, site_id: str, code: str, person_id: str, context: Context, now: datetime
+) -> CashierCode:
+    """Say which person a POS cashier code belongs to (replacing an earlier mapping)."""
+    code = code.strip()
+    if not code or len(code) > 64:
+        raise InvalidInput("a cashier code has 1 to 64 characters")
+    row = session.get(CashierCode, (site_id, code))
+    if row is None:
+        row = CashierCode(site_id=site_id, code=code, person_id=person_id, created_at=now)
+        session.add(row)
+    else:
+        row.person_id = person_id
+    movements.config_event(
+        session,
+        site_id=site_id,
+        target=f"cashier:{code}",
+        action="updated",
+        context=context,
+        now=now,
+        detail={"person": person_id},
+    )
+    return row
+
+
+def list_rejections(*, session: Session, site_id: str, limit: int = 200) -> list[PosRejection]:
+    """Return a site's rejected POS records, newest first."""
+    return list(
+        session.execute(
+            select(PosRejection)
+            .where(PosRejection.site_id == site_id)
+            .order_by(PosRejection.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def recent_transactions(
+    *, session: Session, site_id: str, register_id: str | None = None, limit: int = 50
+) -> list[PosTransaction]:
+    """Return a site's (or a register's) latest transactions."""
+    stmt = select(PosTransaction).where(PosTransaction.site_id == site_id)
+    if register_id is not None:
+        stmt = stmt.where(PosTransaction.register_id == register_id)
+    return list(
+        session.execute(
+            stmt.order_by(PosTransaction.at_ms.desc(), PosTransaction.id.desc()).limit(limit)
+        ).scalars()
+    )
