@@ -25,6 +25,8 @@ ROUTER_MODULES = (
     "bastion.analysis.api",
     "bastion.people.api",
     "bastion.automation.playbooks.api",
+    "bastion.cash.api",
+    "bastion.api.pos",
     "bastion.web.people",
     "bastion.web.visitors",
     "bastion.web.safety",
@@ -45,6 +47,7 @@ RUNTIME_STARTERS = (
     "bastion.safety.runtime:start_safety",
     "bastion.people.runtime:start_people",
     "bastion.automation.playbooks.runtime:start_playbooks",
+    "bastion.cash.runtime:start_cash",
 )
 
 
