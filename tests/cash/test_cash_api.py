@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bastion.alarms.models import Alarm
 from bastion.auth import service as auth_service
 from bastion.auth.models import User
-from bastion.auth.permissions import Grant, Role
+from bastion.auth.permissions import Role
 from bastion.cash import movements, pos
 from bastion.cash.models import PosRejection
 from bastion.core.context import Context
