@@ -44,6 +44,7 @@ def _mount_optional_groups() -> None:
         ("bastion.cli.sim", "sim"),
         ("bastion.cli.analyze", "analyze"),
         ("bastion.cli.people", "people"),
+        ("bastion.cli.cash", "cash"),
     ):
         try:
             sub = import_module(module)
