@@ -32,6 +32,8 @@ ROUTER_MODULES = (
     "bastion.web.safety",
     "bastion.web.emergency",
     "bastion.web.analysis",
+    "bastion.web.cash",
+    "bastion.web.cash_review",
     "bastion.web.pages",
 )
 

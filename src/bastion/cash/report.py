@@ -38,6 +38,7 @@ from bastion.cash.models import (
 )
 from bastion.cash.movements import dollars
 from bastion.cash.rules import RULES, SALE
+from bastion.cash.views import flag_texts
 from bastion.people.models import Person
 from bastion.site.schemas import Site
 
@@ -198,7 +199,7 @@ def _counts(
                 "book_cents": count.book_cents,
                 "variance_cents": count.variance_cents,
                 "counters": counters,
-                "flags": list(count.flags or []),
+                "flags": flag_texts(session, count.flags or []),
             }
         )
         totals["variance_cents"] += count.variance_cents or 0

@@ -175,8 +175,23 @@ def count_read(session: Session, count: CashCount) -> CountRead:
         read.book_cents = count.book_cents
         read.variance_cents = count.variance_cents
         read.threshold_cents = count.threshold_cents
-        read.flags = list(count.flags or [])
+        read.flags = flag_texts(session, count.flags or [])
     return read
+
+
+def flag_texts(session: Session, flags: Iterable[str]) -> list[str]:
+    """Return count flags in words, with counters named."""
+    flags = list(flags)
+    ids = [int(f.rsplit(":", 1)[1]) for f in flags if f.startswith("not_badged:user:")]
+    names = user_names(session, ids)
+    out = []
+    for flag in flags:
+        if flag.startswith("not_badged:user:"):
+            uid = int(flag.rsplit(":", 1)[1])
+            out.append(f"{names.get(uid, f'user {uid}')} had not badged into the count room")
+        else:
+            out.append(flag)
+    return out
 
 
 def exception_list(session: Session, site: Site, rows: list[PosException]) -> list[ExceptionRead]:

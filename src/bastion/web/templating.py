@@ -25,6 +25,8 @@ class NavItem:
     label: str
     href: str
     permission: Permission
+    unless: Permission | None = None
+    """Hide the item from those who hold this (they reach the page another way)."""
 
 
 NAV: tuple[NavItem, ...] = (
@@ -36,6 +38,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Visitors", "/console/visitors", Permission.PEOPLE_READ),
     NavItem("Emergency", "/console/emergency", Permission.ALARMS_READ),
     NavItem("Safety", "/console/safety", Permission.SAFETY_SELF),
+    NavItem("Cash", "/console/cash", Permission.CASH_READ),
+    NavItem("My till", "/console/cash/my-till", Permission.CASH_HANDLE, Permission.CASH_READ),
     NavItem("Rules", "/console/rules", Permission.RULES_READ),
     NavItem("Reports", "/console/reports", Permission.REPORTS_READ),
     NavItem("Analysis", "/console/analysis", Permission.ANALYSIS_READ),
@@ -47,6 +51,8 @@ def nav_items(principal: Any, path: str) -> list[dict[str, Any]]:
     items = []
     for item in NAV:
         if not principal.allows(item.permission):
+            continue
+        if item.unless is not None and principal.allows(item.unless):
             continue
         if item.href == "/console":
             current = path == "/console"
