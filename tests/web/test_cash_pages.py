@@ -14,7 +14,7 @@ from bastion.cash import exceptions, movements, pos, tills
 from bastion.cash import settings as cash_settings
 from bastion.cash.models import PosException
 from bastion.people.models import Person
-from tests.cash.conftest import CTX, SITE, ingest, record, store  # noqa: F401 (fixture)
+from tests.cash.conftest import CTX, SITE, ingest, record
 
 
 @pytest.fixture
