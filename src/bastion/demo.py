@@ -141,6 +141,9 @@ def prepare_demo(settings: Settings, *, site_file: Path | None = None) -> DemoIn
         from bastion.auth.demo import ensure_demo_accounts
 
         accounts = ensure_demo_accounts(hub, operator=DEMO_OPERATOR, admin=DEMO_ADMIN)
+        from bastion.demo_cash import seed_cash_day
+
+        seed_cash_day(hub, site, operator=DEMO_OPERATOR, admin=DEMO_ADMIN)
     finally:
         hub.close()
     return DemoInfo(

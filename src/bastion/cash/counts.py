@@ -314,7 +314,8 @@ def _daily_gross(session: Session, count: CashCount, site: Site | None) -> int:
 def _flags(session: Session, count: CashCount, settings: CashSettings) -> list[str]:
     rows = [s for s in submissions(session=session, count=count) if s.round == count.round]
     flags = []
-    if settings.count_zone is not None:
+    # Opening counts happen at the register; the others belong in the count room.
+    if settings.count_zone is not None and count.kind != "opening":
         for row in rows:
             if not row.badged:
                 flags.append(f"not_badged:user:{row.user_id}")
