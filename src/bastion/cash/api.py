@@ -226,7 +226,7 @@ def list_reviews(
     """List count variances on the escalation ladder."""
     _site(session, site_id)
     rows = counts.list_reviews(session=session, site_id=site_id, open_only=open_only)
-    return views.review_list(session, rows)
+    return views.review_list(session, rows, _site(session, site_id))
 
 
 @router.get("/tasks", response_model=list[TaskRead])
@@ -731,7 +731,7 @@ def act_on_review(
             context=principal.context(),
             now=hub.clock.now(),
         )
-    return views.review_list(session, [review])[0]
+    return views.review_list(session, [review], site)[0]
 
 
 @router.post("/tasks/{task_id}/done", response_model=TaskRead)

@@ -265,6 +265,7 @@ class ReviewRead(BaseModel):
     outcome: str | None
     alarm_id: str | None
     camera_id: str | None
+    camera: str | None
     clip_url: str | None
     clip_from: datetime | None
     clip_to: datetime | None

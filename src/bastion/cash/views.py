@@ -228,8 +228,10 @@ def exception_list(session: Session, site: Site, rows: list[PosException]) -> li
     ]
 
 
-def review_list(session: Session, rows: list[VarianceReview]) -> list[ReviewRead]:
-    """Return variance reviews with the container named."""
+def review_list(
+    session: Session, rows: list[VarianceReview], site: Site | None = None
+) -> list[ReviewRead]:
+    """Return variance reviews with the container and the camera named."""
     named = {
         c.id: c.name
         for c in session.execute(
@@ -249,6 +251,7 @@ def review_list(session: Session, rows: list[VarianceReview]) -> list[ReviewRead
             outcome=r.outcome,
             alarm_id=r.alarm_id,
             camera_id=r.camera_id,
+            camera=camera_name(site, r.camera_id) or r.camera_id,
             clip_url=r.clip_url,
             clip_from=r.clip_from,
             clip_to=r.clip_to,

@@ -149,7 +149,7 @@ def _overview(hub: Hub, session: Session, site: Site) -> dict[str, Any]:
             for c in counts.list_counts(session=session, site_id=site_id, open_only=True)
         ],
         "reviews": views.review_list(
-            session, counts.list_reviews(session=session, site_id=site_id)
+            session, counts.list_reviews(session=session, site_id=site_id), site
         ),
         "tasks": [views.task_read(t) for t in tasks.list_tasks(session=session, site_id=site_id)][
             :10

@@ -60,7 +60,7 @@ def _exceptions_context(
             for r in rates
         ],
         "reviews": views.review_list(
-            session, counts.list_reviews(session=session, site_id=site_id)
+            session, counts.list_reviews(session=session, site_id=site_id), site
         ),
         "can_manage": principal.allows(Permission.CASH_MANAGE, site_id),
         "rules": RULES,
