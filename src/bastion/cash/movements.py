@@ -10,6 +10,7 @@ SQLite units of work hold the write lock), so concurrent posts never lose an upd
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -309,6 +310,90 @@ def _lock(session: Session, ids: Sequence[str]) -> None:
     ).all()
 
 
+@dataclass(frozen=True)
+class Post:
+    """One movement to post: its kind, amount, main container and legs (container, delta)."""
+
+    kind: MovementKind
+    amount_cents: int
+    container_id: str
+    legs: Sequence[tuple[str, int]]
+    counterpart_id: str | None = None
+    person_id: str | None = None
+    session_id: str | None = None
+    reference: dict[str, str] | None = None
+
+
+def post_many(
+    *, session: Session, site_id: str, posts: Sequence[Post], context: Context, now: datetime
+) -> list[CashMovement]:
+    """Record movements, their entries and their ``cash.movement`` events together.
+
+    The containers touched are locked once and their balances read once, however many
+    movements there are (a POS batch posts one per register and kind).
+    """
+    touched = sorted({cid for p in posts for cid, _ in p.legs})
+    if touched:
+        _lock(session, touched)
+    current = balances(session=session, container_ids=touched)
+    events, rows = [], []
+    for p in posts:
+        if p.amount_cents < 0:
+            raise InvalidInput("a movement's amount cannot be negative")
+        legs = [cid for cid, _ in p.legs]
+        if len(set(legs)) != len(legs):
+            raise InvalidInput("a movement touches each container once")
+        reference = dict(p.reference or {})
+        event = make_event(
+            EVENT_CASH_MOVEMENT,
+            CashMovementPayload(
+                movement_id=new_id(),
+                kind=p.kind,
+                device_id=p.container_id,
+                counterpart_id=p.counterpart_id,
+                amount_cents=p.amount_cents,
+                subject=p.person_id,
+                reference=reference,
+            ),
+            context=context,
+            time=now,
+            site=site_id,
+        )
+        movement = CashMovement(
+            id=event.payload.movement_id,
+            site_id=site_id,
+            kind=p.kind,
+            container_id=p.container_id,
+            counterpart_id=p.counterpart_id,
+            amount_cents=p.amount_cents,
+            at=now,
+            actor=context.actor,
+            context_id=context.id,
+            event_id=event.id,
+            person_id=p.person_id,
+            session_id=p.session_id,
+            reference=reference,
+        )
+        rows.append(movement)
+        events.append(event)
+    session.add_all(rows)
+    session.flush()  # movements before their entries (foreign key)
+    for p, movement in zip(posts, rows, strict=True):
+        for cid, delta in p.legs:
+            current[cid] += delta
+            session.add(
+                CashEntry(
+                    movement_id=movement.id,
+                    container_id=cid,
+                    delta_cents=delta,
+                    balance_after_cents=current[cid],
+                    at=now,
+                )
+            )
+    stage(session, *events)
+    return rows
+
+
 def post(
     *,
     session: Session,
@@ -324,58 +409,25 @@ def post(
     session_id: str | None = None,
     reference: dict[str, str] | None = None,
 ) -> CashMovement:
-    """Record a movement, its entries and its ``cash.movement`` ledger event together."""
-    if amount_cents < 0:
-        raise InvalidInput("a movement's amount cannot be negative")
-    touched = [cid for cid, _ in legs]
-    if len(set(touched)) != len(touched):
-        raise InvalidInput("a movement touches each container once")
-    if touched:
-        _lock(session, touched)
-    event = make_event(
-        EVENT_CASH_MOVEMENT,
-        CashMovementPayload(
-            movement_id=new_id(),
-            kind=kind,
-            device_id=container_id,
-            counterpart_id=counterpart_id,
-            amount_cents=amount_cents,
-            subject=person_id,
-            reference=dict(reference or {}),
-        ),
-        context=context,
-        time=now,
-        site=site_id,
-    )
-    movement = CashMovement(
-        id=event.payload.movement_id,
+    """Record one movement, its entries and its ``cash.movement`` ledger event together."""
+    return post_many(
+        session=session,
         site_id=site_id,
-        kind=kind,
-        container_id=container_id,
-        counterpart_id=counterpart_id,
-        amount_cents=amount_cents,
-        at=now,
-        actor=context.actor,
-        context_id=context.id,
-        event_id=event.id,
-        person_id=person_id,
-        session_id=session_id,
-        reference=dict(reference or {}),
-    )
-    session.add(movement)
-    current = balances(session=session, container_ids=touched)
-    for cid, delta in legs:
-        session.add(
-            CashEntry(
-                movement_id=movement.id,
-                container_id=cid,
-                delta_cents=delta,
-                balance_after_cents=current[cid] + delta,
-                at=now,
+        posts=[
+            Post(
+                kind,
+                amount_cents,
+                container_id,
+                legs,
+                counterpart_id,
+                person_id,
+                session_id,
+                reference,
             )
-        )
-    stage(session, event)
-    return movement
+        ],
+        context=context,
+        now=now,
+    )[0]
 
 
 def transfer(

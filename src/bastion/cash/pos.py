@@ -93,6 +93,8 @@ class _Rows:
 
 def encode_detail(record: PosRecord) -> str | None:
     """Return the items and tenders in the compact ``sku*qty@cents;…|kind:cents;…`` form."""
+    if record.detail is not None:
+        return record.detail[:2000]
     if not record.items and not record.tenders:
         return None
     items = ";".join(
@@ -263,6 +265,7 @@ def ingest(
     result = IngestResult(batch_id=new_id())
     refused: list[PosReject | tuple[PosReject, str | None]] = list(rejects)
     registers = _registers(session, site_id)
+    registers_by_id = {r.id: r for r in registers.values()}
     cashiers = _cashiers(session, site_id)
     good = _check(records, registers, now, refused)
 
@@ -287,6 +290,7 @@ def ingest(
 
     columns = _Rows()
     batch = result.batch_id
+    keys: dict[str, str] = {}
     for record, at_ms, code in fresh:
         register = registers[record.terminal]
         columns.rows.append(
@@ -303,7 +307,12 @@ def ingest(
                 record.cash_cents,
                 record.discount_cents,
                 record.original_id,
-                customer_key(record.customer_ref) if record.customer_ref else None,
+                (
+                    keys.get(record.customer_ref)
+                    or keys.setdefault(record.customer_ref, customer_key(record.customer_ref))
+                )
+                if record.customer_ref
+                else None,
                 record.reason[:200] or None,
                 encode_detail(record),
                 batch,
@@ -382,13 +391,15 @@ def ingest(
             site=site_id,
         ),
     )
+    cash = movements.balances(session=session, container_ids=result.registers)
     for register_id in result.registers:
         request = tills.check_limit(
             session=session,
-            register=movements.get_container(session=session, container_id=register_id),
+            register=registers_by_id[register_id],
             settings=settings,
             context=context,
             now=now,
+            cash=cash[register_id],
         )
         if request:
             result.drop_requests.append(register_id)
@@ -396,8 +407,12 @@ def ingest(
 
 
 def digest_row(row: Sequence[Any]) -> str:
-    """Return the canonical text of a stored transaction row (what the batch digest covers)."""
-    return "|".join("" if v is None else str(v) for v in row[1:15])
+    """Return the canonical text of a stored transaction row (what the batch digest covers).
+
+    The ``repr`` of the tuple of its values from the POS id to the detail: strings,
+    integers and None only, so the text is the same on every Python.
+    """
+    return repr(tuple(row[1:15]))
 
 
 def _digest(rows: Sequence[Sequence[Any]]) -> str:
@@ -430,22 +445,23 @@ def _post_cash(
         entry[0] += cash
         entry[1] += 1
         people.setdefault(register_id, set()).add(person)
+    posts = []
     for (register_id, kind), (cash, count) in sorted(sums.items()):
         persons = people.get(register_id, {None})
-        movements.post(
-            session=session,
-            site_id=site_id,
-            kind=kind,  # type: ignore[arg-type]
-            amount_cents=abs(cash),
-            container_id=register_id,
-            legs=[(register_id, cash)],
-            context=context,
-            now=now,
-            person_id=next(iter(persons)) if len(persons) == 1 else None,
-            reference={"pos_batch": result.batch_id, "transactions": str(count)},
+        posts.append(
+            movements.Post(
+                kind=kind,  # type: ignore[arg-type]
+                amount_cents=abs(cash),
+                container_id=register_id,
+                legs=[(register_id, cash)],
+                person_id=next(iter(persons)) if len(persons) == 1 else None,
+                reference={"pos_batch": result.batch_id, "transactions": str(count)},
+            )
         )
         if register_id not in result.registers:
             result.registers.append(register_id)
+    if posts:
+        movements.post_many(session=session, site_id=site_id, posts=posts, context=context, now=now)
 
 
 def set_cashier_code(

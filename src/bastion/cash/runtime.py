@@ -11,6 +11,7 @@ the dual counts of every container.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -41,10 +42,15 @@ CUSTOMER_PURPOSE = "pos-customer"
 
 
 def customer_key(hub: Hub) -> Callable[[str], str]:
-    """Return the keyed hash used to group a customer's transactions without storing the id."""
+    """Return the keyed hash used to group a customer's transactions without storing the id.
+
+    Keyed BLAKE2b (a MAC in one C call) with a key derived from the site's key ring, so a
+    year of transactions costs microseconds per customer id and the id is never stored.
+    """
+    secret = bytes.fromhex(hub.hash_credential("customer-grouping", purpose=CUSTOMER_PURPOSE))
 
     def key(value: str) -> str:
-        return hub.hash_credential(value, purpose=CUSTOMER_PURPOSE)[:32]
+        return hashlib.blake2b(value.encode(), key=secret, digest_size=16).hexdigest()
 
     return key
 

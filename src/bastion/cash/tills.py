@@ -182,13 +182,15 @@ def check_limit(
     settings: CashSettings,
     context: Context,
     now: datetime,
+    cash: int | None = None,
 ) -> bool:
     """Start or end the register's over-limit excursion; return True when a drop was requested.
 
     Passing the limit tells the cashier's terminal (``cash.drop_requested``, which the POS
     adapter relays) and the manager's call tree, once per excursion.
     """
-    cash = movements.balance(session=session, container_id=register.id)
+    if cash is None:
+        cash = movements.balance(session=session, container_id=register.id)
     limit = limit_of(register, settings)
     if cash <= limit:
         register.over_limit_since = None

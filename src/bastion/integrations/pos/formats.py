@@ -69,7 +69,10 @@ def cash_of(kind: PosKind, total: int, tenders: Iterable[PosTender]) -> int:
     """Return the net cash a record puts in the drawer (negative when it takes cash out)."""
     if kind is PosKind.PAYOUT:
         return -total
-    cash = sum(t.cents for t in tenders if t.kind == "cash")
+    cash = 0
+    for tender in tenders:
+        if tender[0] == "cash":
+            cash += tender[1]
     if kind is PosKind.SALE:
         return cash
     if kind in _OUT:
@@ -84,20 +87,22 @@ def _cents(value: Any, what: str) -> int:
 
 
 def _int_text(value: str, what: str) -> int:
-    text = value.strip()
-    if not text:
-        return 0
     try:
-        return int(text)
+        return int(value)  # int() itself ignores surrounding spaces
     except ValueError:
-        raise BadRecord(f"{what} {text!r} is not a whole number of cents") from None
+        if not value.strip():
+            return 0
+        raise BadRecord(f"{what} {value.strip()!r} is not a whole number of cents") from None
 
 
 def _time(value: str) -> datetime:
     try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        when = datetime.fromisoformat(value)  # Python 3.11 reads "Z" and offsets
     except ValueError:
-        raise BadRecord(f"time {value!r} is not an ISO 8601 date and time") from None
+        try:
+            when = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise BadRecord(f"time {value!r} is not an ISO 8601 date and time") from None
     if when.tzinfo is None:
         raise BadRecord("the time needs its UTC offset, e.g. 2026-03-07T15:03:10-06:00")
     return when
@@ -111,7 +116,8 @@ def _kind(value: str) -> PosKind:
 
 
 def _tender(kind: str, cents: int) -> PosTender:
-    kind = kind.strip().lower()
+    if kind not in TENDERS:
+        kind = kind.strip().lower()
     if kind not in TENDERS:
         raise BadRecord(f"tender {kind!r} is not one of {', '.join(sorted(TENDERS))}")
     return PosTender(kind, cents)
@@ -119,10 +125,10 @@ def _tender(kind: str, cents: int) -> PosTender:
 
 def tenders_text(text: str) -> tuple[PosTender, ...]:
     """Read ``cash:4250;card:1000``."""
-    if not text.strip():
+    if not text or not text.strip():
         return ()
     found = []
-    for part in text.split(";"):
+    for part in text.split(";") if ";" in text else (text,):
         kind, sep, cents = part.partition(":")
         if not sep:
             raise BadRecord(f"tender {part!r} is not kind:cents")
@@ -132,10 +138,10 @@ def tenders_text(text: str) -> tuple[PosTender, ...]:
 
 def items_text(text: str) -> tuple[PosItem, ...]:
     """Read ``SKU*quantity@unit_cents;…``."""
-    if not text.strip():
+    if not text or not text.strip():
         return ()
     found = []
-    for part in text.split(";"):
+    for part in text.split(";") if ";" in text else (text,):
         sku, star, rest = part.partition("*")
         quantity, at, price = rest.partition("@")
         if not star or not at or not sku.strip():
@@ -287,7 +293,9 @@ def read_bastion_csv(text: str) -> Parsed:
             kind = KINDS.get(row[i_kind])
             if kind is None:
                 kind = _kind(row[i_kind])
-            tenders = tenders_text(row[i_tend])
+            tender_text, item_text = row[i_tend], row[i_items]
+            tenders = tenders_text(tender_text)
+            items = items_text(item_text)
             total = _int_text(row[i_total], "total_cents")
             records.append(
                 PosRecord(
@@ -299,12 +307,13 @@ def read_bastion_csv(text: str) -> Parsed:
                     total_cents=total,
                     cash_cents=cash_of(kind, total, tenders),
                     discount_cents=_int_text(row[i_disc], "discount_cents"),
-                    items=items_text(row[i_items]),
+                    items=items,
                     tenders=tenders,
                     original_id=row[i_orig] or None,
                     customer_ref=row[i_cust] or None,
                     reason=row[i_reason],
                     line=f"line {line}",
+                    detail=f"{item_text}|{tender_text}" if item_text or tender_text else None,
                 )
             )
         except BadRecord as exc:
