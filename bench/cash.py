@@ -148,7 +148,7 @@ def ingest_year(hub: Any, site: Any, days: int) -> tuple[int, float, int]:
     key = customer_key(hub)
     now = datetime.combine(FIRST_DAY + timedelta(days=days + 1), datetime.min.time(), UTC)
     for d in range(days):
-        text, n = day_export(FIRST_DAY + timedelta(days=d), zone, rng)
+        text, _count = day_export(FIRST_DAY + timedelta(days=d), zone, rng)
         start = time.perf_counter()
         parsed = read_bastion_csv(text)
         with hub.unit_of_work() as session:

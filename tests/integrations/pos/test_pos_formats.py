@@ -135,7 +135,9 @@ def test_bastion_csv_round_trips_and_reports_bad_lines_by_number():
         ),
     ]
     text = write_bastion_csv(records)
-    assert read_bastion_csv(text).records == records
+    read = read_bastion_csv(text).records
+    assert [r._replace(detail=None) for r in read] == records
+    assert read[0].detail == "PRE-1g*2@2000|cash:4000" and read[1].detail is None
     broken = text + "A3,T2,0007,2026-03-07T16:06:00+00:00,sale,abc,0,,,,,\nA4,T2\n"
     broken += "A5,T2,0007,2026-03-07T16:07:00+00:00,sale,100,0,cash=100,,,,\n"
     parsed = read_bastion_csv(broken)
