@@ -56,6 +56,11 @@ PRODUCTS = (
     ("EDIBLE-100MG", 2_000),
     ("TINCTURE-30ML", 5_500),
 )
+HOLIDAYS = {
+    h.date
+    for s in load_site_file(ROOT / "examples" / "dispensary.yaml").holiday_sets
+    for h in s.holidays
+}
 HEADER = "id,terminal,cashier,time,kind,total_cents,discount_cents,tenders,items,original_id,customer,reason\n"
 
 
@@ -63,8 +68,11 @@ def day_export(day: date, zone: ZoneInfo, rng: random.Random) -> tuple[str, int]
     """Return one day's Bastion CSV for all registers, and how many records it holds."""
     lines = [HEADER]
     n = 0
-    opens = datetime(day.year, day.month, day.day, 9, 0, tzinfo=zone).astimezone(UTC)
-    span = 12 * 3600
+    start, hours = (10, 8) if day.weekday() == 6 else (9, 12)
+    if day in HOLIDAYS:
+        start, hours = 10, 6
+    opens = datetime(day.year, day.month, day.day, start, 0, tzinfo=zone).astimezone(UTC)
+    span = hours * 3600
     for r in range(1, REGISTERS + 1):
         terminal, cashier = f"T{r:02d}", f"{1000 + (r * 7 + day.toordinal()) % 45}"
         times = sorted(rng.randrange(0, span) for _ in range(PER_REGISTER_DAY))
@@ -207,7 +215,7 @@ def run():
     df = pd.read_sql_query(
         "SELECT id, terminal, cashier, at_ms, kind_code AS kind, total_cents AS total, "
         "cash_cents AS cash, discount_cents AS discount, original_id IS NOT NULL AS has_original, "
-        "customer_key AS customer FROM cash_pos_transactions WHERE site_id = ? AND at_ms >= ? "
+        "customer_code AS customer FROM cash_pos_transactions WHERE site_id = ? AND at_ms >= ? "
         "AND at_ms < ? ORDER BY at_ms", con, params=(cfg["site"], cfg["since"], cfg["until"]))
     flags = {}
     k = df["kind"]

@@ -77,7 +77,7 @@ def test_cash_sales_refunds_and_payouts_move_the_till_and_the_batch_is_digested(
                 r.cash_cents,
                 r.discount_cents,
                 r.original_id,
-                r.customer_key,
+                r.customer_code,
                 r.reason,
                 r.detail,
                 r.batch_id,

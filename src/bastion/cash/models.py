@@ -238,7 +238,7 @@ class PosTransaction(Base):
     cash_cents: Mapped[int] = mapped_column(Cents)
     discount_cents: Mapped[int] = mapped_column(Cents)
     original_id: Mapped[str | None] = mapped_column(String(64), default=None)
-    customer_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    customer_code: Mapped[int | None] = mapped_column(BigInteger, default=None)
     reason: Mapped[str | None] = mapped_column(String(200), default=None)
     detail: Mapped[str | None] = mapped_column(Text(), default=None)
     batch_id: Mapped[str] = mapped_column(String(26))

@@ -42,7 +42,7 @@ MAX_TRANSACTION_CENTS = 10_000_000
 FUTURE_SLACK = timedelta(hours=1)
 OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
 CHUNK = 500
-KeyFn = Callable[[str], str]
+KeyFn = Callable[[str], int]
 
 _COLUMNS = (
     "site_id",
@@ -57,7 +57,7 @@ _COLUMNS = (
     "cash_cents",
     "discount_cents",
     "original_id",
-    "customer_key",
+    "customer_code",
     "reason",
     "detail",
     "batch_id",
@@ -145,6 +145,16 @@ def problem(record: PosRecord, now: datetime) -> str | None:
     if record.original_id is not None and len(record.original_id) > 64:
         return "the original receipt id is longer than 64 characters"
     return None
+
+
+def _customer(keys: dict[str, int], key: KeyFn, ref: str | None) -> int | None:
+    """Return the keyed code of a customer id (computed once per batch), None without one."""
+    if not ref:
+        return None
+    found = keys.get(ref)
+    if found is None:
+        found = keys[ref] = key(ref)
+    return found
 
 
 def _signature(kind_code: int, total: int, cash: int, at_ms: int, terminal: str) -> tuple[Any, ...]:
@@ -290,7 +300,7 @@ def ingest(
 
     columns = _Rows()
     batch = result.batch_id
-    keys: dict[str, str] = {}
+    keys: dict[str, int] = {}
     for record, at_ms, code in fresh:
         register = registers[record.terminal]
         columns.rows.append(
@@ -307,12 +317,7 @@ def ingest(
                 record.cash_cents,
                 record.discount_cents,
                 record.original_id,
-                (
-                    keys.get(record.customer_ref)
-                    or keys.setdefault(record.customer_ref, customer_key(record.customer_ref))
-                )
-                if record.customer_ref
-                else None,
+                _customer(keys, customer_key, record.customer_ref),
                 record.reason[:200] or None,
                 encode_detail(record),
                 batch,

@@ -134,12 +134,14 @@ def open_form_8300(
     zone = ZoneInfo(site.site.timezone)
     for row, customer in zip(rows, customers, strict=True):
         key, at_ms, pos_id = row[12], int(row[6]), row[1]
+        if key is None:
+            continue
         when = datetime.fromtimestamp(at_ms / 1000, UTC)
-        source = f"8300:{key}:{when.astimezone(zone).date().isoformat()}"
-        if key is None or _find(session, site.site.id, "form_8300", source) is not None:
+        source = f"8300:{key:015x}:{when.astimezone(zone).date().isoformat()}"
+        if _find(session, site.site.id, "form_8300", source) is not None:
             continue
         detail = (
-            f"Customer {customer or key} paid more than {dollars(settings.form_8300_cents)} in "
+            f"Customer {customer or f'#{key:015x}'} paid more than {dollars(settings.form_8300_cents)} in "
             f"cash within 24 hours (the line was passed by transaction {pos_id} at "
             f"{when.astimezone(zone).strftime('%Y-%m-%d %H:%M')} local time). File IRS/FinCEN "
             f"Form 8300 within {FORM_8300_DAYS} days of the payment (26 U.S.C. §6050I; "

@@ -20,7 +20,7 @@ from bastion.api.deps import Principal, Require, get_hub
 from bastion.auth.permissions import Permission
 from bastion.cash import counts, movements, tasks, tills, views
 from bastion.cash import settings as cash_settings
-from bastion.cash.api import own_till
+from bastion.cash.api.common import own_till
 from bastion.cash.movements import dollars
 from bastion.cash.runtime import clips_for
 from bastion.core.errors import BastionError, Forbidden, InvalidInput, NotFound

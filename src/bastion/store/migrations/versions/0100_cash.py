@@ -64,8 +64,8 @@ def upgrade() -> None:
         sa.Column("alarm_raised", sa.Boolean(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("created_by", sa.String(128), nullable=False),
-        sa.UniqueConstraint("site_id", "seal_number", name="uq_cash_containers_seal"),
         sa.UniqueConstraint("site_id", "terminal", name="uq_cash_containers_terminal"),
+        sa.UniqueConstraint("site_id", "seal_number", name="uq_cash_containers_seal"),
     )
     op.create_index("ix_cash_containers_site_kind", "cash_containers", ["site_id", "kind"])
     op.create_table(
@@ -202,7 +202,7 @@ def upgrade() -> None:
         sa.Column("cash_cents", sa.BigInteger(), nullable=False),
         sa.Column("discount_cents", sa.BigInteger(), nullable=False),
         sa.Column("original_id", sa.String(64)),
-        sa.Column("customer_key", sa.String(32)),
+        sa.Column("customer_code", sa.BigInteger()),
         sa.Column("reason", sa.String(200)),
         sa.Column("detail", sa.Text()),
         sa.Column("batch_id", sa.String(26), nullable=False),
