@@ -47,7 +47,6 @@ from bastion.store.ledger import LedgerRow, stage
 DENOMINATIONS = (10_000, 5_000, 2_000, 1_000, 500, 200, 100, 50, 25, 10, 5, 1)
 """US notes and coins in cents; a breakdown must use these and add up to the amount."""
 LEVELS = ("bookkeeper", "manager", "incident")
-VarianceOutcome = tuple[str, ...]
 VARIANCE_OUTCOMES = ("explained", "counting_error", "theft")
 
 

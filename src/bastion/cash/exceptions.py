@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -27,7 +28,6 @@ from bastion.cash.rules import (
     CODE_KIND,
     DRAWER,
     RULES,
-    Codes,
     Flags,
     Frame,
     Params,
@@ -99,54 +99,42 @@ def judge_batch(
     session: Session,
     site: Site,
     rows: Sequence[Sequence[Any]],
-    has_original: Sequence[bool],
+    batch: Frame,
+    terminals: Sequence[str],
     settings: CashSettings,
     clips: ClipSource | None,
     now: datetime,
 ) -> Judged:
-    """Judge freshly stored rows (see :mod:`bastion.cash.pos`) and store their review items."""
+    """Judge freshly stored rows and store their review items.
+
+    ``rows`` are the stored rows (see :mod:`bastion.cash.pos`) and ``batch`` the same as
+    columns, terminals coded by their place in ``terminals``; earlier rows of the match
+    window and of the last 24 hours of cash are read back as a margin.
+    """
     params = params_for(site, settings)
-    start = min(int(r[6]) for r in rows)
+    start = int(batch.at_ms.min())
     margin = _margin(session, site.site.id, start, params.drawer_window_ms)
-    terminals = Codes()
-    n, m = len(rows), len(margin)
-    at = np.fromiter((r[1] for r in margin), np.int64, m)
-    at_new = np.fromiter((r[6] for r in rows), np.int64, n)
+    codes = {t: i for i, t in enumerate(terminals)}
+    m = len(margin)
     now_ms = int(now.timestamp() * 1000)
+
+    def before(index: int) -> NDArray[np.int64]:
+        return np.fromiter((-1 if r[index] is None else r[index] for r in margin), np.int64, m)
+
+    zeros = np.zeros(m, np.int64)
     frame = Frame(
-        at_ms=np.concatenate((at, at_new)),
+        at_ms=np.concatenate((before(1), batch.at_ms)),
         terminal=np.concatenate(
-            (terminals.many(r[0] for r in margin), terminals.many(r[2] for r in rows))
+            (np.fromiter((codes.get(r[0], -1) for r in margin), np.int64, m), batch.terminal)
         ),
-        cashier=np.full(m + n, -1, dtype=np.int64),
-        kind=np.concatenate(
-            (
-                np.fromiter((r[2] for r in margin), np.int64, m),
-                np.fromiter((r[7] for r in rows), np.int64, n),
-            )
-        ),
-        total=np.concatenate(
-            (np.zeros(m, np.int64), np.fromiter((r[8] for r in rows), np.int64, n))
-        ),
-        cash=np.concatenate(
-            (
-                np.fromiter((r[3] for r in margin), np.int64, m),
-                np.fromiter((r[9] for r in rows), np.int64, n),
-            )
-        ),
-        discount=np.concatenate(
-            (np.zeros(m, np.int64), np.fromiter((r[10] for r in rows), np.int64, n))
-        ),
-        has_original=np.concatenate(
-            (np.zeros(m, np.bool_), np.fromiter(has_original, np.bool_, n))
-        ),
-        customer=np.concatenate(
-            (
-                np.fromiter((-1 if r[4] is None else r[4] for r in margin), np.int64, m),
-                np.fromiter((-1 if r[12] is None else r[12] for r in rows), np.int64, n),
-            )
-        ),
-        judged_until_ms=max(int(at_new.max()), now_ms - params.drawer_window_ms - GRACE_MS),
+        cashier=np.concatenate((zeros - 1, batch.cashier)),
+        kind=np.concatenate((before(2), batch.kind)),
+        total=np.concatenate((zeros, batch.total)),
+        cash=np.concatenate((before(3), batch.cash)),
+        discount=np.concatenate((zeros, batch.discount)),
+        has_original=np.concatenate((np.zeros(m, np.bool_), batch.has_original)),
+        customer=np.concatenate((before(4), batch.customer)),
+        judged_until_ms=max(int(batch.at_ms.max()), now_ms - params.drawer_window_ms - GRACE_MS),
     )
     flags = evaluate(frame, params)
     found = Judged(form_8300=[int(i) - m for i in flags.form_8300 if i >= m])

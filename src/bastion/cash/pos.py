@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +30,7 @@ from bastion.cash.models import (
     PosRejection,
     PosTransaction,
 )
-from bastion.cash.rules import KIND_CODE
+from bastion.cash.rules import KIND_CODE, Frame
 from bastion.cash.settings import CashSettings
 from bastion.core.context import Context, new_id
 from bastion.core.errors import InvalidInput
@@ -83,12 +85,37 @@ class IngestResult:
 
 @dataclass
 class _Rows:
-    """The accepted records as columns (what is inserted and judged)."""
+    """The accepted records: rows to insert, and their numbers as columns for the rules."""
 
     rows: list[tuple[Any, ...]] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
     customers: list[str | None] = field(default_factory=list)
     has_original: list[bool] = field(default_factory=list)
+    at: list[int] = field(default_factory=list)
+    kind: list[int] = field(default_factory=list)
+    total: list[int] = field(default_factory=list)
+    cash: list[int] = field(default_factory=list)
+    discount: list[int] = field(default_factory=list)
+    customer: list[int] = field(default_factory=list)
+    terminal: list[int] = field(default_factory=list)
+
+    def frame(self, judged_until_ms: int) -> Frame:
+        """Return the rows as a frame for the exception rules."""
+
+        def col(values: list[int]) -> NDArray[np.int64]:
+            return np.asarray(values, dtype=np.int64)
+
+        return Frame(
+            at_ms=col(self.at),
+            terminal=col(self.terminal),
+            cashier=np.full(len(self.rows), -1, dtype=np.int64),
+            kind=col(self.kind),
+            total=col(self.total),
+            cash=col(self.cash),
+            discount=col(self.discount),
+            has_original=np.asarray(self.has_original, dtype=np.bool_),
+            customer=col(self.customer),
+            judged_until_ms=judged_until_ms,
+        )
 
 
 def encode_detail(record: PosRecord) -> str | None:
@@ -301,14 +328,17 @@ def ingest(
     columns = _Rows()
     batch = result.batch_id
     keys: dict[str, int] = {}
+    terminal_codes = {t: i for i, t in enumerate(sorted(registers))}
+    append, customers, originals = columns.rows.append, columns.customers, columns.has_original
     for record, at_ms, code in fresh:
-        register = registers[record.terminal]
-        columns.rows.append(
+        terminal = record.terminal
+        customer = _customer(keys, customer_key, record.customer_ref)
+        append(
             (
                 site_id,
                 record.pos_id,
-                record.terminal,
-                register.id,
+                terminal,
+                registers[terminal].id,
                 record.cashier,
                 cashiers.get(record.cashier),
                 at_ms,
@@ -317,24 +347,32 @@ def ingest(
                 record.cash_cents,
                 record.discount_cents,
                 record.original_id,
-                _customer(keys, customer_key, record.customer_ref),
+                customer,
                 record.reason[:200] or None,
                 encode_detail(record),
                 batch,
             )
         )
-        columns.customers.append(record.customer_ref)
-        columns.has_original.append(record.original_id is not None)
+        customers.append(record.customer_ref)
+        originals.append(record.original_id is not None)
+        columns.at.append(at_ms)
+        columns.kind.append(code)
+        columns.total.append(record.total_cents)
+        columns.cash.append(record.cash_cents)
+        columns.discount.append(record.discount_cents)
+        columns.customer.append(-1 if customer is None else customer)
+        columns.terminal.append(terminal_codes[terminal])
     _insert(session, columns.rows)
     result.accepted = len(columns.rows)
 
-    _post_cash(session, site_id, columns.rows, result, context, now)
+    _post_cash(session, site_id, columns, sorted(registers), registers, result, context, now)
     if columns.rows:
         found = exceptions.judge_batch(
             session=session,
             site=site,
             rows=columns.rows,
-            has_original=columns.has_original,
+            batch=columns.frame(0),
+            terminals=sorted(registers),
             settings=settings,
             clips=clips,
             now=now,
@@ -431,36 +469,42 @@ def _digest(rows: Sequence[Sequence[Any]]) -> str:
 def _post_cash(
     session: Session,
     site_id: str,
-    rows: Sequence[tuple[Any, ...]],
+    columns: _Rows,
+    terminals: Sequence[str],
+    registers: dict[str, CashContainer],
     result: IngestResult,
     context: Context,
     now: datetime,
 ) -> None:
-    """Post one movement per register and kind for the batch's cash."""
-    if not rows:
+    """Post one movement per register and kind (sales in, refunds out, payouts) for the batch."""
+    if not columns.rows:
         return
-    sums: dict[tuple[str, str], list[int]] = {}
-    people: dict[str, set[str | None]] = {}
-    for row in rows:
-        register_id, person, code, cash = row[3], row[5], row[7], row[9]
-        if cash == 0:
-            continue
-        kind = "sale_cash_in" if code == 1 else ("payout" if code == 5 else "refund")
-        entry = sums.setdefault((register_id, kind), [0, 0])
-        entry[0] += cash
-        entry[1] += 1
-        people.setdefault(register_id, set()).add(person)
+    cash = np.asarray(columns.cash, dtype=np.int64)
+    kind = np.asarray(columns.kind, dtype=np.int64)
+    moved = cash != 0
+    # 0: sales cash in, 1: refunds and voids out, 2: payouts out
+    group = np.where(kind == 1, 0, np.where(kind == 5, 2, 1))
+    keys = np.asarray(columns.terminal, dtype=np.int64) * 3 + group
+    sums = np.zeros(len(terminals) * 3, dtype=np.int64)
+    np.add.at(sums, keys[moved], cash[moved])
+    counts = np.bincount(keys[moved], minlength=len(terminals) * 3)
+    people: dict[int, set[str | None]] = {}
+    for index in np.flatnonzero(moved):
+        people.setdefault(int(columns.terminal[index]), set()).add(columns.rows[index][5])
+    names = ("sale_cash_in", "refund", "payout")
     posts = []
-    for (register_id, kind), (cash, count) in sorted(sums.items()):
-        persons = people.get(register_id, {None})
+    for key in np.flatnonzero(counts):
+        terminal_code, kind_code = divmod(int(key), 3)
+        register_id = registers[terminals[terminal_code]].id
+        persons = people.get(terminal_code, {None})
         posts.append(
             movements.Post(
-                kind=kind,  # type: ignore[arg-type]
-                amount_cents=abs(cash),
+                kind=names[kind_code],  # type: ignore[arg-type]
+                amount_cents=abs(int(sums[key])),
                 container_id=register_id,
-                legs=[(register_id, cash)],
+                legs=[(register_id, int(sums[key]))],
                 person_id=next(iter(persons)) if len(persons) == 1 else None,
-                reference={"pos_batch": result.batch_id, "transactions": str(count)},
+                reference={"pos_batch": result.batch_id, "transactions": str(int(counts[key]))},
             )
         )
         if register_id not in result.registers:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -337,7 +337,7 @@ def my_tills(session: Session, site: Site, person_id: str | None, now: datetime)
         register = movements.get_container(session=session, container_id=till.register_id)
         if register.site_id != site.site.id:
             continue
-        since_ms = int(max(midnight, till.opened_at - timedelta(seconds=0)).timestamp() * 1000)
+        since_ms = int(max(midnight, till.opened_at).timestamp() * 1000)
         n = session.execute(
             select(func.count()).where(
                 PosTransaction.register_id == register.id,

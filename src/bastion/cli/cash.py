@@ -6,7 +6,7 @@ the running server's cash runtime sees their results at its next tick.
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -152,20 +152,22 @@ def list_exceptions(
 ) -> None:
     """List POS exceptions with their clip link or camera bookmark."""
     with hub_for(data_dir) as hub, hub.db.sessions() as session:
+        zone = ZoneInfo(site_service.get_site(session=session, site_id=site).site.timezone)
         rows = exceptions.list_items(
             session=session, site_id=site, status=None if status == "all" else status
         )
-    table = Table(title=f"POS exceptions at {site} ({status})")
-    for column in ("When (UTC)", "Rule", "Terminal", "Cashier", "Amount", "Video"):
+    table = Table(title=f"POS exceptions at {site} ({status}; times in {zone.key})")
+    for column in ("When", "Rule", "Terminal", "Cashier", "Amount", "Video"):
         table.add_column(column)
     for r in rows:
         video = r.clip_url or (
-            f"bookmark {r.camera_id} {r.clip_from:%H:%M:%S}–{r.clip_to:%H:%M:%S}"
+            f"bookmark {r.camera_id} {r.clip_from.astimezone(zone):%H:%M:%S}–"
+            f"{r.clip_to.astimezone(zone):%H:%M:%S}"
             if r.camera_id and r.clip_from and r.clip_to
             else "no camera"
         )
         table.add_row(
-            f"{r.at:%Y-%m-%d %H:%M:%S}",
+            f"{r.at.astimezone(zone):%Y-%m-%d %H:%M:%S}",
             r.rule,
             r.terminal or "",
             r.cashier or "",
@@ -308,11 +310,12 @@ def plan(
 @pickups_app.command("list")
 @one_line_errors
 def list_pickups(site: SiteOption, data_dir: DataDirOption = None) -> None:
-    """List the pickups (times in UTC)."""
+    """List the pickups (times in the site's time zone)."""
     with hub_for(data_dir) as hub, hub.db.sessions() as session:
+        zone = ZoneInfo(site_service.get_site(session=session, site_id=site).site.timezone)
         rows = pickups.list_pickups(session=session, site_id=site)
     for row in rows:
-        when = row.scheduled_at.astimezone(UTC)
+        when = row.scheduled_at.astimezone(zone)
         total = dollars(row.total_cents) if row.total_cents is not None else "—"
-        console.print(f"{row.id} {when:%Y-%m-%d %H:%M} UTC {row.status} {total}")
+        console.print(f"{row.id} {when:%a %Y-%m-%d %H:%M} {row.status} {total}")
     console.print(f"{len(rows)} pickups")
