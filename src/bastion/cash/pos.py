@@ -35,6 +35,7 @@ from bastion.cash.settings import CashSettings
 from bastion.core.context import Context, new_id
 from bastion.core.errors import InvalidInput
 from bastion.core.events import EVENT_POS_BATCH, PosBatchPayload, make_event
+from bastion.core.gcpause import gc_paused
 from bastion.core.ports import ClipSource, PosKind, PosRecord, PosReject
 from bastion.site.schemas import Site
 from bastion.store.ledger import stage
@@ -298,6 +299,34 @@ def ingest(
     clips: ClipSource | None = None,
 ) -> IngestResult:
     """Ingest one batch of POS records for ``site``; never raises for a bad record."""
+    with gc_paused():  # a batch builds many acyclic rows: collecting in between finds nothing
+        return _ingest(
+            session=session,
+            site=site,
+            records=records,
+            rejects=rejects,
+            source=source,
+            context=context,
+            now=now,
+            settings=settings,
+            customer_key=customer_key,
+            clips=clips,
+        )
+
+
+def _ingest(
+    *,
+    session: Session,
+    site: Site,
+    records: Sequence[PosRecord],
+    rejects: Sequence[PosReject],
+    source: str,
+    context: Context,
+    now: datetime,
+    settings: CashSettings,
+    customer_key: KeyFn,
+    clips: ClipSource | None,
+) -> IngestResult:
     site_id = site.site.id
     result = IngestResult(batch_id=new_id())
     refused: list[PosReject | tuple[PosReject, str | None]] = list(rejects)

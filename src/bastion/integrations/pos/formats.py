@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bastion.core.gcpause import gc_paused
 from bastion.core.ports import PosItem, PosKind, PosRecord, PosReject, PosTender
 
 BASTION_CSV_COLUMNS = (
@@ -251,6 +252,11 @@ def _header(reader: Iterator[list[str]], required: Iterable[str]) -> list[str] |
 
 def read_bastion_csv(text: str) -> Parsed:
     """Read Bastion's CSV export format (one transaction per line; see docs/pos.md)."""
+    with gc_paused():
+        return _read_bastion_csv(text)
+
+
+def _read_bastion_csv(text: str) -> Parsed:
     out = Parsed()
     reader = csv.reader(io.StringIO(text))
     header = _header(reader, BASTION_CSV_COLUMNS)
@@ -443,6 +449,15 @@ def read_toast_payments(
     text: str, *, timezone: str, default_terminal: str | None = None, location: str | None = None
 ) -> Parsed:
     """Read Toast's ``PaymentDetails.csv`` (times are the restaurant's local time)."""
+    with gc_paused():
+        return _read_toast_payments(
+            text, timezone=timezone, default_terminal=default_terminal, location=location
+        )
+
+
+def _read_toast_payments(
+    text: str, *, timezone: str, default_terminal: str | None, location: str | None
+) -> Parsed:
     out = Parsed()
     zone = ZoneInfo(timezone)
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
