@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastion import __version__
-from bastion.core.errors import BastionError, Unauthorized
+from bastion.core.errors import BastionError, NotFound, Unauthorized
 from bastion.hub import Hub
 
 _LOGGER = logging.getLogger(__name__)
@@ -37,6 +37,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _bastion_error(request: Request, exc: BastionError) -> Response:
         if isinstance(exc, Unauthorized) and _wants_page(request):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if isinstance(exc, NotFound) and _wants_page(request):
+            # The console installs its own page (a front end may not import another).
+            render = getattr(request.app.state, "not_found_page", None)
+            shown = render(request, exc.message) if render is not None else None
+            if isinstance(shown, Response):
+                return shown
         if exc.status_code >= 500:
             _LOGGER.error("%s on %s %s: %s", exc.title, request.method, request.url.path, exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None

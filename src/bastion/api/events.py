@@ -1,4 +1,8 @@
-"""Ledger queries, chain verification and the live event stream (SSE)."""
+"""Ledger queries, chain verification and the live event stream (SSE).
+
+Site-scoped callers see the events of their sites only; events of no site (sign-ins,
+account changes, platform faults) need a grant for every site.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
-from bastion.api.deps import Require, get_hub
+from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.scope import AnySite, Global
 from bastion.auth.permissions import Permission
 from bastion.core.events import Event
 from bastion.hub import Hub
@@ -67,13 +72,13 @@ class VerificationRead(BaseModel):
     summary: str = Field(description="One line for humans.")
 
 
-@router.get(
-    "/api/events",
-    response_model=list[LedgerEventRead],
-    dependencies=[Depends(Require(Permission.EVENTS_READ))],
-)
+EventsReader = Annotated[Principal, Depends(Require(Permission.EVENTS_READ, site=AnySite()))]
+
+
+@router.get("/api/events", response_model=list[LedgerEventRead])
 def list_events(
     hub: HubDep,
+    principal: EventsReader,
     type: Annotated[list[str] | None, Query(description="Event type names.")] = None,
     subject: str | None = None,
     device: str | None = None,
@@ -81,9 +86,15 @@ def list_events(
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[LedgerEventRead]:
-    """Return ledger events, newest first."""
+    """Return ledger events of the caller's sites, newest first."""
     rows = hub.ledger.query(
-        types=type, subject=subject, device=device, since=since, until=until, limit=limit
+        types=type,
+        subject=subject,
+        device=device,
+        since=since,
+        until=until,
+        limit=limit,
+        sites=principal.sites_with(Permission.EVENTS_READ),
     )
     return [LedgerEventRead.of(r) for r in rows]
 
@@ -91,7 +102,7 @@ def list_events(
 @router.get(
     "/api/ledger/verify",
     response_model=VerificationRead,
-    dependencies=[Depends(Require(Permission.LEDGER_VERIFY))],
+    dependencies=[Depends(Require(Permission.LEDGER_VERIFY, site=Global()))],
 )
 def verify_ledger(hub: HubDep) -> VerificationRead:
     """Recompute the hash chain and report the first broken row."""
@@ -118,13 +129,17 @@ def event_summary(event: Event[Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/api/events/stream", dependencies=[Depends(Require(Permission.EVENTS_READ))])
-async def stream_events(request: Request, hub: HubDep) -> EventSourceResponse:
-    """Stream committed security events to the console as server-sent events."""
+@router.get("/api/events/stream")
+async def stream_events(
+    request: Request, hub: HubDep, principal: EventsReader
+) -> EventSourceResponse:
+    """Stream committed security events of the caller's sites as server-sent events."""
     queue: asyncio.Queue[Event[Any]] = asyncio.Queue(maxsize=1000)
+    sites = principal.sites_with(Permission.EVENTS_READ)
 
     def on_event(event: Event[Any]) -> None:
-        if event.type.is_security and not queue.full():
+        mine = sites is None or (event.site is not None and event.site in sites)
+        if mine and event.type.is_security and not queue.full():
             queue.put_nowait(event)
 
     unsubscribe = hub.bus.subscribe(on_event)

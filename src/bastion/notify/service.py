@@ -586,11 +586,19 @@ def get_run(*, session: Session, run_id: str) -> Run:
     return run
 
 
-def list_runs(*, session: Session, active_only: bool = False, limit: int = 100) -> list[Run]:
-    """Return the newest runs first."""
+def list_runs(
+    *,
+    session: Session,
+    active_only: bool = False,
+    limit: int = 100,
+    site_ids: Iterable[str] | None = None,
+) -> list[Run]:
+    """Return the newest runs first (of ``site_ids`` and of no site; None: all)."""
     query = select(Run).order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)
     if active_only:
         query = query.where(Run.status == "active")
+    if site_ids is not None:
+        query = query.where(Run.site_id.in_(sorted(site_ids)) | Run.site_id.is_(None))
     return list(session.scalars(query))
 
 

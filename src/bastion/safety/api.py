@@ -2,7 +2,9 @@
 
 Workers use their own items with ``safety:self``; every item is looked up by owner,
 so anyone else's reads as not found. Security staff read shared assessments and
-reports with ``events:read``/``alarms:work``.
+reports with ``events:read``/``alarms:work``. These records belong to a worker, not to
+a site, so security staff of any site see them (a lone worker in trouble may be
+anywhere).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
+from bastion.api.scope import Global
 from bastion.auth.permissions import Permission
 from bastion.hub import Hub
 from bastion.safety import service
@@ -45,9 +48,9 @@ from bastion.safety.schemas import (
 
 router = APIRouter(tags=["safety"])
 HubDep = Annotated[Hub, Depends(get_hub)]
-Self = Annotated[Principal, Depends(Require(Permission.SAFETY_SELF))]
-StaffReader = Annotated[Principal, Depends(Require(Permission.EVENTS_READ))]
-Staff = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK))]
+Self = Annotated[Principal, Depends(Require(Permission.SAFETY_SELF, site=Global()))]
+StaffReader = Annotated[Principal, Depends(Require(Permission.EVENTS_READ, site=Global()))]
+Staff = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK, site=Global()))]
 PREFIX = "/api/safety"
 
 

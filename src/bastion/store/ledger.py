@@ -17,7 +17,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -527,9 +527,17 @@ class Ledger:
         after_seq: int | None = None,
         limit: int = 100,
         newest_first: bool = True,
+        sites: Collection[str] | None = None,
+        site_less: bool = False,
     ) -> list[LedgerRow]:
-        """Return rows matching every given filter."""
+        """Return rows matching every given filter.
+
+        ``sites`` keeps only rows of those sites (and, with ``site_less``, rows of no site).
+        """
         stmt = select(LedgerRow)
+        if sites is not None:
+            mine = LedgerRow.site.in_(sorted(sites))
+            stmt = stmt.where(mine | LedgerRow.site.is_(None) if site_less else mine)
         if types:
             stmt = stmt.where(LedgerRow.type.in_(list(types)))
         if subject is not None:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.scope import Global
 from bastion.auth.permissions import Permission
 from bastion.core.errors import BastionError
 from bastion.hub import Hub
@@ -43,7 +44,7 @@ from bastion.web.visitors import Form, act, problem_text, read_form
 
 router = APIRouter(include_in_schema=False)
 HubDep = Annotated[Hub, Depends(get_hub)]
-Self = Annotated[Principal, Depends(Require(Permission.SAFETY_SELF))]
+Self = Annotated[Principal, Depends(Require(Permission.SAFETY_SELF, site=Global()))]
 
 DONE = {
     "assessed": "Assessment saved; your plan is below.",
