@@ -104,6 +104,21 @@ def test_the_reviewed_cross_site_actions_are_refused(hub, estate, signed_in, tok
     assert alarms and {a["site_id"] for a in alarms} == {SITE_A}
 
 
+def test_a_decision_at_another_sites_door_is_not_explained(estate, signed_in):
+    a, _ = estate
+    auditor = signed_in(Grant(Role.AUDITOR, SITE_A))
+    there = {"credential_id": a.credential, "door": f"{SITE_B}/vault-door"}
+    refused = auditor.get("/api/access/explain", params=there)
+    assert refused.status_code == 403 and SITE_B in refused.json()["detail"]
+    door = next(
+        d.id
+        for d in load_site_file(EXAMPLES / "cultivation.yaml").doors
+        if d.from_zone != "outside"
+    )
+    here = {"credential_id": a.credential, "door": f"{SITE_A}/{door}"}
+    assert auditor.get("/api/access/explain", params=here).status_code == 200
+
+
 def test_the_same_operator_acts_at_its_own_site(hub, estate, signed_in):
     client = signed_in(Grant(Role.OPERATOR, SITE_A))
     door = next(d for d in hub.extras["sites"][SITE_A].doors if d.from_zone != "outside")

@@ -51,7 +51,7 @@ from bastion.api.scope import (
     ZoneFromPath,
 )
 from bastion.auth.permissions import Permission
-from bastion.core.errors import InvalidInput
+from bastion.core.errors import Forbidden, InvalidInput
 from bastion.hub import Hub
 from bastion.people import employees as hiring
 from bastion.people import service as people_service
@@ -545,7 +545,7 @@ def forgive(
 @router.get("/api/access/explain", response_model=ExplanationRead)
 def explain(
     hub: HubDep,
-    _: Annotated[
+    principal: Annotated[
         Principal,
         Depends(
             Require(
@@ -562,6 +562,12 @@ def explain(
     if at is not None and at.tzinfo is None:
         raise InvalidInput("give 'at' with a time zone")
     engine = _engine(hub)
+    known = engine.snapshot.doors.get(door)
+    # The door is at a site of its own: the decision there is that site's to read.
+    if known is not None and not principal.allows(
+        Permission.ACCESS_READ, known.site_id, reading=True
+    ):
+        raise Forbidden(f"this needs the access:read permission at site {known.site_id!r}")
     result = engine.explain(engine.presentation_for(credential_id, door, at=at))
     return ExplanationRead(
         granted=result.verdict.granted,
