@@ -32,6 +32,7 @@ from bastion.hub import Hub
 from bastion.safety import guide as safety_guide
 from bastion.safety.schemas import ThreatCallCreate
 from bastion.site.schemas import DeviceType
+from bastion.web.dashboard import visible_sites
 from bastion.web.render import not_found, page
 from bastion.web.templating import display_zone
 from bastion.web.visitors import Form, problem_text, read_form
@@ -102,6 +103,11 @@ async def emergency_page(request: Request, hub: HubDep, principal: Lister) -> HT
             "load_errors": [str(e) for e in runtime.load_errors],
             "runs": runs,
             "can_act": principal.allows(Permission.ALARMS_WORK),
+            # Several sites loaded: a run (and the packet) is for one site, so say which.
+            "act_sites": [
+                (sid, site.site.name)
+                for sid, site in visible_sites(hub, principal, Permission.ALARMS_WORK).items()
+            ],
             "demo_panic": hub.extras.get(DEMO_PANIC_KEY),
             "mailbox": hub.extras.get("demo_mailbox"),
         },
