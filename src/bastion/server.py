@@ -54,15 +54,16 @@ def add_simulation(hub: Hub, site_id: str, *, osdp: bool) -> None:
 
     async def start() -> None:
         nonlocal panel
+        from bastion import osdp_keys
+        from bastion.integrations import create
+
+        if osdp:
+            osdp_keys.attach(hub)  # the simulator checks its readers' keys against it
         await simulator.setup(
             hub, SimulatorConfig(site_id=site_id, osdp_folder=folder if osdp else None)
         )
         if not osdp or simulator.readers is None:
             return
-        from bastion import osdp_keys
-        from bastion.integrations import create
-
-        osdp_keys.attach(hub)
         buses = [
             {"name": bus, "transport": "pty", "port": str(lines[0].link)}
             for bus, lines in sorted(simulator.readers.buses().items())
