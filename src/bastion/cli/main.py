@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 from pathlib import Path
@@ -150,15 +151,17 @@ def demo(
         f"Mail:      alerts go to a local catcher on 127.0.0.1:{info.smtp_port} "
         f"(saved in {data_dir.resolve() / 'mail'}); panic button on /console/emergency"
     )
-    asyncio.run(
-        run_server(
-            settings,
-            simulate=True,
-            site_id=info.site_id,
-            duration=duration,
-            prepare=attach_demo_services,
+    # Ctrl-C is how the demo is meant to end; the server has shut down cleanly by then.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_server(
+                settings,
+                simulate=True,
+                site_id=info.site_id,
+                duration=duration,
+                prepare=attach_demo_services,
+            )
         )
-    )
     console.print("demo stopped")
 
 
