@@ -154,3 +154,55 @@ async def test_integration_against_mosquitto(hub, site, broker, prefix, recorder
     assert recorder.of("door.forced")[0].context.actor == "device:dock-door-dc"
     assert hub.ledger.query(types=["door.forced"])  # security events reached the ledger
     assert integration.board is not None and integration.board.rejected == 3
+
+
+DEEP = b"[" * 2000 + b"]" * 2000
+HUGE_INT = b'{"vape_index": ' + b"9" * 500 + b"}"
+HUGE_FLOAT = b'{"vape_index": ' + b"9" * 400 + b".5}"
+HOSTILE = [
+    (f"{P}/dock-pir", DEEP, "nested 2000 levels deep"),
+    ("bastion/dispensary-main/env/restroom", HUGE_INT, "a number 500 characters long"),
+    ("bastion/dispensary-main/env/restroom", HUGE_FLOAT, "a number 402 characters long"),
+    ("bastion/dispensary-main/env/restroom", b'{"vape_index": NaN}', "NaN is not a number"),
+    ("bastion/dispensary-main/env/restroom", b'{"vape_index": 1e999}', "is too large"),
+    ("bastion/dispensary-main/env/restroom", b'{"x' + b"q" * 3000 + b'": 1}', "unknown quantity"),
+]
+
+
+@pytest.mark.parametrize(("topic", "payload", "what"), HOSTILE)
+def test_hostile_payloads_are_bad_input_not_exceptions(board, caplog, topic, payload, what):
+    caplog.set_level(logging.WARNING, logger="bastion.integrations.mqtt.sensors")
+    assert [
+        o for o in board.on_message(topic, payload) if o.event_type.name != "device.health"
+    ] == []
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert what in warning.getMessage() and len(warning.getMessage()) < 300
+    assert board.rejected == 1
+
+
+async def test_hostile_payloads_over_mosquitto_are_counted_and_the_next_message_works(
+    hub, site, broker, prefix, recorder, caplog
+):
+    caplog.set_level(logging.WARNING)
+    integration, config = create(
+        {"type": "mqtt", "site_id": site.site.id, "topic_prefix": prefix, "debounce_s": 0}
+    )
+    assert isinstance(integration, MqttIntegration)
+    await integration.setup(hub, config)
+    try:
+        assert integration.connection is not None and integration.board is not None
+        await wait_until(integration.connection.connected.is_set)
+        restroom = "bastion/dispensary-main/env/restroom"
+        for topic, payload, _ in HOSTILE:
+            await publish_raw(topic.replace(P, prefix), payload)
+        await publish_raw(f"{prefix}/{'z' * 60_000}", b"ON")  # a 60,000-character sensor id
+        await publish_raw(restroom, b'{"vape_index": 12}')
+        await wait_until(lambda: len(recorder.of("sensor.reading")) == 1)
+        await hub.bus.drain()
+    finally:
+        await integration.unload()
+    assert integration.connection is None or integration.connection.errors == 0
+    assert integration.board.rejected == len(HOSTILE) + 1
+    assert [e.payload.value for e in recorder.of("sensor.reading")] == [12.0]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert max(len(r.getMessage()) for r in caplog.records) < 300

@@ -8,7 +8,6 @@ clock it is given, so tests drive it with a frozen clock.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from bastion.core.events import (
     SensorReadingPayload,
     SensorStatePayload,
 )
+from bastion.integrations.payloads import BadPayload, loads
 from bastion.site.schemas import Device, DeviceType, Site
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,8 +51,11 @@ VALUE_RANGES: dict[str, tuple[float, float]] = {
     "aggression_score": (0, 1),
     "keyword_score": (0, 1),
 }
-"""Physically plausible ranges; readings outside are rejected as sensor faults."""
+"""The quantities we know, with their physically plausible ranges; readings outside are
+rejected as sensor faults. A device may also report the quantities its thresholds name."""
 DEFAULT_RANGE = (-1e6, 1e6)
+MAX_WARNED = 1000
+"""Distinct (source, problem) pairs remembered for warn-once; then one pair per problem."""
 INTRUSION = {DeviceType.MOTION, DeviceType.CONTACT, DeviceType.GLASS_BREAK, DeviceType.FENCE_SENSOR}
 SENSOR_TYPES = INTRUSION | {DeviceType.PANIC, DeviceType.ENVIRONMENTAL}
 
@@ -111,10 +114,12 @@ class SensorBoard:
     def _warn(self, key: str, kind: str, message: str, *args: Any) -> None:
         """Log the first occurrence of each (source, problem) pair; count every one."""
         self.rejected += 1
-        if (key, kind) in self.warned:
+        # A flood of made-up topics must not grow this set (nor the log) without end.
+        pair = (key[:64] if len(self.warned) < MAX_WARNED else "*", kind)
+        if pair in self.warned:
             _LOGGER.debug(message, *args)
             return
-        self.warned.add((key, kind))
+        self.warned.add(pair)
         _LOGGER.warning("%s (further ones are not logged)", message % args)
 
     # -- messages ----------------------------------------------------------------------------
@@ -140,7 +145,7 @@ class SensorBoard:
                 topic,
                 "oversized",
                 "MQTT payload on %s is %d bytes (limit %d); dropped",
-                topic,
+                _short(topic),
                 len(payload),
                 self.max_payload_bytes,
             )
@@ -148,9 +153,28 @@ class SensorBoard:
         device_id, part = self._resolve(topic)
         if device_id is None:
             self._warn(
-                part, "unknown", "MQTT message for unknown sensor %r on %s; ignored", part, topic
+                part,
+                "unknown",
+                "MQTT message for unknown sensor %r on %s; ignored",
+                _short(part),
+                _short(topic),
             )
             return []
+        try:
+            return self._on_sensor_message(device_id, part, payload)
+        except (ArithmeticError, RecursionError, ValueError) as exc:
+            # The checks below are meant to catch everything; this keeps a gap among them
+            # a rejected message, rather than an exception in the connection's loop.
+            self._warn(
+                device_id,
+                "unprocessable",
+                "MQTT payload from %s could not be processed (%s); dropped",
+                device_id,
+                type(exc).__name__,
+            )
+            return []
+
+    def _on_sensor_message(self, device_id: str, part: str, payload: bytes) -> list[Output]:
         tracker = self.trackers[device_id]
         try:
             text = payload.decode("utf-8").strip()
@@ -179,9 +203,9 @@ class SensorBoard:
         data: Any = text
         if text[:1] in "{[":
             try:
-                data = json.loads(text)
-            except ValueError:
-                self._warn(device_id, "json", "malformed JSON from %s; dropped", device_id)
+                data = loads(text)
+            except BadPayload as exc:
+                self._warn(device_id, "json", "bad JSON from %s: %s; dropped", device_id, exc)
                 return []
         outputs = self._seen(tracker, now)
         if isinstance(data, dict) and data.get("heartbeat") and len(data) == 1:
@@ -269,6 +293,15 @@ class SensorBoard:
         for quantity, value in data.items():
             if quantity in ("heartbeat", "time", "ts", "battery"):
                 continue
+            if quantity not in units and quantity not in VALUE_RANGES:
+                self._warn(
+                    device.id,
+                    "quantity",
+                    "unknown quantity %r from %s (not in the site model); dropped",
+                    _short(str(quantity)),
+                    device.id,
+                )
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 self._warn(
                     device.id,
@@ -296,7 +329,7 @@ class SensorBoard:
                     EVENT_SENSOR_READING,
                     SensorReadingPayload(
                         device_id=device.id,
-                        quantity=str(quantity)[:64],
+                        quantity=quantity,
                         value=float(value),
                         unit=units.get(quantity, ""),
                     ),
@@ -381,3 +414,8 @@ class SensorBoard:
     def status(self, device_id: str) -> str:
         """Return the supervision status of a sensor."""
         return self.trackers[device_id].status
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """Return ``text`` cut for a log line (a topic or id from a device can be huge)."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
