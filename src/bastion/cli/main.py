@@ -106,13 +106,24 @@ def serve(
     data_dir: DataDirOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Integrations to run (YAML); default: <data-dir>/bastion.yaml when present.",
+            envvar="BASTION_CONFIG",
+        ),
+    ] = None,
 ) -> None:
-    """Run the API and the operator console."""
+    """Run the API and the operator console, with the integrations of the configuration file."""
     from bastion.server import run_server
 
     settings = settings_for(data_dir)
-    updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    asyncio.run(run_server(settings.model_copy(update=updates), simulate=False))
+    options = {"host": host, "port": port, "config": config}
+    updates = {k: v for k, v in options.items() if v is not None}
+    # Ctrl-C or SIGTERM: the server has shut down cleanly by the time this returns.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_server(settings.model_copy(update=updates), simulate=False))
+    console.print("server stopped")
 
 
 @app.command()
