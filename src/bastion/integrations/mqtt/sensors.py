@@ -1,8 +1,9 @@
 """Sensor logic without a broker: parse payloads, supervise availability, debounce restarts.
 
 :class:`SensorBoard` turns ``(topic, payload)`` into typed outputs and, on
-:meth:`SensorBoard.check`, into supervision outputs (offline after N s without a
-message, trouble on last-will, settle-window releases). It reads time only from the
+:meth:`SensorBoard.check`, into supervision outputs: link reports (``device.status``: down
+after N s without a message or on last-will, up when it talks again) that the
+device-health tracker judges, and settle-window releases. It reads time only from the
 clock it is given, so tests drive it with a frozen clock.
 """
 
@@ -15,13 +16,13 @@ from typing import Any
 
 from bastion.core.clock import Clock
 from bastion.core.events import (
-    EVENT_DEVICE_HEALTH,
+    EVENT_DEVICE_STATUS,
     EVENT_DOOR_FORCED,
     EVENT_DOOR_HELD,
     EVENT_DOOR_STATE,
     EVENT_SENSOR_READING,
     EVENT_SENSOR_STATE,
-    DeviceHealthPayload,
+    DeviceStatusPayload,
     DoorPayload,
     EventType,
     Payload,
@@ -340,10 +341,13 @@ class SensorBoard:
 
     # -- supervision -------------------------------------------------------------------------
 
-    def _health(self, tracker: _Tracker, status: str, detail: str) -> Output:
+    def _link(self, tracker: _Tracker, online: bool, detail: str) -> Output:
+        """Report the sensor's link for the device-health tracker to judge."""
         return Output(
-            EVENT_DEVICE_HEALTH,
-            DeviceHealthPayload(device_id=tracker.device.id, status=status, detail=detail),
+            EVENT_DEVICE_STATUS,
+            DeviceStatusPayload(
+                device_id=tracker.device.id, kind="sensor", online=online, detail=detail
+            ),
             tracker.device.id,
         )
 
@@ -355,7 +359,9 @@ class SensorBoard:
         if previous in ("unavailable", "offline"):
             tracker.unavailable_since = None
             tracker.settle_until = now + self.debounce_s
-            outputs.append(self._health(tracker, "restored", f"back after {previous}"))
+            outputs.append(self._link(tracker, True, f"back after {previous}"))
+        elif previous == "unknown":
+            outputs.append(self._link(tracker, True, "reporting"))
         return outputs
 
     def _unavailable(self, tracker: _Tracker, now: float, detail: str) -> list[Output]:
@@ -364,7 +370,7 @@ class SensorBoard:
         tracker.status = "unavailable"
         tracker.unavailable_since = now
         tracker.held = None
-        return [self._health(tracker, "trouble", f"unavailable ({detail})")]
+        return [self._link(tracker, False, f"unavailable ({detail})")]
 
     def _debounce(self, tracker: _Tracker, out: Output, now: float) -> list[Output]:
         """Hold intrusion activations inside the settle window after a restart.
@@ -400,15 +406,17 @@ class SensorBoard:
         for tracker in self.trackers.values():
             outputs.extend(self._release(tracker, now))
             if tracker.status == "online" and tracker.last_seen is not None:
-                silent, what = now - tracker.last_seen, "no message"
+                silent = now - tracker.last_seen
             elif tracker.status == "unavailable" and tracker.unavailable_since is not None:
-                silent, what = now - tracker.unavailable_since, "unavailable"
+                silent = now - tracker.unavailable_since
             else:
                 continue
-            if silent >= self.offline_after_s:
-                tracker.status = "offline"
-                detail = f"{what} for {self.offline_after_s:g} s"
-                outputs.append(self._health(tracker, "offline", detail))
+            if silent < self.offline_after_s:
+                continue
+            if tracker.status == "online":  # an unavailable sensor was reported down already
+                detail = f"no message for {self.offline_after_s:g} s"
+                outputs.append(self._link(tracker, False, detail))
+            tracker.status = "offline"
         return outputs
 
     def status(self, device_id: str) -> str:
