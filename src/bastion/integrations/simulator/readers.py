@@ -107,12 +107,17 @@ class ReaderProcesses:
             _LOGGER.warning("simulated readers %s lost their keys; keying them again", reset)
         return reset
 
-    async def start(self, *, ready_within_s: float = 30.0) -> None:
-        """Start every bus process and wait until each reports ready."""
+    async def start(self, *, ready_within_s: float = 120.0) -> None:
+        """Start every bus process and wait until each reports ready.
+
+        A process that dies is noticed at once (its output ends); the time limit is only
+        for one that hangs, and is generous because a busy machine starts Python slowly.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         for bus, lines in sorted(self.buses().items()):
             baud = lines[0].baud
-            args = [sys.executable, "-m", "bastion", "sim", "reader", "--baud", str(baud)]
+            # The sim command's own module: importing the whole CLI takes seconds more.
+            args = [sys.executable, "-m", "bastion.cli.sim", "reader", "--baud", str(baud)]
             for line in sorted(lines, key=lambda item: item.address):
                 args += ["--address", str(line.address)]
             args += ["--link", str(lines[0].link), "--key-dir", str(key_folder(self.folder, bus))]
