@@ -144,7 +144,6 @@ class ReaderState:
     door: Door | None
     key: KeyState = "none"
     link: PdLink = field(default_factory=PdLink)
-    started: float = field(default_factory=time.monotonic)
     insecure_since: float | None = None
     insecure_alarm: bool = False
     tamper: bool = False
