@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         title="Secret keys",
         description="Comma-separated base64 master keys, newest first; default: data_dir/secret.key.",
     )
+    config: Path | None = Field(
+        default=None,
+        title="Configuration file",
+        description="YAML file of this node's integrations; default: data_dir/bastion.yaml if present.",
+    )
     host: str = Field(default="127.0.0.1", title="Host", description="Address to listen on.")
     port: int = Field(default=8600, title="Port", description="TCP port of the API and console.")
     cookie_secure: bool | None = Field(

@@ -589,6 +589,34 @@ def mark_false_alarm(
     return alarm
 
 
+def clear_device_trouble(
+    *,
+    session: Session,
+    site_id: str | None,
+    device_id: str,
+    alarm_types: Iterable[str],
+    reason: str,
+    context: Context,
+    now: datetime,
+) -> list[Alarm]:
+    """Close a device's open trouble alarms once the trouble went away by itself.
+
+    The device is back (its own report, not an operator's finding), so the alarms are
+    resolved by the system and no reaction time is recorded for them.
+    """
+    stmt = select(Alarm).where(
+        Alarm.device_id == device_id,
+        Alarm.alarm_type.in_(list(alarm_types)),
+        Alarm.state.in_(OPEN_STATES),
+    )
+    stmt = stmt.where(Alarm.site_id == site_id) if site_id else stmt.where(Alarm.site_id.is_(None))
+    alarms = list(session.execute(stmt.order_by(Alarm.raised_at)).scalars())
+    for alarm in alarms:
+        _close(session, alarm, "resolved", "system", reason, context, now)
+        alarm.resolve_seconds = None
+    return alarms
+
+
 def step_log(*, session: Session, alarm_id: str) -> list[AlarmStep]:
     """Return the logged procedure steps of an alarm in order."""
     return list(

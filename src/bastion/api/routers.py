@@ -40,6 +40,7 @@ RUNTIME_STARTERS = (
     "bastion.doors.runtime:start_door_board",
     "bastion.access.runtime:start_access",
     "bastion.alarms.runtime:start_alarms",
+    "bastion.maintenance.runtime:start_device_health",
     "bastion.automation.runtime:start_site_automation",
     "bastion.notify.runtime:start_notify",
     "bastion.safety.runtime:start_safety",

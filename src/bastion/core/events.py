@@ -207,6 +207,19 @@ class DeviceHealthPayload(Payload):
     detail: str = Field(default="", description="What was observed.")
 
 
+DeviceKind = Literal["reader", "sensor", "camera", "lock", "service"]
+"""What sort of device a status report is about; health settings are chosen per kind."""
+
+
+class DeviceStatusPayload(Payload):
+    """Whether a device answers its integration right now (raw link state, not yet debounced)."""
+
+    device_id: str = Field(max_length=128, description="Device concerned.")
+    kind: DeviceKind = Field(description="Kind of device, which selects its health settings.")
+    online: bool = Field(description="Whether the device answers.")
+    detail: str = Field(default="", max_length=200, description="What was observed.")
+
+
 class SensorReadingPayload(Payload):
     """A telemetry reading from a sensor."""
 
@@ -268,6 +281,14 @@ EVENT_ALARM_RAISED = register(
 )
 EVENT_DEVICE_HEALTH = register(
     EventType("device.health", DeviceHealthPayload, "A device changed health status.")
+)
+EVENT_DEVICE_STATUS = register(
+    EventType(
+        "device.status",
+        DeviceStatusPayload,
+        "A device's link went up or down (health decisions follow as device.health).",
+        EventClass.TELEMETRY,
+    )
 )
 EVENT_SENSOR_READING = register(
     EventType(
