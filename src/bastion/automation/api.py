@@ -53,7 +53,7 @@ def _apply(hub: Hub, rule: RuleConfig | None, removed: str | None = None) -> Non
         return
     gone = removed or (rule.id if rule is not None else None)
     rules = [r for r in runtime.all_rules() if r.id != gone]
-    runtime.engine.load([*rules, *([rule] if rule is not None else [])])
+    runtime.load([*rules, *([rule] if rule is not None else [])])
 
 
 @router.get("/api/rules")

@@ -347,6 +347,21 @@ def delete_tree(*, session: Session, tree_id: str, context: Context, now: dateti
     )
 
 
+def tree_problem(*, session: Session, tree: str) -> str | None:
+    """Return why starting a call tree would reach nobody (missing, empty, nobody active)."""
+    try:
+        found = get_tree(session=session, tree_id=tree)
+    except NotFound:
+        return f"call tree {tree!r} does not exist"
+    members = [m for t in found.tiers for m in t.members]
+    if not members:
+        return f"call tree {found.name!r} has nobody in it"
+    contacts = [session.get(Contact, m.contact_id) for m in members]
+    if not any(c is not None and c.active and c.channels for c in contacts):
+        return f"call tree {found.name!r} has no active contact with a way to reach them"
+    return None
+
+
 def tree_read(*, session: Session, tree: CallTree) -> CallTreeRead:
     """Return the API shape of a call tree, with member names."""
     ids = {m.contact_id for t in tree.tiers for m in t.members}
