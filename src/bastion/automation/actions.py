@@ -39,6 +39,7 @@ from bastion.core.events import (
     ThreatLevelPayload,
     make_event,
 )
+from bastion.notify.templates import local_time
 
 Runner = Callable[[RunState], Awaitable[None] | None]
 
@@ -259,10 +260,23 @@ class _SafeFormat(dict[str, Any]):
 
 
 def _render(text: str, run: RunState) -> str:
+    """Fill a message: payload fields, plus the names people read and the site's local time."""
     payload = run.event.payload if run.event is not None else None
     values = _SafeFormat(payload.model_dump() if payload is not None else {})
     values.setdefault("zone_id", run.zone_id)
     values["rule_id"] = run.rule_id
+    site = run.env.site_for(run.site_id)
+    if "{" in text and site is not None:
+        values.setdefault("site_name", site.site.name)
+        moment = run.event.time if run.event is not None else run.now
+        values.setdefault("time", local_time(moment, site.site.timezone))
+        for key, lookup in (("zone", site.zone), ("door", site.door)):
+            ident = values.get(f"{key}_id")
+            if isinstance(ident, str):
+                try:
+                    values.setdefault(f"{key}_name", lookup(ident).name)
+                except KeyError:
+                    values.setdefault(f"{key}_name", ident)
     return text.format_map(values)
 
 
@@ -272,7 +286,8 @@ class RaiseAlarmConfig(ActionConfig):
     action: Literal["raise_alarm"] = Field(title="Action", description="raise_alarm")
     alarm_type: str = Field(min_length=1, title="Alarm type", description="e.g. door_forced.")
     message: str = Field(
-        title="Message", description="One line; {door_id}, {zone_id} … are filled in."
+        title="Message",
+        description="One line; {door_id}, {zone_id}, {door_name}, {zone_name}, {time} … filled in.",
     )
     priority: int = Field(default=3, ge=1, le=5, title="Priority", description="1 is most urgent.")
 
@@ -356,7 +371,10 @@ class NotifyConfig(ActionConfig):
     action: Literal["notify", "call_tree"] = Field(title="Action", description="notify/call_tree")
     call_tree: str | None = Field(default=None, title="Call tree", description="Tree to start.")
     roles: list[str] = Field(default_factory=list, title="Roles", description="Roles to notify.")
-    message: str = Field(title="Message", description="What to say; placeholders allowed.")
+    message: str = Field(
+        title="Message",
+        description="What to say; {door_name}, {zone_name}, {site_name}, {time} (site-local) …",
+    )
     priority: int = Field(default=2, ge=1, le=5, title="Priority", description="1 is most urgent.")
 
     def references(self) -> list[Ref]:

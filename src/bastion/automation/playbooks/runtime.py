@@ -440,9 +440,12 @@ class PlaybookRuntime:
         zone_name = zone_id or "unknown"
         if site is not None and zone_id is not None:
             zone_name = site.zone(zone_id).name
+        now = self.hub.clock.now()
         values: dict[str, str] = {
             "site": site.site.name if site is not None else "the site",
+            "address": site.site.address if site is not None else "",
             "zone": zone_name,
+            "time": tpl.local_time(now, site.site.timezone if site is not None else None),
             "operator_note": note,
             **spec.variables,
         }
@@ -463,12 +466,8 @@ class PlaybookRuntime:
                     raise NotFound(f"no template {spec.template!r}")
                 title_src = str(shipped[spec.template]["title"])
                 body_src = str(shipped[spec.template]["body"])
-            now = self.hub.clock.now()
             title, message = tpl.render(
-                template_id=spec.template,
-                title=title_src,
-                body=body_src,
-                values={"time": now.strftime("%Y-%m-%d %H:%M UTC"), **values},
+                template_id=spec.template, title=title_src, body=body_src, values=values
             )
             values = {"title": title}
         problem = await self.read(
