@@ -697,7 +697,7 @@ EVENT_SAFETY_REPORT = register(
 )
 
 
-# --- emergency playbooks, drills and mustering (issue 6) ---
+# --- emergency playbooks, drills and mustering ---
 
 
 class PlaybookRunPayload(Payload):
@@ -737,7 +737,7 @@ EVENT_MUSTER = register(
 )
 
 
-# --- employees and visitors (issue 7) ---
+# --- employees and visitors ---
 
 
 class EmployeeChangedPayload(Payload):
@@ -826,4 +826,4 @@ EVENT_PEOPLE_NOTICE = register(
 )
 
 
-# --- layered-defence analysis (issue 9) ---
+# --- layered-defence analysis ---

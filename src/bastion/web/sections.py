@@ -104,7 +104,7 @@ def reports_page(
     hub: HubDep,
     principal: Annotated[Principal, Depends(Require(Permission.REPORTS_READ))],
 ) -> HTMLResponse:
-    """Show the operational charts and reaction-time figures; compliance exports come later."""
+    """Show the operational charts, reaction-time figures and where the records are."""
     since = hub.clock.now() - timedelta(days=30)
     return page(
         request,
