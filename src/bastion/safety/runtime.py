@@ -45,7 +45,7 @@ class SafetyWorker:
 
         Must run in the event loop.
         """
-        await self.work(self._report_site_trees)
+        await asyncio.to_thread(self._report_site_trees)
         if tick_s:
             self._ticker = asyncio.create_task(self._loop(tick_s), name="safety-timers")
 
@@ -61,16 +61,18 @@ class SafetyWorker:
         """Run ``fn`` in a worker thread inside one unit of work; deliver its events after."""
         return await work_in_thread(self.hub, fn)
 
-    def _report_site_trees(self, session: Session) -> None:
-        for site in self.hub.extras.get("sites", {}).values():
-            tree = site.site.safety_call_tree
-            problem = (
-                "it has no safety call tree, so lone workers cannot start timers"
-                if tree is None
-                else notify_service.tree_problem(session=session, tree=tree)
-            )
-            if problem is not None:
-                _LOGGER.warning("site %s: %s", site.site.id, problem)
+    def _report_site_trees(self) -> None:
+        """Warn about each site whose safety tree would reach nobody (a read, no write lock)."""
+        with self.hub.db.sessions() as session:
+            for site in self.hub.extras.get("sites", {}).values():
+                tree = site.site.safety_call_tree
+                problem = (
+                    "it has no safety call tree, so lone workers cannot start timers"
+                    if tree is None
+                    else notify_service.tree_problem(session=session, tree=tree)
+                )
+                if problem is not None:
+                    _LOGGER.warning("site %s: %s", site.site.id, problem)
 
     def _trees_for(self, timer: service.MissedTimer) -> list[str]:
         found = [timer.call_tree_id, trees.site_tree(self.hub.extras.get("sites", {}))]
