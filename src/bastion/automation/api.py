@@ -10,6 +10,7 @@ from bastion.api.deps import Principal, Require, SessionDep, get_hub
 from bastion.auth.permissions import Permission
 from bastion.automation import arming, service
 from bastion.automation.config import RuleConfig, rule_to_dict
+from bastion.automation.references import catalog_from_store
 from bastion.automation.schemas import (
     ArmingRequest,
     BypassRequest,
@@ -81,6 +82,7 @@ def create_rule(
         context=who.context(),
         now=hub.clock.now(),
         others=_loaded_rules(hub),
+        catalog=catalog_from_store(session=session, sites=hub.extras.get("sites", {})),
         create=True,
     )
     _apply(hub, rule)
@@ -102,6 +104,7 @@ def update_rule(
         context=who.context(),
         now=hub.clock.now(),
         others=_loaded_rules(hub),
+        catalog=catalog_from_store(session=session, sites=hub.extras.get("sites", {})),
         create=False,
     )
     _apply(hub, rule)
