@@ -224,6 +224,37 @@ def site_hub(hub: Hub, dispensary: Site) -> Hub:
     return hub
 
 
+def add_call_tree(hub: Hub, name: str, *addresses: tuple[str, str], now: datetime) -> str:
+    """Create a one-tier call tree of e-mail contacts (name, Apprise URL); return its id."""
+    from bastion.notify import service as notify_service
+    from bastion.notify.schemas import CallTreeCreate, ChannelIn, ContactCreate, TierIn
+
+    actor = Context(actor="test")
+    with hub.unit_of_work() as session:
+        ids = [
+            notify_service.create_contact(
+                session=session,
+                data=ContactCreate(name=contact, channels=[ChannelIn(kind="email", url=url)]),
+                context=actor,
+                now=now,
+            ).id
+            for contact, url in addresses
+        ]
+        return notify_service.create_tree(
+            session=session,
+            data=CallTreeCreate(name=name, tiers=[TierIn(contacts=ids)]),
+            context=actor,
+            now=now,
+        ).id
+
+
+@pytest.fixture
+def lone_worker_tree(site_hub: Hub, clock: FrozenClock) -> str:
+    """Create the dispensary's safety call tree ('lone-worker': one supervisor); return its id."""
+    url = "mailto://127.0.0.1:9?from=bastion@example.org&to=sup@example.org&mode=insecure"
+    return add_call_tree(site_hub, "lone-worker", ("Supervisor", url), now=clock.now())
+
+
 ClientFor = Callable[..., TestClient]
 
 

@@ -15,6 +15,7 @@ from bastion.api.scope import DeviceZone, DoorZones, EverySite, FromPath, Global
 from bastion.auth.permissions import Permission
 from bastion.automation import arming, service
 from bastion.automation.config import RuleConfig, rule_to_dict
+from bastion.automation.references import catalog_from_store
 from bastion.automation.schemas import (
     ArmingRequest,
     BypassRequest,
@@ -55,7 +56,7 @@ def _apply(hub: Hub, rule: RuleConfig | None, removed: str | None = None) -> Non
         return
     gone = removed or (rule.id if rule is not None else None)
     rules = [r for r in runtime.all_rules() if r.id != gone]
-    runtime.engine.load([*rules, *([rule] if rule is not None else [])])
+    runtime.load([*rules, *([rule] if rule is not None else [])])
 
 
 @router.get("/api/rules")
@@ -83,6 +84,7 @@ def create_rule(
         context=who.context(),
         now=hub.clock.now(),
         others=_loaded_rules(hub),
+        catalog=catalog_from_store(session=session, sites=hub.extras.get("sites", {})),
         create=True,
     )
     _apply(hub, rule)
@@ -104,6 +106,7 @@ def update_rule(
         context=who.context(),
         now=hub.clock.now(),
         others=_loaded_rules(hub),
+        catalog=catalog_from_store(session=session, sites=hub.extras.get("sites", {})),
         create=False,
     )
     _apply(hub, rule)

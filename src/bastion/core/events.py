@@ -718,7 +718,7 @@ EVENT_SAFETY_REPORT = register(
 )
 
 
-# --- emergency playbooks, drills and mustering (issue 6) ---
+# --- emergency playbooks, drills and mustering ---
 
 
 class PlaybookRunPayload(Payload):
@@ -758,7 +758,7 @@ EVENT_MUSTER = register(
 )
 
 
-# --- employees and visitors (issue 7) ---
+# --- employees and visitors ---
 
 
 class EmployeeChangedPayload(Payload):
@@ -847,4 +847,4 @@ EVENT_PEOPLE_NOTICE = register(
 )
 
 
-# --- layered-defence analysis (issue 9) ---
+# --- layered-defence analysis ---

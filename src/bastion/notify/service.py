@@ -62,6 +62,8 @@ from bastion.notify.schemas import (
     TierIn,
     TierRead,
 )
+from bastion.site import service as site_service
+from bastion.site.schemas import SiteInfo
 from bastion.store.ledger import stage
 
 FINAL_RECIPIENT_STATES = frozenset({"unreachable", "quiet_hours"})
@@ -347,6 +349,21 @@ def delete_tree(*, session: Session, tree_id: str, context: Context, now: dateti
     )
 
 
+def tree_problem(*, session: Session, tree: str) -> str | None:
+    """Return why starting a call tree would reach nobody (missing, empty, nobody active)."""
+    try:
+        found = get_tree(session=session, tree_id=tree)
+    except NotFound:
+        return f"call tree {tree!r} does not exist"
+    members = [m for t in found.tiers for m in t.members]
+    if not members:
+        return f"call tree {found.name!r} has nobody in it"
+    contacts = [session.get(Contact, m.contact_id) for m in members]
+    if not any(c is not None and c.active and c.channels for c in contacts):
+        return f"call tree {found.name!r} has no active contact with a way to reach them"
+    return None
+
+
 def tree_read(*, session: Session, tree: CallTree) -> CallTreeRead:
     """Return the API shape of a call tree, with member names."""
     ids = {m.contact_id for t in tree.tiers for m in t.members}
@@ -492,6 +509,24 @@ def _run_context(run: Run) -> Context:
     return Context(actor="notify", parent_id=run.context_id)
 
 
+def _site_values(session: Session, site_id: str | None, now: datetime) -> dict[str, str]:
+    """Return the standard variables a run's site gives: name, address and its local time.
+
+    The site is the call tree's, else the only one stored; without one, times read in UTC.
+    """
+    records = site_service.list_sites(session=session)
+    if site_id is not None:
+        records = [r for r in records if r.id == site_id]
+    if len(records) != 1:
+        return {"time": tpl.local_time(now, None)}
+    info = SiteInfo.model_validate(records[0].model["site"])
+    return {
+        "time": tpl.local_time(now, info.timezone),
+        "site": info.name,
+        "address": info.address,
+    }
+
+
 def start_run(
     *,
     session: Session,
@@ -511,7 +546,7 @@ def start_run(
     tree = get_tree(session=session, tree_id=tree_id)
     if not tree.tiers:
         raise ConfigError(f"call tree {tree.name!r} has no tier")
-    values: dict[str, Any] = {"time": now.strftime("%Y-%m-%d %H:%M UTC"), **variables}
+    values: dict[str, Any] = {**_site_values(session, tree.site_id, now), **variables}
     if template_id is not None:
         template = get_template(session=session, template_id=template_id)
         title, body = tpl.render(

@@ -17,7 +17,7 @@ from bastion.api.deps import Principal, Require, SessionDep, get_hub
 from bastion.api.scope import Global
 from bastion.auth.permissions import Permission
 from bastion.hub import Hub
-from bastion.safety import service
+from bastion.safety import service, trees
 from bastion.safety.models import Report, Timer
 from bastion.safety.schemas import (
     ActionUpdate,
@@ -178,9 +178,19 @@ def update_pins(data: PinsUpdate, session: SessionDep, hub: HubDep, me: Self) ->
 
 @router.post(f"{PREFIX}/timers", response_model=TimerRead, status_code=201)
 def start_timer(data: TimerCreate, session: SessionDep, hub: HubDep, me: Self) -> TimerRead:
-    """Start a lone-worker timer for a task or visit."""
+    """Start a lone-worker timer for a task or visit (refused when it would alert nobody)."""
+    sites = trees.worker_sites(
+        sites=hub.extras.get("sites", {}),
+        allowed=me.sites_with(Permission.SAFETY_SELF),
+        site_id=data.site_id,
+    )
     row = service.start_timer(
-        session=session, owner_id=me.user_id, data=data, context=me.context(), now=hub.clock.now()
+        session=session,
+        owner_id=me.user_id,
+        data=data,
+        sites=sites,
+        context=me.context(),
+        now=hub.clock.now(),
     )
     return _timer(row)
 

@@ -23,7 +23,7 @@ from bastion.api.scope import Global
 from bastion.auth.permissions import Permission
 from bastion.core.errors import BastionError
 from bastion.hub import Hub
-from bastion.safety import service
+from bastion.safety import service, trees
 from bastion.safety.schemas import (
     AssessmentCreate,
     CheckIn,
@@ -86,6 +86,9 @@ def _context(hub: Hub, principal: Principal, session: Session) -> dict[str, Any]
             )
             for r in routines
         ],
+        "timer_sites": trees.worker_sites(
+            sites=hub.extras.get("sites", {}), allowed=principal.sites_with(Permission.SAFETY_SELF)
+        ),
         "staff": staff,
         "staff_timers": service.list_timers(session=session, open_only=True) if staff else [],
         "staff_reports": service.list_reports(session=session, limit=25) if staff else [],
@@ -192,11 +195,18 @@ async def start_timer(request: Request, hub: HubDep, principal: Self) -> Respons
             task=form.req("task"),
             interval_minutes=int(form.req("interval_minutes")),
             location=form.text("location", required=False),
+            site_id=form.text("site_id", required=False),
+        )
+        sites = trees.worker_sites(
+            sites=hub.extras.get("sites", {}),
+            allowed=principal.sites_with(Permission.SAFETY_SELF),
+            site_id=data.site_id,
         )
         return service.start_timer(
             session=session,
             owner_id=principal.user_id,
             data=data,
+            sites=sites,
             context=principal.context(),
             now=hub.clock.now(),
         )

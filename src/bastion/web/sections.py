@@ -102,7 +102,7 @@ def reports_page(
     hub: HubDep,
     principal: Annotated[Principal, Depends(Require(Permission.REPORTS_READ, site=AnySite()))],
 ) -> HTMLResponse:
-    """Show the operational charts and reaction-time figures of the caller's sites."""
+    """Show the caller's sites' charts, reaction-time figures and where the records are."""
     since = hub.clock.now() - timedelta(days=30)
     sites = principal.sites_with(Permission.REPORTS_READ)
     return page(

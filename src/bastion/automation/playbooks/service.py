@@ -386,8 +386,9 @@ def run_report(
         run=read,
         duration_s=round((end - run.started_at).total_seconds(), 3),
         gaps=gaps,
-        acknowledged=acknowledged,
-        unacknowledged=unacknowledged,
+        # One name once, though several notify steps may each have reached the person.
+        acknowledged=list(dict.fromkeys(acknowledged)),
+        unacknowledged=list(dict.fromkeys(unacknowledged)),
     )
 
 
