@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
-from bastion.api.scope import Global
+from bastion.api.scope import FromBody, Global, Missing
 from bastion.auth.permissions import Permission
 from bastion.hub import Hub
 from bastion.safety import service, trees
@@ -49,6 +49,11 @@ from bastion.safety.schemas import (
 router = APIRouter(tags=["safety"])
 HubDep = Annotated[Hub, Depends(get_hub)]
 Self = Annotated[Principal, Depends(Require(Permission.SAFETY_SELF, site=Global()))]
+# A timer may name the site whose call tree it alerts; that site must be one of the worker's.
+SelfAtSite = Annotated[
+    Principal,
+    Depends(Require(Permission.SAFETY_SELF, site=FromBody("site_id", missing=Missing.ANY_SITE))),
+]
 StaffReader = Annotated[Principal, Depends(Require(Permission.EVENTS_READ, site=Global()))]
 Staff = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK, site=Global()))]
 PREFIX = "/api/safety"
@@ -177,7 +182,7 @@ def update_pins(data: PinsUpdate, session: SessionDep, hub: HubDep, me: Self) ->
 
 
 @router.post(f"{PREFIX}/timers", response_model=TimerRead, status_code=201)
-def start_timer(data: TimerCreate, session: SessionDep, hub: HubDep, me: Self) -> TimerRead:
+def start_timer(data: TimerCreate, session: SessionDep, hub: HubDep, me: SelfAtSite) -> TimerRead:
     """Start a lone-worker timer for a task or visit (refused when it would alert nobody)."""
     sites = trees.worker_sites(
         sites=hub.extras.get("sites", {}),
