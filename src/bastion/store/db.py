@@ -138,6 +138,15 @@ class Database:
                 "run 'bastion init' to migrate"
             )
 
+    def write_session(self) -> Session:
+        """Return a session that holds the write lock from its first statement (SQLite).
+
+        For callers that own the commit themselves (the request dependency): a
+        deferred transaction that reads and then writes fails with "database is
+        locked" as soon as another connection commits in between.
+        """
+        return self._write_sessions()
+
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """Yield a session and commit it on success, roll it back on error.
@@ -145,7 +154,7 @@ class Database:
         The only place (with the request dependency) that commits. On SQLite it holds
         the write lock from its first statement.
         """
-        session = self._write_sessions()
+        session = self.write_session()
         try:
             yield session
             session.commit()
