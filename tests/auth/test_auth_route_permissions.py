@@ -23,7 +23,7 @@ from bastion.auth import service
 from bastion.auth.models import User
 from bastion.auth.permissions import ROLE_PERMISSIONS, Permission, Role
 
-PUBLIC_API_ALLOWED = {"/api/health", "/api/auth/login"}
+PUBLIC_API_ALLOWED = {"/api/health", "/api/ready", "/api/auth/login"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 _PARAM = re.compile(r"\{[^}]+\}")
 
