@@ -402,7 +402,7 @@ class Ledger:
         checkpoint_s: float = 1.0,
         outbox: Outbox | None = None,
         retry_s: float = 0.5,
-        retry_max_s: float = 10.0,
+        retry_max_s: float = 5.0,
     ) -> None:
         self.db = db
         self.checkpoint_s = checkpoint_s
