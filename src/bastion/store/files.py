@@ -23,8 +23,10 @@ def _tighten(path: Path, mode: int) -> None:
         return
     try:
         path.chmod(current & mode)
-    except PermissionError:
-        _LOGGER.warning("%s is readable by others and not ours to change (mode %o)", path, current)
+    except OSError as exc:  # not ours, or a read-only mount (a backup being verified)
+        _LOGGER.warning(
+            "%s is open to others (mode %o) and cannot be changed: %s", path, current, exc
+        )
 
 
 def secure_dir(path: Path, *, create: bool) -> None:
@@ -40,9 +42,12 @@ def secure_file(path: Path) -> None:
     SQLite gives its WAL, shared-memory and journal files the mode of the database
     file, so a database created here stays private with everything beside it.
     """
+    if path.exists():
+        _tighten(path, FILE_MODE)
+        return
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
-    except FileExistsError:
+    except FileExistsError:  # created meanwhile by another process
         _tighten(path, FILE_MODE)
 
 
