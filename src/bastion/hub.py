@@ -22,7 +22,9 @@ from bastion.core.ports import AccessDecider
 from bastion.settings import Settings
 from bastion.store import crypto
 from bastion.store.db import Database
+from bastion.store.files import secure_dir
 from bastion.store.ledger import Ledger, take_staged
+from bastion.store.outbox import OUTBOX_FILE, Outbox
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -103,14 +105,18 @@ def open_hub(
     create_key: bool = False,
     database: Database | None = None,
 ) -> Hub:
-    """Open the database (migrating it when asked), install the key ring and build the hub."""
+    """Open the database (migrating it when asked), install the key ring and build the hub.
+
+    The data directory is made owner-only; the ledger's outbox lives in it.
+    """
     settings = settings or Settings()
+    secure_dir(settings.data_dir, create=create_key)
     crypto.configure(keyring_for(settings, create=create_key))
     db = database or Database(settings.resolved_database_url())
     if migrate:
         db.migrate()
     else:
         db.require_schema()
-    ledger = Ledger(db)
+    ledger = Ledger(db, outbox=Outbox(settings.data_dir / OUTBOX_FILE))
     bus = Bus(clock=clock, sink=ledger)
     return Hub(settings=settings, db=db, ledger=ledger, bus=bus, clock=clock)

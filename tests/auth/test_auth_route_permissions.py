@@ -47,7 +47,7 @@ from bastion.site.loader import load_site_file
 from tests.auth.scope_support import KIND_OF, SITE_A, SITE_B, SiteRecords, make_owner, seed_site
 from tests.conftest import EXAMPLES
 
-PUBLIC_API_ALLOWED = {"/api/health", "/api/auth/login"}
+PUBLIC_API_ALLOWED = {"/api/health", "/api/ready", "/api/auth/login"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 _PARAM = re.compile(r"\{[^}]+\}")
 

@@ -10,11 +10,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastion import __version__
-from bastion.core.errors import BastionError, NotFound, Unauthorized
+from bastion.core.errors import BastionError, NotFound, StorageUnavailable, Unauthorized
 from bastion.hub import Hub
+from bastion.store.db import is_unreachable
 
 _LOGGER = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -50,6 +52,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if headers:
             response.headers.update(headers)
         return response
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> Response:
+        if not is_unreachable(exc):
+            raise exc
+        return await _bastion_error(request, StorageUnavailable())
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -81,10 +81,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """Yield the request's session; commit after the route succeeds, roll back on error.
 
     Commit runs in a worker thread; the events staged in the session reach the bus
-    only once the commit succeeded.
+    only once the commit succeeded. Requests that may write (every method but GET,
+    HEAD and OPTIONS) take the write lock up front, so no request fails because
+    another one committed while it ran; reads never wait for writers.
     """
     hub = get_hub(request)
-    session = hub.db.sessions()
+    session = hub.db.sessions() if request.method in SAFE_METHODS else hub.db.write_session()
     try:
         yield session
         await run_in_threadpool(session.commit)

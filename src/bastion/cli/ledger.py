@@ -15,9 +15,13 @@ app = typer.Typer(help="Inspect and verify the tamper-evident ledger.", no_args_
 @app.command()
 @one_line_errors
 def verify(data_dir: DataDirOption = None) -> None:
-    """Recompute the chain; exit 1 and name the first bad row when it is broken."""
+    """Recompute the chain (after writing any outbox); exit 1 and name the first bad row."""
     with hub_for(data_dir) as hub:
+        hub.ledger.drain_outbox()
         result = hub.ledger.verify()
+        waiting = hub.ledger.backlog
+    if waiting:
+        err_console.print(f"{waiting} ledger entries wait in the local outbox for the database")
     if result.ok:
         console.print(f"[green]{result.describe()}[/]")
         return

@@ -45,6 +45,7 @@ from bastion.notify.models import (
     Template,
     Tier,
     TierMember,
+    contact_name_key,
 )
 from bastion.notify.schemas import (
     CallTreeCreate,
@@ -109,7 +110,10 @@ def _channels_from(items: Iterable[ChannelIn]) -> list[Channel]:
 
 
 def _check_name_free(session: Session, model: Any, name: str, *, except_id: str | None) -> None:
-    found = session.scalar(select(model.id).where(model.name == name))
+    if model is Contact:  # names are encrypted: compare their keyed hashes
+        found = session.scalar(select(Contact.id).where(Contact.name_key == contact_name_key(name)))
+    else:
+        found = session.scalar(select(model.id).where(model.name == name))
     if found is not None and found != except_id:
         raise Conflict(f"the name {name!r} is already used")
 
@@ -146,7 +150,7 @@ def create_contact(
 def get_contact(*, session: Session, contact_id: str) -> Contact:
     """Return a contact by id or name; raise NotFound."""
     contact = session.get(Contact, contact_id) or session.scalar(
-        select(Contact).where(Contact.name == contact_id)
+        select(Contact).where(Contact.name_key == contact_name_key(contact_id))
     )
     if contact is None:
         raise NotFound(f"no contact {contact_id!r}")
@@ -155,10 +159,11 @@ def get_contact(*, session: Session, contact_id: str) -> Contact:
 
 def list_contacts(*, session: Session, role: str | None = None) -> list[Contact]:
     """Return the contacts by name, optionally only those with ``role``."""
-    query = select(Contact).options(selectinload(Contact.channels)).order_by(Contact.name)
+    query = select(Contact).options(selectinload(Contact.channels))
     if role is not None:
         query = query.where(Contact.role == role)
-    return list(session.scalars(query))
+    # Names are encrypted, so the database cannot sort them.
+    return sorted(session.scalars(query), key=lambda c: (c.name.casefold(), c.name))
 
 
 def update_contact(
@@ -1038,7 +1043,7 @@ def acknowledge(
             tier=recipient.tier,
             context=context,
             now=now,
-            detail=f"acknowledged by {recipient.contact_name} ({method})",
+            detail=f"acknowledged by notify_contact:{recipient.contact_id} ({method})",
         )
     return recipient
 
