@@ -17,7 +17,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -346,13 +346,22 @@ class Ledger:
         self._inline_conn: PoolProxiedConnection | None = None
         self._inline_cursor_: Any = None
         self._inline_owner: int | None = None
+        # Told how many events each commit made durable (the checkpoint anchor counts them).
+        self.on_commit: Callable[[int], None] | None = None
 
     # -- writing ------------------------------------------------------------------------------
 
     def append_sync(self, events: Sequence[Event[Any]]) -> int:
         """Append and commit ``events`` now, from any thread; return the new head seq."""
         with self.db.write_engine.begin() as conn:
-            return append_events(conn, events)
+            seq = append_events(conn, events)
+        self._committed(len(events))
+        return seq
+
+    def _committed(self, count: int) -> None:
+        hook = self.on_commit
+        if hook is not None:
+            hook(count)
 
     async def append(self, events: Sequence[Event[Any]]) -> None:
         """Commit ``events`` (in this loop turn's batch, or by the writer thread); wait for it."""
@@ -406,6 +415,7 @@ class Ledger:
         except Exception as exc:
             self._fail_all(batch, exc)
             return
+        self._committed(len(events))
         for item in batch:
             _succeed(item.future)
 
@@ -484,9 +494,10 @@ class Ledger:
                 return
 
     def _commit(self, conn: Connection, batch: list[_Pending]) -> None:
+        events = [e for item in batch for e in item.events]
         try:
             with conn.begin():
-                append_events(conn, [e for item in batch for e in item.events])
+                append_events(conn, events)
         except Exception as exc:
             _LOGGER.exception("ledger commit of %d item(s) failed", len(batch))
             for item in batch:
@@ -495,6 +506,7 @@ class Ledger:
         finally:
             with self._lock:
                 self._in_thread -= len(batch)
+        self._committed(len(events))
         for item in batch:
             item.loop.call_soon_threadsafe(_succeed, item.future)
 

@@ -1,0 +1,441 @@
+"""Write signed checkpoints of the ledger's head, off the event loop, to the file and remotes.
+
+A checkpoint is written every ``every_events`` committed events or ``every_seconds``,
+whichever comes first, and on clean shutdown. Before signing, the writer checks that
+the ledger still extends the last checkpoint (the row it names is there with the same
+hash), so a rewritten ledger is never signed over. Remote delivery runs in the same
+thread after the local write; a failure is counted, logged and retried with back-off,
+and never holds up the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bastion.core.context import Context
+from bastion.core.errors import ConfigError, IntegrityError
+from bastion.core.events import EVENT_LEDGER_KEY, LedgerKeyPayload, make_event
+from bastion.store.anchor.keys import SigningKeys
+from bastion.store.anchor.records import (
+    CheckpointRecord,
+    KeyRecord,
+    checkpoint_message,
+    parse_line,
+    parse_time,
+    signature_valid,
+    time_text,
+)
+from bastion.store.anchor.sinks import CheckpointLog, HttpRemote, RemoteCopy, RemoteError
+from bastion.store.base import utcnow
+from bastion.store.ledger import GENESIS, Ledger, LedgerHead, LedgerRow
+
+_LOGGER = logging.getLogger(__name__)
+KEY_GRACE_S = 300.0
+"""How long after a rotation a checkpoint by the retired key is still accepted (clock skew,
+a server that had not yet re-read the key file)."""
+_RETRY_FIRST_S = 5.0
+_RETRY_MAX_S = 300.0
+
+
+@dataclass(frozen=True)
+class AnchorConfig:
+    """Where the signing key and the checkpoints live, and how often to checkpoint."""
+
+    key_file: Path
+    checkpoint_dir: Path
+    every_events: int = 1000
+    every_seconds: float = 60.0
+    remote_url: str | None = None
+    remote_token: str | None = None
+    remote_method: str = "POST"
+    data_dir: Path | None = None
+
+
+@dataclass
+class AnchorStats:
+    """Counters an operator (or a test) can read to see the anchor is working."""
+
+    checkpoints: int = 0
+    refused: int = 0
+    write_failures: int = 0
+    remote_sent: int = 0
+    remote_failures: int = 0
+    last_problem: str = ""
+    problems: list[str] = field(default_factory=list)
+
+
+def trusted(keys: SigningKeys, record: CheckpointRecord) -> bool:
+    """Return True when ``record`` is this ledger's and validly signed by one of its keys."""
+    key = keys.get(record.key_id)
+    if record.ledger != keys.ledger_id or key is None:
+        return False
+    if not signature_valid(key.record.public_key, record.message(), record.sig):
+        return False
+    try:
+        return key.valid_at(parse_time(record.time), grace_s=KEY_GRACE_S)
+    except ValueError:
+        return False
+
+
+class Anchor:
+    """Sign the ledger's head now and then and keep the signatures where the database is not."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        config: AnchorConfig,
+        *,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.ledger = ledger
+        self.config = config
+        self.stats = AnchorStats()
+        self._now = now
+        self._keys: SigningKeys | None = None
+        self._write_lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._since = 0  # events committed since the last checkpoint (approximate)
+        self._retry_at = 0.0
+        self._backoff = _RETRY_FIRST_S
+
+    # -- keys and places --------------------------------------------------------------------
+
+    @property
+    def key_file(self) -> Path:
+        """Return the signing key file's path."""
+        return self.config.key_file
+
+    def has_keys(self) -> bool:
+        """Return True when the signing key file exists."""
+        return self.config.key_file.exists()
+
+    def keys(self) -> SigningKeys:
+        """Return the signing keys, re-reading the file when another process rotated them."""
+        if self._keys is None or self._keys.changed_on_disk():
+            self._keys = SigningKeys.load(self.config.key_file)
+        return self._keys
+
+    @property
+    def log(self) -> CheckpointLog:
+        """Return the local checkpoint log of this ledger (named by the ledger's identity)."""
+        return CheckpointLog(self.config.checkpoint_dir / f"{self.keys().ledger_id}.jsonl")
+
+    @property
+    def remote(self) -> RemoteCopy | None:
+        """Return the configured remote copy, if any."""
+        if not self.config.remote_url:
+            return None
+        try:
+            target = HttpRemote(
+                self.config.remote_url,
+                token=self.config.remote_token,
+                method=self.config.remote_method,
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="BASTION_CHECKPOINT_URL") from None
+        return RemoteCopy(self.log, target)
+
+    def store_inside_data_dir(self) -> bool:
+        """Return True when the checkpoint store sits inside the data directory."""
+        if self.config.data_dir is None:
+            return False
+        store = self.config.checkpoint_dir.resolve()
+        return store.is_relative_to(self.config.data_dir.resolve())
+
+    def prepare(self, *, create: bool) -> SigningKeys:
+        """Load the signing keys (making the first one when ``create``) and log their records."""
+        with self._write_lock:
+            keys = self._load_keys(create=create)
+            self._sync_key_records(keys)
+            return keys
+
+    def _load_keys(self, *, create: bool) -> SigningKeys:
+        """Load the signing keys, making the first one (and its ledger event) when ``create``."""
+        if not self.has_keys():
+            if not create:
+                raise ConfigError(
+                    "no ledger signing key: this ledger has never been anchored "
+                    "(start the server or run 'bastion ledger checkpoint')",
+                    file=str(self.config.key_file),
+                )
+            try:
+                self._keys = SigningKeys.create(self.config.key_file, now=self._now())
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot write the ledger signing key: {exc.strerror or exc}",
+                    file=str(self.config.key_file),
+                ) from None
+            self._record_key(self._keys.current.record, action="created")
+        keys = self.keys()
+        if keys.readable_by_others():
+            raise ConfigError(
+                "the ledger signing key file is readable by other users; "
+                f"run: chmod 600 {self.config.key_file}",
+                file=str(self.config.key_file),
+            )
+        if self.store_inside_data_dir():
+            _LOGGER.warning(
+                "the checkpoint store %s is inside the data directory: whoever can rewrite "
+                "the database can rewrite it too; set BASTION_CHECKPOINT_DIR elsewhere",
+                self.config.checkpoint_dir,
+            )
+        return keys
+
+    def _record_key(self, record: KeyRecord, *, action: str) -> None:
+        """Write the key's public record to the ledger itself."""
+        payload = LedgerKeyPayload(
+            ledger_id=record.ledger,
+            key_id=record.key_id,
+            public_key=record.public_key,
+            created=record.created,
+            previous_key_id=record.previous_key_id,
+            endorsement=record.endorsement,
+            proof=record.proof,
+            action="rotated" if action == "rotated" else "created",
+        )
+        event = make_event(
+            EVENT_LEDGER_KEY, payload, context=Context(actor="system:ledger"), time=self._now()
+        )
+        self.ledger.append_sync([event])
+
+    def _sync_key_records(self, keys: SigningKeys) -> None:
+        """Append to the log any key record it lacks, oldest first."""
+        log = self.log
+        with log.locked() as writer:
+            present = set()
+            for _, text in log.read():
+                try:
+                    record = parse_line(text)
+                except ValueError:
+                    continue
+                if isinstance(record, KeyRecord):
+                    present.add(record.key_id)
+            writer.append([k.record for k in keys.keys if k.key_id not in present])
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def checkpoint(self, *, force: bool = False) -> CheckpointRecord | None:
+        """Sign the head and append it to the log when it moved (or when ``force``).
+
+        Raises IntegrityError, and signs nothing, when the ledger no longer extends the
+        last checkpoint in the log. Safe from any thread; blocks on the database and disk.
+        """
+        with self._write_lock:
+            keys = self.keys()
+            self._since = 0
+            log = self.log
+            with log.locked() as writer:
+                last = log.last_checkpoint(lambda r: trusted(keys, r))
+                head_seq, head_hash, head_id = self._head()
+                if last is not None:
+                    problem = self._contradiction(last, head_seq)
+                    if problem:
+                        self.stats.refused += 1
+                        raise IntegrityError(problem)
+                    if last.seq == head_seq and not force:
+                        return None
+                elif head_seq == 0 and not force:
+                    return None
+                stamp = time_text(self._now())
+                key_id, sig = keys.sign(
+                    checkpoint_message(
+                        ledger=keys.ledger_id,
+                        seq=head_seq,
+                        head_hash=head_hash,
+                        head_id=head_id,
+                        time=stamp,
+                    )
+                )
+                record = CheckpointRecord(
+                    ledger=keys.ledger_id,
+                    seq=head_seq,
+                    head_hash=head_hash,
+                    head_id=head_id,
+                    time=stamp,
+                    key_id=key_id,
+                    sig=sig,
+                )
+                writer.append([record])
+            self.stats.checkpoints += 1
+            return record
+
+    def _head(self) -> tuple[int, str, str | None]:
+        """Return the head's seq, hash and event id, checking the head row agrees with its row."""
+        with self.ledger.db.sessions() as session:
+            head = session.execute(
+                select(LedgerHead).where(LedgerHead.id == 1)
+            ).scalar_one_or_none()
+            if head is None:
+                raise IntegrityError("the ledger head row is missing")
+            if head.seq == 0:
+                return 0, GENESIS, None
+            row = session.execute(
+                select(LedgerRow.id, LedgerRow.hash).where(LedgerRow.seq == head.seq)
+            ).one_or_none()
+        if row is None or row.hash != head.hash:
+            raise IntegrityError(
+                f"the ledger head names seq {head.seq}, but that row is missing or differs"
+            )
+        return head.seq, head.hash, row.id
+
+    def _contradiction(self, last: CheckpointRecord, head_seq: int) -> str:
+        """Return why the ledger no longer extends ``last``, or an empty string."""
+        if head_seq < last.seq:
+            return (
+                f"the ledger ends at seq {head_seq} but was checkpointed at seq {last.seq} "
+                "(rows removed); run 'bastion ledger verify'"
+            )
+        if last.seq == 0:
+            return ""
+        with self.ledger.db.sessions() as session:
+            stored = session.execute(
+                select(LedgerRow.hash).where(LedgerRow.seq == last.seq)
+            ).scalar_one_or_none()
+        if stored != last.head_hash:
+            return (
+                f"row {last.seq} no longer matches its checkpoint of {last.time} "
+                "(changed or rewritten); run 'bastion ledger verify'"
+            )
+        return ""
+
+    # -- keys rotation ----------------------------------------------------------------------
+
+    def rotate(self) -> KeyRecord:
+        """Checkpoint with the old key, replace it, record the new key everywhere, checkpoint again."""
+        with self._write_lock:
+            keys = self.prepare(create=False)
+            self.checkpoint()
+            record = keys.rotate(now=self._now())
+            self._record_key(record, action="rotated")
+            self._sync_key_records(keys)
+            self.checkpoint(force=True)
+            return record
+
+    # -- background work --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load or create the key, checkpoint the head as it stands, then run in the background."""
+        if self._thread is not None:
+            return
+        with self._write_lock:
+            keys = self._load_keys(create=True)
+            try:
+                self._sync_key_records(keys)
+            except OSError as exc:
+                self.stats.write_failures += 1
+                self._problem(f"checkpoint log not writable: {exc}")
+        self._checkpoint_quietly()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="ledger-anchor", daemon=True)
+        self._thread.start()
+        self.ledger.on_commit = self.note_appended
+
+    def note_appended(self, count: int) -> None:
+        """Count committed events; wake the writer once enough have gone by. Cheap, any thread."""
+        self._since += count
+        if self._since >= self.config.every_events and not self._wake.is_set():
+            self._wake.set()
+
+    def _run(self) -> None:
+        due = time.monotonic() + self.config.every_seconds
+        while True:
+            waits = [due - time.monotonic()]
+            if self._remote_pending():
+                waits.append(self._retry_at - time.monotonic())
+            self._wake.wait(max(0.0, min(waits)))
+            self._wake.clear()
+            if self._stopping:
+                return
+            if self._since >= self.config.every_events or time.monotonic() >= due:
+                self._checkpoint_quietly()
+                due = time.monotonic() + self.config.every_seconds
+            self._deliver_when_due()
+
+    def _checkpoint_quietly(self) -> None:
+        """Checkpoint, logging and counting (never raising) what goes wrong."""
+        try:
+            self.checkpoint()
+        except IntegrityError as exc:
+            self._problem(f"checkpoint refused: {exc}")
+        except (ConfigError, OSError) as exc:
+            self.stats.write_failures += 1
+            self._problem(f"checkpoint not written: {exc}")
+        except Exception as exc:
+            self.stats.write_failures += 1
+            _LOGGER.exception("checkpoint not written")
+            self.stats.last_problem = str(exc)
+
+    def _problem(self, message: str) -> None:
+        if message != self.stats.last_problem:
+            _LOGGER.error("%s", message)
+        self.stats.last_problem = message
+        self.stats.problems.append(message)
+        del self.stats.problems[:-20]
+
+    def _remote_pending(self) -> bool:
+        try:
+            remote = self.remote
+            return remote is not None and remote.pending()
+        except ConfigError:
+            return False
+
+    def _deliver_when_due(self, *, now_anyway: bool = False) -> None:
+        if not now_anyway and time.monotonic() < self._retry_at:
+            return
+        try:
+            self.deliver()
+        except RemoteError:
+            pass  # counted and logged by deliver(); retried after the back-off
+        except (ConfigError, OSError) as exc:
+            self._problem(f"checkpoint delivery not possible: {exc}")
+
+    def deliver(self) -> int:
+        """Send the log's undelivered lines to the remote; count and re-raise a failure."""
+        remote = self.remote
+        if remote is None:
+            return 0
+        try:
+            sent = remote.deliver()
+        except RemoteError as exc:
+            self.stats.remote_failures += 1
+            self._retry_at = time.monotonic() + self._backoff
+            _LOGGER.warning(
+                "checkpoint delivery to %s failed (%d failures so far; retrying in %.0f s): %s",
+                remote.remote.display,
+                self.stats.remote_failures,
+                self._backoff,
+                exc,
+            )
+            self._backoff = min(self._backoff * 2, _RETRY_MAX_S)
+            raise
+        self.stats.remote_sent += sent
+        self._backoff, self._retry_at = _RETRY_FIRST_S, 0.0
+        return sent
+
+    @property
+    def running(self) -> bool:
+        """Return True while the background writer runs."""
+        return self._thread is not None
+
+    def close(self) -> None:
+        """Stop the background writer, write a final checkpoint and try the remote once more."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        if self.ledger.on_commit == self.note_appended:
+            self.ledger.on_commit = None
+        self._stopping = True
+        self._wake.set()
+        thread.join(timeout=60)
+        self._checkpoint_quietly()
+        self._deliver_when_due(now_anyway=True)
