@@ -93,6 +93,12 @@ async def run_server(
     ``prepare`` is called with the hub before the app is built (the demo adds its services).
     """
     hub = prepare_hub(settings)
+    if hub.anchor is not None:
+        try:
+            hub.anchor.start()
+        except BaseException:
+            hub.close()
+            raise
     if prepare is not None:
         prepare(hub)
     if simulate:
