@@ -6,6 +6,10 @@ reordered row breaks the chain at that row. Appends take the ``ledger_head`` row
 lock first (an UPDATE, portable to SQLite and PostgreSQL), so concurrent writers
 serialise and the chain stays linear. A single writer thread group-commits the
 events queued while the previous commit was running.
+
+The chain is keyless and its head lives in the same database, so it cannot tell a
+consistent rewrite from the real history; :mod:`bastion.store.anchor` signs checkpoints
+of the head and keeps them elsewhere, and its verification catches such rewrites.
 """
 
 from __future__ import annotations
