@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import text
 
 from bastion.core.context import Context
 from bastion.core.errors import ConfigError, IntegrityError
@@ -35,13 +35,15 @@ from bastion.store.anchor.records import (
 )
 from bastion.store.anchor.sinks import CheckpointLog, HttpRemote, RemoteCopy, RemoteError
 from bastion.store.base import utcnow
-from bastion.store.ledger import GENESIS, Ledger, LedgerHead, LedgerRow
+from bastion.store.ledger import GENESIS, Ledger
 
 _LOGGER = logging.getLogger(__name__)
 KEY_GRACE_S = 300.0
 """How long after a rotation a checkpoint by the retired key is still accepted (clock skew,
 a server that had not yet re-read the key file)."""
 _RETRY_FIRST_S = 5.0
+_HEAD_SQL = text("SELECT seq, hash FROM ledger_head WHERE id = 1")
+_ROWS_SQL = text("SELECT seq, id, hash FROM ledger_events WHERE seq IN (:a, :b)")
 _RETRY_MAX_S = 300.0
 
 
@@ -105,6 +107,7 @@ class Anchor:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._since = 0  # events committed since the last checkpoint (approximate)
+        self._trusted_sig = ""  # signature of the last record this anchor wrote
         self._retry_at = 0.0
         self._backoff = _RETRY_FIRST_S
 
@@ -235,16 +238,12 @@ class Anchor:
             self._since = 0
             log = self.log
             with log.locked() as writer:
-                last = log.last_checkpoint(lambda r: trusted(keys, r))
-                head_seq, head_hash, head_id = self._head()
-                if last is not None:
-                    problem = self._contradiction(last, head_seq)
-                    if problem:
-                        self.stats.refused += 1
-                        raise IntegrityError(problem)
-                    if last.seq == head_seq and not force:
-                        return None
-                elif head_seq == 0 and not force:
+                last = log.last_checkpoint(lambda r: self._trusted(keys, r))
+                head_seq, head_hash, head_id, problem = self._read_head(last)
+                if problem:
+                    self.stats.refused += 1
+                    raise IntegrityError(problem)
+                if not force and head_seq == (last.seq if last is not None else 0):
                     return None
                 stamp = time_text(self._now())
                 key_id, sig = keys.sign(
@@ -266,47 +265,51 @@ class Anchor:
                     sig=sig,
                 )
                 writer.append([record])
+            self._trusted_sig = record.sig
             self.stats.checkpoints += 1
             return record
 
-    def _head(self) -> tuple[int, str, str | None]:
-        """Return the head's seq, hash and event id, checking the head row agrees with its row."""
-        with self.ledger.db.sessions() as session:
-            head = session.execute(
-                select(LedgerHead).where(LedgerHead.id == 1)
-            ).scalar_one_or_none()
+    def _trusted(self, keys: SigningKeys, record: CheckpointRecord) -> bool:
+        """Check a log record's signature, skipping the one this anchor just wrote."""
+        if record.sig == self._trusted_sig and record.key_id == keys.current.key_id:
+            return True
+        return trusted(keys, record)
+
+    def _read_head(self, last: CheckpointRecord | None) -> tuple[int, str, str | None, str]:
+        """Return the head's seq, hash and event id, and why it does not extend ``last``.
+
+        The reason is "" when it does. Two small statements on one connection: this runs
+        beside the hot path and must stay cheap.
+        """
+        with self.ledger.db.engine.connect() as conn:
+            head = conn.execute(_HEAD_SQL).one_or_none()
             if head is None:
                 raise IntegrityError("the ledger head row is missing")
-            if head.seq == 0:
-                return 0, GENESIS, None
-            row = session.execute(
-                select(LedgerRow.id, LedgerRow.hash).where(LedgerRow.seq == head.seq)
-            ).one_or_none()
-        if row is None or row.hash != head.hash:
-            raise IntegrityError(
-                f"the ledger head names seq {head.seq}, but that row is missing or differs"
-            )
-        return head.seq, head.hash, row.id
-
-    def _contradiction(self, last: CheckpointRecord, head_seq: int) -> str:
-        """Return why the ledger no longer extends ``last``, or an empty string."""
-        if head_seq < last.seq:
-            return (
+            head_seq, head_hash = int(head[0]), str(head[1])
+            last_seq = last.seq if last is not None else 0
+            rows = {
+                int(seq): (str(id_), str(hash_))
+                for seq, id_, hash_ in conn.execute(_ROWS_SQL, {"a": head_seq, "b": last_seq})
+            }
+        head_id = None
+        if head_seq:
+            if rows.get(head_seq, ("", ""))[1] != head_hash:
+                raise IntegrityError(
+                    f"the ledger head names seq {head_seq}, but that row is missing or differs"
+                )
+            head_id = rows[head_seq][0]
+        problem = ""
+        if last is not None and head_seq < last.seq:
+            problem = (
                 f"the ledger ends at seq {head_seq} but was checkpointed at seq {last.seq} "
                 "(rows removed); run 'bastion ledger verify'"
             )
-        if last.seq == 0:
-            return ""
-        with self.ledger.db.sessions() as session:
-            stored = session.execute(
-                select(LedgerRow.hash).where(LedgerRow.seq == last.seq)
-            ).scalar_one_or_none()
-        if stored != last.head_hash:
-            return (
+        elif last is not None and last.seq and rows.get(last.seq, ("", ""))[1] != last.head_hash:
+            problem = (
                 f"row {last.seq} no longer matches its checkpoint of {last.time} "
                 "(changed or rewritten); run 'bastion ledger verify'"
             )
-        return ""
+        return head_seq, head_hash if head_seq else GENESIS, head_id, problem
 
     # -- keys rotation ----------------------------------------------------------------------
 
