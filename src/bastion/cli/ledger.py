@@ -12,7 +12,7 @@ from bastion.cli.common import DataDirOption, console, err_console, hub_for, one
 from bastion.core.errors import ConfigError, IntegrityError
 from bastion.hub import Hub
 from bastion.store.anchor import Anchor, verify_anchored
-from bastion.store.anchor.audit import shown_time
+from bastion.store.anchor.findings import shown_time
 from bastion.store.anchor.sinks import RemoteError
 
 app = typer.Typer(help="Inspect and verify the tamper-evident ledger.", no_args_is_help=True)

@@ -228,3 +228,20 @@ def test_the_remote_url_is_shown_without_its_secrets():
     assert remote.display == "https://bucket.example:8443/ledger/cp.jsonl"
     with pytest.raises(ValueError, match="http"):
         HttpRemote("ftp://example/checkpoints")
+
+
+def test_a_shrunken_log_is_sent_again_from_the_start(
+    ledger: Ledger, make_anchor: MakeAnchor, collector: Collector
+):
+    anchor = make_anchor(remote_url=collector.url, remote_token=TOKEN)
+    anchor.prepare(create=True)
+    ledger.append_sync([decision(1)])
+    anchor.checkpoint()
+    assert anchor.deliver() == 2
+    kept = local_lines(anchor)[:1]
+    anchor.log.path.write_text("".join(line + "\n" for line in kept))  # someone cut it short
+    ledger.append_sync([decision(2)])
+    anchor.checkpoint()
+    assert anchor.remote is not None and anchor.remote.pending()
+    assert anchor.deliver() == 2  # from the start again, never from the middle of a line
+    assert collector.records[2:] == local_lines(anchor)

@@ -32,7 +32,8 @@ this); events that were never written; and changes to rows newer than the last
 checkpoint (at most one interval's worth), which only the chain itself guards.
 """
 
-from bastion.store.anchor.audit import AnchorReport, Finding, FindingKind, verify_anchored
+from bastion.store.anchor.audit import AnchorReport, verify_anchored
+from bastion.store.anchor.findings import Finding, FindingKind
 from bastion.store.anchor.writer import Anchor, AnchorConfig, AnchorStats
 
 __all__ = [

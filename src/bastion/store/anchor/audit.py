@@ -5,9 +5,7 @@ there). Then every checkpoint copy — the local file, any extra copies given, t
 is checked: each record parses, belongs to this ledger, is signed by a known key within
 its working life, and the copy is in order. Finally each valid checkpoint is compared
 with the database: the row at its seq must still be there with the same hash and event
-id. A mismatch is classified by where the checkpointed event went: gone past the end
-(truncated), moved to another seq (deleted or inserted and renumbered), still at its seq
-with another hash (changed and the chain recomputed), or gone altogether (rewritten).
+id (see :mod:`bastion.store.anchor.compare` for how a mismatch is named).
 """
 
 from __future__ import annotations
@@ -15,12 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from bastion.core.errors import ConfigError
+from bastion.store.anchor.compare import against_database, max_seq
+from bastion.store.anchor.findings import Finding, FindingKind, shown_time
 from bastion.store.anchor.keys import SigningKeys
 from bastion.store.anchor.records import (
     CheckpointRecord,
@@ -31,39 +28,7 @@ from bastion.store.anchor.records import (
 )
 from bastion.store.anchor.sinks import CheckpointLog, RemoteError
 from bastion.store.anchor.writer import KEY_GRACE_S, Anchor
-from bastion.store.ledger import GENESIS, Ledger, LedgerRow, Verification
-
-_CHUNK = 500
-
-
-class FindingKind(StrEnum):
-    """What a finding is about."""
-
-    CHAIN = "chain"
-    TRUNCATED = "truncated"
-    CHANGED = "changed"
-    RENUMBERED = "renumbered"
-    REWRITTEN = "rewritten"
-    SIGNATURE = "signature"
-    UNKNOWN_KEY = "unknown_key"
-    ORDER = "order"
-    FORK = "fork"
-    MISSING = "missing"
-    UNREADABLE = "unreadable"
-    UNANCHORED = "unanchored"
-    KEYS = "keys"
-    REMOTE = "remote"
-    NOTE = "note"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing verification found; ``problem`` False means a warning."""
-
-    kind: FindingKind
-    message: str
-    seq: int | None = None
-    problem: bool = True
+from bastion.store.ledger import Ledger, Verification
 
 
 @dataclass(frozen=True)
@@ -124,14 +89,6 @@ class AnchorReport:
         return [*out, summary] if summary else out
 
 
-def shown_time(text: str) -> str:
-    """Return a record time as people read it (UTC, to the second)."""
-    try:
-        return parse_time(text).strftime("%Y-%m-%d %H:%M:%S UTC")
-    except ValueError:
-        return text
-
-
 @dataclass
 class _Source:
     name: str
@@ -148,7 +105,7 @@ def verify_anchored(
     findings: list[Finding] = []
     if not chain.ok:
         findings.append(Finding(FindingKind.CHAIN, chain.describe(), chain.bad_seq))
-    rows = _max_seq(ledger)
+    rows = max_seq(ledger)
     if anchor is None:
         findings.append(
             Finding(
@@ -200,7 +157,7 @@ def verify_anchored(
     findings += _compare_copies(sources)
     valid = _distinct(c for s in sources for c in s.valid)
     findings += _forks(valid)
-    matched, mismatch_findings = _against_database(ledger, valid, rows)
+    matched, mismatch_findings = against_database(ledger, valid, rows)
     findings += mismatch_findings
     findings += _key_events(ledger, keys)
     if rows > 0 and not valid:
@@ -390,106 +347,6 @@ def _forks(valid: list[CheckpointRecord]) -> list[Finding]:
                 )
             ]
     return []
-
-
-def _max_seq(ledger: Ledger) -> int:
-    with ledger.db.sessions() as session:
-        return int(session.execute(select(func.max(LedgerRow.seq))).scalar_one() or 0)
-
-
-def _rows_at(ledger: Ledger, seqs: Sequence[int]) -> dict[int, tuple[str, str]]:
-    found: dict[int, tuple[str, str]] = {}
-    with ledger.db.sessions() as session:
-        for i in range(0, len(seqs), _CHUNK):
-            chunk = list(seqs[i : i + _CHUNK])
-            stmt = select(LedgerRow.seq, LedgerRow.id, LedgerRow.hash).where(
-                LedgerRow.seq.in_(chunk)
-            )
-            found.update({seq: (id_, hash_) for seq, id_, hash_ in session.execute(stmt)})
-    return found
-
-
-def _seqs_of(ledger: Ledger, ids: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    with ledger.db.sessions() as session:
-        for i in range(0, len(ids), _CHUNK):
-            chunk = list(ids[i : i + _CHUNK])
-            stmt = select(LedgerRow.id, LedgerRow.seq).where(LedgerRow.id.in_(chunk))
-            found.update({id_: seq for id_, seq in session.execute(stmt)})
-    return found
-
-
-@dataclass(frozen=True)
-class _Mismatch:
-    kind: FindingKind
-    record: CheckpointRecord
-    last_good: int
-    moved_to: int | None = None
-
-
-def _against_database(
-    ledger: Ledger, valid: list[CheckpointRecord], max_seq: int
-) -> tuple[int, list[Finding]]:
-    """Compare each checkpoint with its row; return the newest matching seq and the findings."""
-    rows = _rows_at(ledger, sorted({r.seq for r in valid if r.seq > 0}))
-    ids = _seqs_of(ledger, sorted({r.head_id for r in valid if r.head_id}))
-    last_good, mismatches = 0, []
-    for record in valid:
-        row = rows.get(record.seq)
-        if record.seq == 0:
-            if record.head_hash == GENESIS:
-                continue
-            row = None
-        elif row is not None and row == (record.head_id, record.head_hash):
-            last_good = max(last_good, record.seq)
-            continue
-        moved = ids.get(record.head_id or "")
-        if row is None:
-            kind = FindingKind.RENUMBERED if moved is not None else FindingKind.TRUNCATED
-        elif row[0] == record.head_id:
-            kind = FindingKind.CHANGED
-        else:
-            kind = FindingKind.RENUMBERED if moved is not None else FindingKind.REWRITTEN
-        mismatches.append(_Mismatch(kind, record, last_good, moved))
-    return last_good, _summarise(mismatches, max_seq)
-
-
-def _summarise(mismatches: list[_Mismatch], max_seq: int) -> list[Finding]:
-    """Return one finding per kind of change, naming the first checkpoint that shows it."""
-    findings = []
-    for kind in FindingKind:
-        group = [m for m in mismatches if m.kind is kind]
-        if not group:
-            continue
-        first = group[0]
-        seq, span = first.record.seq, f"seq {first.last_good + 1}..{first.record.seq}"
-        if kind is FindingKind.TRUNCATED:
-            top = max(m.record.seq for m in group)
-            message = (
-                f"truncated after seq {max_seq}: rows up to seq {top} were checkpointed "
-                f"(signed {shown_time(group[-1].record.time)}) and are gone"
-            )
-        elif kind is FindingKind.CHANGED:
-            message = f"row {seq} changed after checkpoint (hash differs)"
-            if first.last_good + 1 < seq:
-                message += f": a row in {span} was edited and the later hashes recomputed"
-        elif kind is FindingKind.RENUMBERED:
-            moved = first.moved_to or 0
-            verb = "deleted" if moved < seq else "inserted"
-            message = (
-                f"rows {verb} and the rest renumbered: the event checkpointed at seq {seq} "
-                f"is now at seq {moved} (the change lies in {span})"
-            )
-        else:
-            message = (
-                f"chain rewritten: checkpoint at seq {seq} does not match (its event "
-                f"{first.record.head_id} is no longer in the ledger; rows after seq "
-                f"{first.last_good} were replaced)"
-            )
-        if len(group) > 1 and kind is not FindingKind.TRUNCATED:
-            message += f"; {len(group) - 1} later checkpoint(s) disagree as well"
-        findings.append(Finding(kind, message, seq))
-    return findings
 
 
 def _key_events(ledger: Ledger, keys: SigningKeys) -> list[Finding]:

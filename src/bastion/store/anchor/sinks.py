@@ -12,16 +12,19 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from bastion.store.anchor.records import CheckpointRecord, KeyRecord, parse_line, to_line
 
+_LOGGER = logging.getLogger(__name__)
 _CHUNK = 65536
 
 
@@ -168,29 +171,44 @@ class HttpRemote:
 
 
 class RemoteCopy:
-    """Keep one remote's copy of the log up to date, resuming from a cursor file."""
+    """Keep one remote's copy of the log up to date, resuming from a cursor file.
+
+    The cursor holds the offset reached and a digest of the last line sent, so a log that
+    was cut short or replaced is noticed (and sent again from the start; verification
+    ignores duplicates) instead of being resumed in the middle of a line.
+    """
 
     def __init__(self, log: CheckpointLog, remote: HttpRemote) -> None:
         self.log = log
         self.remote = remote
         self.cursor_path = log.path.with_name(f"{log.path.name}.sent-{remote.ident}")
 
-    def _cursor(self) -> int:
-        try:
-            return int(self.cursor_path.read_text().strip() or 0)
-        except (FileNotFoundError, ValueError):
-            return 0
-
-    def _save_cursor(self, offset: int) -> None:
+    def _save_cursor(self, offset: int, line: bytes) -> None:
         tmp = self.cursor_path.with_name(self.cursor_path.name + ".tmp")
-        tmp.write_text(f"{offset}\n")
+        tmp.write_text(f"{offset} {len(line)} {hashlib.sha256(line).hexdigest()}\n")
         os.replace(tmp, self.cursor_path)
+
+    def _resume_at(self, handle: BinaryIO) -> tuple[int, bool]:
+        """Return where to resume in the open log, and whether the cursor no longer fits it."""
+        try:
+            offset_text, length_text, digest = self.cursor_path.read_text().split()
+            offset, length = int(offset_text), int(length_text)
+        except (FileNotFoundError, ValueError):
+            return 0, False
+        if offset > handle.seek(0, os.SEEK_END) or offset < length + 1:
+            return 0, True
+        handle.seek(offset - length - 1)
+        data = handle.read(length + 1)
+        if data[-1:] != b"\n" or hashlib.sha256(data[:-1]).hexdigest() != digest:
+            return 0, True
+        return offset, False
 
     def pending(self) -> bool:
         """Return True when the log holds complete lines the remote has not accepted yet."""
         try:
             with self.log.path.open("rb") as handle:
-                handle.seek(self._cursor())
+                offset, _ = self._resume_at(handle)
+                handle.seek(offset)
                 return b"\n" in handle.read()
         except FileNotFoundError:
             return False
@@ -201,13 +219,19 @@ class RemoteCopy:
         Stops at the first failure (raising RemoteError) with the cursor after the last
         line the remote accepted, so nothing is skipped or reordered.
         """
-        offset = self._cursor()
         try:
             with self.log.path.open("rb") as handle:
+                offset, moved = self._resume_at(handle)
                 handle.seek(offset)
                 data = handle.read()
         except FileNotFoundError:
             return 0
+        if moved:
+            _LOGGER.warning(
+                "checkpoint log %s no longer holds what was sent to %s; sending it all again",
+                self.log.path,
+                self.remote.display,
+            )
         sent = 0
         for raw in data.split(b"\n")[:-1]:  # the part after the last newline is incomplete
             offset += len(raw) + 1
@@ -215,5 +239,5 @@ class RemoteCopy:
             if line:
                 self.remote.send(line)
                 sent += 1
-            self._save_cursor(offset)
+            self._save_cursor(offset, raw)
         return sent

@@ -400,6 +400,7 @@ class Anchor:
         except RemoteError:
             pass  # counted and logged by deliver(); retried after the back-off
         except (ConfigError, OSError) as exc:
+            self._retry_at = time.monotonic() + _RETRY_MAX_S
             self._problem(f"checkpoint delivery not possible: {exc}")
 
     def deliver(self) -> int:
