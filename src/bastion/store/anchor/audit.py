@@ -93,7 +93,6 @@ class AnchorReport:
 class _Source:
     name: str
     lines: list[tuple[int, str]]
-    local: bool = False
     valid: list[CheckpointRecord] = field(default_factory=list)
 
 
@@ -128,7 +127,7 @@ def verify_anchored(
     except ConfigError as exc:
         findings.append(Finding(FindingKind.KEYS, str(exc)))
         return AnchorReport(chain, tuple(findings))
-    sources = [_Source(str(anchor.log.path), anchor.log.read(), local=True)]
+    sources = [_Source(str(anchor.log.path), anchor.log.read())]  # the local log comes first
     sources += [_Source(str(p), CheckpointLog(p).read()) for p in extra_logs]
     remote = anchor.remote
     if remote is not None:
@@ -352,13 +351,25 @@ def _forks(valid: list[CheckpointRecord]) -> list[Finding]:
 def _key_events(ledger: Ledger, keys: SigningKeys) -> list[Finding]:
     """Warn when the key file and the ledger's own key events disagree."""
     recorded: set[str] = set()
+    ledgers: set[str] = set()
     for row in ledger.query(types=["ledger.key"], limit=10_000):
         try:
-            recorded.add(str(json.loads(row.payload)["key_id"]))
+            payload = json.loads(row.payload)
+            recorded.add(str(payload["key_id"]))
+            ledgers.add(str(payload["ledger_id"]))
         except (ValueError, KeyError, TypeError):
             continue
     known = {k.key_id for k in keys.keys}
     findings = [
+        Finding(
+            FindingKind.KEYS,
+            f"this database's key events belong to ledger {other}, but the key file "
+            f"{keys.path} is ledger {keys.ledger_id}'s (is BASTION_LEDGER_KEY_FILE shared?)",
+            problem=False,
+        )
+        for other in sorted(ledgers - {keys.ledger_id})
+    ]
+    findings += [
         Finding(
             FindingKind.KEYS,
             f"signing key {key_id} is not recorded in the ledger",

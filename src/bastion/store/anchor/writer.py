@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import text
 
@@ -194,7 +195,7 @@ class Anchor:
             )
         return keys
 
-    def _record_key(self, record: KeyRecord, *, action: str) -> None:
+    def _record_key(self, record: KeyRecord, *, action: Literal["created", "rotated"]) -> None:
         """Write the key's public record to the ledger itself."""
         payload = LedgerKeyPayload(
             ledger_id=record.ledger,
@@ -204,7 +205,7 @@ class Anchor:
             previous_key_id=record.previous_key_id,
             endorsement=record.endorsement,
             proof=record.proof,
-            action="rotated" if action == "rotated" else "created",
+            action=action,
         )
         event = make_event(
             EVENT_LEDGER_KEY, payload, context=Context(actor="system:ledger"), time=self._now()
