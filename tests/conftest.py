@@ -46,6 +46,15 @@ def service_missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _checkpoint_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep signed ledger checkpoints written by tests out of the user's state directory."""
+    store = tmp_path_factory.mktemp("checkpoint-store")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BASTION_CHECKPOINT_DIR", str(store))
+        yield store
+
+
 @pytest.fixture(autouse=True)
 def keyring() -> crypto.KeyRing:
     """Install a fresh test key ring for encrypted columns."""

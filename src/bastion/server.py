@@ -138,10 +138,12 @@ async def run_server(
     path = config_path(settings.data_dir, settings.config)
     node = load_node_config(path) if path is not None else None
     hub = prepare_hub(settings)
-    if node is not None:
-        try:
+    try:
+        if node is not None:
             add_integrations(hub, node)
-        except BaseException:
+        if hub.anchor is not None:
+            hub.anchor.start()
+    except BaseException:
             hub.close()
             raise
     if prepare is not None:

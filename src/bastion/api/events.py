@@ -21,6 +21,7 @@ from bastion.api.scope import AnySite, Global
 from bastion.auth.permissions import Permission
 from bastion.core.events import Event
 from bastion.hub import Hub
+from bastion.store.anchor import verify_anchored
 from bastion.store.ledger import LedgerRow
 
 router = APIRouter(tags=["events"])
@@ -62,14 +63,30 @@ class LedgerEventRead(BaseModel):
         )
 
 
-class VerificationRead(BaseModel):
-    """Result of re-computing the ledger chain."""
+class FindingRead(BaseModel):
+    """One thing checkpoint verification found."""
 
-    ok: bool = Field(description="True when the chain is intact.")
+    kind: str = Field(description="truncated, changed, renumbered, rewritten, signature …")
+    seq: int | None = Field(description="Sequence number concerned, if any.")
+    problem: bool = Field(description="True when it fails verification; False for a warning.")
+    message: str = Field(description="What was found, in plain words.")
+
+
+class VerificationRead(BaseModel):
+    """Result of re-computing the ledger chain and checking its signed checkpoints."""
+
+    ok: bool = Field(description="True when the chain is intact and every checkpoint matches.")
     rows_checked: int = Field(description="Rows that verified.")
     bad_seq: int | None = Field(description="First row that failed, if any.")
     problem: str = Field(description="What was wrong.")
     summary: str = Field(description="One line for humans.")
+    checkpoints: int = Field(default=0, description="Valid signed checkpoints checked.")
+    anchored_seq: int | None = Field(
+        default=None, description="Newest seq covered by a signed checkpoint."
+    )
+    findings: list[FindingRead] = Field(
+        default_factory=list, description="Checkpoint problems and warnings."
+    )
 
 
 EventsReader = Annotated[Principal, Depends(Require(Permission.EVENTS_READ, site=AnySite()))]
@@ -105,14 +122,22 @@ def list_events(
     dependencies=[Depends(Require(Permission.LEDGER_VERIFY, site=Global()))],
 )
 def verify_ledger(hub: HubDep) -> VerificationRead:
-    """Recompute the hash chain and report the first broken row."""
-    result = hub.ledger.verify()
+    """Recompute the hash chain, check it against every checkpoint copy and name any change."""
+    report = verify_anchored(ledger=hub.ledger, anchor=hub.anchor)
+    chain = report.chain
+    first = report.problems[0] if report.problems else None
     return VerificationRead(
-        ok=result.ok,
-        rows_checked=result.rows_checked,
-        bad_seq=result.bad_seq,
-        problem=result.problem,
-        summary=result.describe(),
+        ok=report.ok,
+        rows_checked=chain.rows_checked,
+        bad_seq=chain.bad_seq if not chain.ok else (first.seq if first else None),
+        problem=chain.problem if not chain.ok else (first.message if first else ""),
+        summary=report.describe(),
+        checkpoints=report.checkpoints,
+        anchored_seq=report.newest.seq if report.newest else None,
+        findings=[
+            FindingRead(kind=f.kind.value, seq=f.seq, problem=f.problem, message=f.message)
+            for f in report.findings
+        ],
     )
 
 

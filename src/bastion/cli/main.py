@@ -95,6 +95,11 @@ def init(
                     now=hub.clock.now(),
                 )
             console.print(f"imported site {record.id} revision {record.revision}")
+        if hub.anchor is not None:
+            try:
+                ledger_cli.anchor_now(hub.anchor)
+            except BastionError as exc:
+                console.print(f"[yellow]warning:[/] the ledger is not anchored yet: {exc}")
     finally:
         hub.close()
     console.print(f"data directory ready: {settings.data_dir.resolve()}")

@@ -309,6 +309,28 @@ EVENT_SITE_IMPORTED = register(
 )
 
 
+class LedgerKeyPayload(Payload):
+    """A ledger checkpoint signing key was created or replaced (public half only)."""
+
+    ledger_id: str = Field(description="Identity of the ledger the key signs checkpoints for.")
+    key_id: str = Field(description="Short id of the new key (SHA-256 of its public key).")
+    public_key: str = Field(description="Ed25519 public key, base64.")
+    created: str = Field(description="When the key was made (UTC, ISO 8601).")
+    previous_key_id: str | None = Field(default=None, description="Key it replaces, if any.")
+    endorsement: str | None = Field(
+        default=None, description="The replaced key's signature over this key, base64."
+    )
+    proof: str = Field(description="The new key's own signature over this record, base64.")
+    action: Literal["created", "rotated"] = Field(description="First key, or a rotation.")
+
+
+EVENT_LEDGER_KEY = register(
+    EventType(
+        "ledger.key", LedgerKeyPayload, "A ledger checkpoint signing key was created or rotated."
+    )
+)
+
+
 class LockdownPayload(Payload):
     """A lockdown of zones started or ended; lockdown wins over everything except egress."""
 

@@ -8,6 +8,10 @@ serialise and the chain stays linear. A single writer thread group-commits the
 events queued while the previous commit was running. When the database cannot be
 reached, appended events go to a durable local outbox and are drained into the
 chain, in order and exactly once, when it answers again.
+
+The chain is keyless and its head lives in the same database, so it cannot tell a
+consistent rewrite from the real history; :mod:`bastion.store.anchor` signs checkpoints
+of the head and keeps them elsewhere, and its verification catches such rewrites.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -419,6 +423,8 @@ class Ledger:
         self._inline_conn: PoolProxiedConnection | None = None
         self._inline_cursor_: Any = None
         self._inline_owner: int | None = None
+        # Told how many events each commit made durable (the checkpoint anchor counts them).
+        self.on_commit: Callable[[int], None] | None = None
         self.outbox = outbox
         self.retry_s = retry_s
         self.retry_max_s = retry_max_s
@@ -439,7 +445,14 @@ class Ledger:
     def append_sync(self, events: Sequence[Event[Any]]) -> int:
         """Append and commit ``events`` now, from any thread; return the new head seq."""
         with self.db.write_engine.begin() as conn:
-            return append_events(conn, events)
+            seq = append_events(conn, events)
+        self._committed(len(events))
+        return seq
+
+    def _committed(self, count: int) -> None:
+        hook = self.on_commit
+        if hook is not None:
+            hook(count)
 
     async def append(self, events: Sequence[Event[Any]]) -> None:
         """Make ``events`` durable (this loop turn's batch, the writer thread or the outbox)."""
@@ -498,6 +511,7 @@ class Ledger:
                 return
             self._fail_all(batch, exc)
             return
+        self._committed(len(events))
         for item in batch:
             _succeed(item.future)
 
@@ -604,6 +618,7 @@ class Ledger:
                 with conn.begin():
                     _append_entries(conn, entries)
                 self.database_down = False
+                self._committed(len(entries))
                 return
             except Exception as exc:
                 link.discard()
@@ -679,6 +694,7 @@ class Ledger:
                     _LOGGER.exception("writing the ledger outbox failed; retrying later")
                 return False
             self.outbox.remove_through(queued[-1][0])
+            self._committed(len(queued))
             if self.database_down:
                 _LOGGER.warning("the database answers again; writing the ledger outbox")
                 self.database_down = False
