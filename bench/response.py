@@ -8,7 +8,9 @@ forced-door event to delivery of the notification (the last event of the rule's 
 Peer: Home Assistant 2024.3.3 in its own venv (``.bench-venvs/ha``, installed on first
 run) and its own process: a state trigger → two service calls, no recorder.
 
-Prints one table; the last line is ``RESPONSE p99_ms=… ha_p50_ms=… events_per_s=…``.
+Prints one table; the last line is ``RESPONSE p99_ms=… ha_p50_ms=… events_per_s=… held=…``:
+the best rate held within p99 <= 100 ms and 95 % delivered (``held=yes``), or on a machine
+too busy to hold even the lowest rate, the best rate achieved (``held=no``) rather than 0.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ HA_VERSION = "2024.3.3"
 RULE_COUNTS = (10, 100, 1000)
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "400"))
 RATES = (1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000)
+TIMEOUT_S = 30.0  # one event's whole chain; beyond this it is reported as timed out
+P99_LIMIT_MS = 100.0
+DELIVERED = 0.95
 
 
 def pct(values: list[float], q: float) -> float:
@@ -51,6 +56,13 @@ def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def p50_p99(values: list[float]) -> tuple[float, float]:
+    """Return (median, p99), or NaNs when every sample timed out."""
+    if not values:
+        return float("nan"), float("nan")
+    return statistics.median(values), pct(values, 99)
 
 
 def rules_yaml(count: int) -> str:
@@ -82,6 +94,7 @@ class Ours:
         self.engine.load(parse_rules(rules_yaml(count)).rules)
         self.count = count
         self.waiting: dict[str, tuple[float, asyncio.Future[float]]] = {}
+        self.timed_out = 0
 
     def on_notify(self, event: Event[Any]) -> None:
         entry = self.waiting.pop(event.context.parent_id or "", None)
@@ -101,12 +114,22 @@ class Ours:
             DoorPayload(door_id=f"d{i % self.count}", state="forced"),
             context=ctx,
         )
-        return await future
+        try:
+            return await asyncio.wait_for(future, TIMEOUT_S)
+        finally:
+            self.waiting.pop(ctx.id, None)
 
     async def latency(self, samples: int) -> list[float]:
-        for i in range(50):  # warm up
-            await self.one(i)
-        return [await self.one(i) * 1000 for i in range(samples)]
+        results: list[float] = []
+        for i in range(50 + samples):  # the first 50 warm up
+            try:
+                elapsed = await self.one(i)
+            except TimeoutError:
+                self.timed_out += 1
+                continue
+            if i >= 50:
+                results.append(elapsed * 1000)
+        return results
 
     async def sustained(self, rate: int, seconds: float = 1.5) -> tuple[float, float]:
         """Offer ``rate`` events/s for ``seconds``; return (achieved events/s, p99 ms)."""
@@ -120,10 +143,12 @@ class Ours:
             due = start + (i + batch) / rate
             delay = due - time.perf_counter()
             await asyncio.sleep(max(0.0, delay))
-        results = await asyncio.gather(*tasks)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
         elapsed = time.perf_counter() - start
         await self.engine.traces.flush()
-        return total / elapsed, pct([r * 1000 for r in results], 99)
+        done = [r * 1000 for r in results if isinstance(r, float)]
+        self.timed_out += total - len(done)
+        return len(done) / elapsed, pct(done, 99) if done else float("inf")
 
     async def close(self) -> None:
         await self.engine.stop()
@@ -247,33 +272,45 @@ async def run_ours(
         ours = Ours(directory, count)
         await ours.start()
         lat = await ours.latency(SAMPLES)
-        latencies[count] = (statistics.median(lat), pct(lat, 99))
+        latencies[count] = p50_p99(lat)
         await ours.close()
     bare = Ours(directory, max(RULE_COUNTS), ledger=False)
     await bare.start()
     lat = await bare.latency(SAMPLES)
-    latencies[-max(RULE_COUNTS)] = (statistics.median(lat), pct(lat, 99))
+    latencies[-max(RULE_COUNTS)] = p50_p99(lat)
     await bare.close()
     ours = Ours(directory, max(RULE_COUNTS))
     await ours.start()
     await ours.latency(50)
     sweep: list[tuple[int, float, float]] = []
-    best = 0.0
     for rate in RATES:
         achieved, p99 = await ours.sustained(rate)
         sweep.append((rate, achieved, p99))
-        if p99 > 100 or achieved < 0.95 * rate:
+        if p99 > P99_LIMIT_MS or achieved < DELIVERED * rate:
             break
-        best = achieved
     await ours.close()
-    return latencies, best, sweep, ours.rows, ours.chain_ok
+    return latencies, sweep, ours.rows, ours.chain_ok, ours.timed_out
+
+
+def sustained_rate(sweep: list[tuple[int, float, float]]) -> tuple[float, bool]:
+    """Return the best rate held within the limits, or (when none was) the best achieved."""
+    held = [achieved for rate, achieved, p99 in sweep if within_limits(rate, achieved, p99)]
+    if held:
+        return max(held), True
+    return max((achieved for _, achieved, _ in sweep), default=0.0), False
+
+
+def within_limits(rate: int, achieved: float, p99: float) -> bool:
+    """Return whether an offered rate was delivered (95 %) with p99 under the limit."""
+    return p99 <= P99_LIMIT_MS and achieved >= DELIVERED * rate
 
 
 def main() -> None:
     """Run both sides and print the table."""
     crypto.configure(crypto.KeyRing([os.urandom(32)]))
     with tempfile.TemporaryDirectory() as tmp:
-        latencies, sustained, sweep, rows, chain_ok = asyncio.run(run_ours(Path(tmp)))
+        latencies, sweep, rows, chain_ok, timed_out = asyncio.run(run_ours(Path(tmp)))
+    sustained, held = sustained_rate(sweep)
     ha = run_ha(RULE_COUNTS, SAMPLES)
     print("Forced door → ledger commit → rule → 2 lock commands + notification")
     print(f"{'system':<34}{'rules':>7}{'p50 ms':>10}{'p99 ms':>10}")
@@ -286,13 +323,24 @@ def main() -> None:
         )
     print()
     print("Sustained load at 1,000 rules (4 ledger rows per forced-door event)")
-    print(f"{'offered ev/s':>12}{'achieved ev/s':>15}{'p99 ms':>10}")
+    print(f"{'offered ev/s':>12}{'achieved ev/s':>15}{'p99 ms':>10}  within limits")
     for rate, achieved, p99 in sweep:
-        print(f"{rate:>12}{achieved:>15.0f}{p99:>10.2f}")
+        ok = "yes" if within_limits(rate, achieved, p99) else "no"
+        print(f"{rate:>12}{achieved:>15.0f}{p99:>10.2f}  {ok}")
     print(f"ledger rows written in the sustained run: {rows}; chain verifies: {chain_ok}")
+    if timed_out:
+        print(f"{timed_out} events got no notification within {TIMEOUT_S:.0f} s (timed out)")
+    if not held:
+        print(
+            f"no offered rate was held (p99 <= {P99_LIMIT_MS:.0f} ms, {DELIVERED:.0%} delivered):"
+            " events_per_s is the best rate achieved, on a machine this busy"
+        )
     ours_p99 = latencies[max(RULE_COUNTS)][1]
     ha_p50 = min((v["p50"] for v in ha.values()), default=float("nan"))
-    print(f"RESPONSE p99_ms={ours_p99:.3f} ha_p50_ms={ha_p50:.3f} events_per_s={sustained:.0f}")
+    print(
+        f"RESPONSE p99_ms={ours_p99:.3f} ha_p50_ms={ha_p50:.3f} events_per_s={sustained:.0f}"
+        f" held={'yes' if held else 'no'}"
+    )
 
 
 if __name__ == "__main__":

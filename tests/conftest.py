@@ -46,6 +46,15 @@ def service_missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _checkpoint_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep signed ledger checkpoints written by tests out of the user's state directory."""
+    store = tmp_path_factory.mktemp("checkpoint-store")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BASTION_CHECKPOINT_DIR", str(store))
+        yield store
+
+
 @pytest.fixture(autouse=True)
 def keyring() -> crypto.KeyRing:
     """Install a fresh test key ring for encrypted columns."""
@@ -222,6 +231,37 @@ def site_hub(hub: Hub, dispensary: Site) -> Hub:
     """Return the hub with the example dispensary loaded."""
     hub.extras["sites"] = {dispensary.site.id: dispensary}
     return hub
+
+
+def add_call_tree(hub: Hub, name: str, *addresses: tuple[str, str], now: datetime) -> str:
+    """Create a one-tier call tree of e-mail contacts (name, Apprise URL); return its id."""
+    from bastion.notify import service as notify_service
+    from bastion.notify.schemas import CallTreeCreate, ChannelIn, ContactCreate, TierIn
+
+    actor = Context(actor="test")
+    with hub.unit_of_work() as session:
+        ids = [
+            notify_service.create_contact(
+                session=session,
+                data=ContactCreate(name=contact, channels=[ChannelIn(kind="email", url=url)]),
+                context=actor,
+                now=now,
+            ).id
+            for contact, url in addresses
+        ]
+        return notify_service.create_tree(
+            session=session,
+            data=CallTreeCreate(name=name, tiers=[TierIn(contacts=ids)]),
+            context=actor,
+            now=now,
+        ).id
+
+
+@pytest.fixture
+def lone_worker_tree(site_hub: Hub, clock: FrozenClock) -> str:
+    """Create the dispensary's safety call tree ('lone-worker': one supervisor); return its id."""
+    url = "mailto://127.0.0.1:9?from=bastion@example.org&to=sup@example.org&mode=insecure"
+    return add_call_tree(site_hub, "lone-worker", ("Supervisor", url), now=clock.now())
 
 
 ClientFor = Callable[..., TestClient]

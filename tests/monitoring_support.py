@@ -139,7 +139,7 @@ async def publish_raw(topic: str, payload: bytes | str, *, retain: bool = False)
         await client.publish(topic, payload, qos=1, retain=retain)
 
 
-async def wait_until(predicate, limit_s: float = 10.0) -> None:
+async def wait_until(predicate, limit_s: float = 30.0) -> None:
     """Poll ``predicate`` until it holds (real broker round trips), or fail."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit_s

@@ -165,12 +165,20 @@ DEMO_PANIC_DEVICE = "counter-panic-1"
 DEMO_CONTACTS = (
     ("Demo police dispatch", "police@demo.invalid"),
     ("Demo store manager", "manager@demo.invalid"),
+    ("Demo shift lead", "shift-lead@demo.invalid"),
     ("Demo staff list", "staff@demo.invalid"),
 )
-DEMO_TREES = {
-    "police-and-management": ("Demo police dispatch", "Demo store manager"),
-    "all-staff": ("Demo staff list",),
-    "management": ("Demo store manager",),
+DEMO_TREES: dict[str, tuple[tuple[str, ...], ...]] = {
+    # The call trees the example rules, the shipped playbooks, the example site and the
+    # alarm procedures name, tier by tier; a test checks every reference of the demo resolves.
+    "police-dispatch": (("Demo police dispatch",),),
+    "management": (("Demo store manager",),),
+    "all-staff": (("Demo staff list",),),
+    "after-hours-intrusion": (("Demo store manager",), ("Demo police dispatch",)),
+    "shift_lead": (("Demo shift lead",), ("Demo store manager",)),
+    "lone-worker": (("Demo shift lead",), ("Demo store manager",)),
+    # Operators skipping a procedure step tell the supervisors' call tree.
+    "supervisor": (("Demo shift lead",),),
 }
 
 
@@ -180,7 +188,7 @@ def demo_smtp_port(settings: Settings) -> int:
 
 
 def install_demo_call_trees(hub: Hub, *, smtp_port: int) -> None:
-    """Create (once) demo contacts that mail the local catcher, and the playbooks' call trees."""
+    """Create the missing demo contacts (mailing the local catcher) and call trees."""
     from bastion.core.errors import NotFound
     from bastion.notify import service as notify
     from bastion.notify.schemas import CallTreeCreate, ChannelIn, ContactCreate, TierIn
@@ -205,7 +213,7 @@ def install_demo_call_trees(hub: Hub, *, smtp_port: int) -> None:
                 now=now,
             )
             ids[name] = contact.id
-        for tree, members in DEMO_TREES.items():
+        for tree, tiers in DEMO_TREES.items():
             try:
                 notify.get_tree(session=session, tree_id=tree)
                 continue
@@ -215,8 +223,11 @@ def install_demo_call_trees(hub: Hub, *, smtp_port: int) -> None:
                 session=session,
                 data=CallTreeCreate(
                     name=tree,
-                    description="Demo call tree for the emergency playbooks",
-                    tiers=[TierIn(contacts=[ids[m] for m in members], ack_timeout_s=300)],
+                    description="Demo call tree (mail goes to the demo's mail catcher)",
+                    tiers=[
+                        TierIn(contacts=[ids[m] for m in members], ack_timeout_s=300)
+                        for members in tiers
+                    ],
                 ),
                 context=ctx,
                 now=now,

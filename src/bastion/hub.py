@@ -21,8 +21,11 @@ from bastion.core.events import Event
 from bastion.core.ports import AccessDecider
 from bastion.settings import Settings
 from bastion.store import crypto
+from bastion.store.anchor import Anchor, AnchorConfig
 from bastion.store.db import Database
+from bastion.store.files import secure_dir
 from bastion.store.ledger import Ledger, take_staged
+from bastion.store.outbox import OUTBOX_FILE, Outbox
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,6 +41,7 @@ class Hub:
     bus: Bus
     clock: Clock = SYSTEM_CLOCK
     access: AccessDecider | None = None
+    anchor: Anchor | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def hash_credential(self, value: str, *, purpose: str) -> str:
@@ -64,8 +68,10 @@ class Hub:
             self.bus.deliver(event)
 
     def close(self) -> None:
-        """Stop the ledger writer and close database connections."""
+        """Stop the ledger writer, write the final checkpoint and close database connections."""
         self.ledger.close()
+        if self.anchor is not None:
+            self.anchor.close()
         self.db.dispose()
 
 
@@ -103,14 +109,34 @@ def open_hub(
     create_key: bool = False,
     database: Database | None = None,
 ) -> Hub:
-    """Open the database (migrating it when asked), install the key ring and build the hub."""
+    """Open the database (migrating it when asked), install the key ring and build the hub.
+
+    The data directory is made owner-only; the ledger's outbox lives in it.
+    """
     settings = settings or Settings()
+    secure_dir(settings.data_dir, create=create_key)
     crypto.configure(keyring_for(settings, create=create_key))
     db = database or Database(settings.resolved_database_url())
     if migrate:
         db.migrate()
     else:
         db.require_schema()
-    ledger = Ledger(db)
+    ledger = Ledger(db, outbox=Outbox(settings.data_dir / OUTBOX_FILE))
     bus = Bus(clock=clock, sink=ledger)
-    return Hub(settings=settings, db=db, ledger=ledger, bus=bus, clock=clock)
+    anchor = Anchor(ledger, anchor_config(settings))
+    return Hub(settings=settings, db=db, ledger=ledger, bus=bus, clock=clock, anchor=anchor)
+
+
+def anchor_config(settings: Settings) -> AnchorConfig:
+    """Return where the ledger's signing key and checkpoints live, from the settings."""
+    token = settings.checkpoint_url_token
+    return AnchorConfig(
+        key_file=settings.resolved_ledger_key_file(),
+        checkpoint_dir=settings.resolved_checkpoint_dir(),
+        every_events=settings.checkpoint_every_events,
+        every_seconds=settings.checkpoint_every_seconds,
+        remote_url=settings.checkpoint_url,
+        remote_token=token.get_secret_value() if token else None,
+        remote_method=settings.checkpoint_url_method,
+        data_dir=settings.data_dir,
+    )

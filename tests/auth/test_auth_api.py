@@ -29,7 +29,7 @@ def test_login_sets_a_hardened_cookie_and_returns_the_csrf_token(client, make_ac
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["user"]["username"] == "root"
-    assert body["user"]["roles"] == [{"role": "admin", "site_id": None}]
+    assert body["user"]["roles"] == [{"role": "admin", "site_id": None, "zone_ids": None}]
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE_NAME}=")
     for flag in ("HttpOnly", "SameSite=strict", "Secure", "Path=/"):
@@ -97,7 +97,7 @@ def test_bearer_tokens_skip_csrf_and_die_when_revoked(client, make_account, cloc
     bearer = {"Authorization": f"Bearer {token}"}
     me = client.get("/api/auth/me", headers=bearer).json()
     assert me["method"] == "token"
-    assert me["roles"] == [{"role": "operator", "site_id": None}]
+    assert me["roles"] == [{"role": "operator", "site_id": None, "zone_ids": None}]
     # An operator token cannot manage users, even though its owner could.
     assert client.get("/api/users", headers=bearer).status_code == 403
     assert client.post("/api/auth/logout", headers=bearer).status_code == 204

@@ -83,6 +83,14 @@ def test_token_and_role_commands(tmp_path, monkeypatch):
     )
     bad = runner.invoke(app, ["users", "grant", "olga", "wizard", "--data-dir", data])
     assert bad.exit_code == 2 and "unknown role" in bad.output
+    zoned = ["users", "grant", "olga", "hr", "--site", "d1", "--zone", "lobby", "--zone", "vault"]
+    assert runner.invoke(app, [*zoned, "--data-dir", data]).exit_code == 0
+    listed = runner.invoke(app, ["users", "list", "--data-dir", data])
+    assert "hr@d1/lobby+vault" in listed.output
+    nowhere = runner.invoke(
+        app, ["users", "grant", "olga", "hr", "--zone", "lobby", "--data-dir", data]
+    )
+    assert nowhere.exit_code == 2 and "needs a site" in nowhere.output
     minted = runner.invoke(
         app,
         [

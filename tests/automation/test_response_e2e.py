@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from bastion.alarms import service as alarms_service
@@ -20,6 +21,7 @@ from tests.monitoring_support import EXAMPLE_RULES, Listener, publish_raw, wait_
 TWO_AM = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)  # 02:00 in Chicago (CST)
 
 
+@pytest.mark.usefixtures("example_trees")
 async def test_forced_door_at_2am_in_armed_zone(hub, site, broker, prefix, recorder, clock):
     clock.set(TWO_AM)
     alarms = await start_alarms(hub, tick_s=None)

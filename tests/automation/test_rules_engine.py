@@ -66,6 +66,7 @@ async def _settle(hub, runtime) -> None:
     await hub.bus.drain()
 
 
+@pytest.mark.usefixtures("example_trees")
 async def test_forced_door_in_armed_zone_locks_adjacent_doors_with_a_context_chain(
     hub, site, recorder, clock
 ):
@@ -96,6 +97,7 @@ async def test_forced_door_in_armed_zone_locks_adjacent_doors_with_a_context_cha
     assert [s["path"] for s in trace.steps][:2] == ["trigger/0", "condition/0"]
 
 
+@pytest.mark.usefixtures("example_trees")
 async def test_disarmed_zone_fails_the_condition_and_traces_it(hub, site, recorder, clock):
     clock.set(NIGHT)
     runtime = await start_automation(hub, [EXAMPLE_RULES], tick_s=None, flush_s=None)
@@ -196,6 +198,7 @@ def test_threshold_state_machine_has_inertia_and_hysteresis():
     assert m.feed(60, at(22)) is False and m.state == "idle"
 
 
+@pytest.mark.usefixtures("example_trees")
 async def test_threshold_trigger_uses_the_site_model_bound(hub, site, recorder, clock):
     runtime = await start_automation(hub, [EXAMPLE_RULES], tick_s=None, flush_s=None)
     for second, value in [(0, 75.0), (5, 80.0), (11, 82.0), (12, 85.0)]:
@@ -211,6 +214,7 @@ async def test_threshold_trigger_uses_the_site_model_bound(hub, site, recorder, 
     await runtime.stop()
 
 
+@pytest.mark.usefixtures("example_trees")
 async def test_schedule_arms_zones_with_exit_delay(hub, site, clock):
     clock.set(datetime(2026, 11, 10, 4, 0, tzinfo=UTC))  # 22:00 Chicago (CST)
     runtime = await start_automation(hub, [EXAMPLE_RULES], tick_s=None, flush_s=None)

@@ -104,3 +104,26 @@ def test_unreachable_database_url_is_one_clear_line(tmp_path: Path):
     assert result.exit_code == 2
     assert "does not answer" in result.output
     assert not target.exists()
+
+
+def test_ledger_verify_writes_the_outbox_left_by_an_outage_first(data_dir: Path):
+    from bastion.core.context import Context
+    from bastion.core.events import EVENT_DOOR_STATE, DoorPayload, make_event
+    from bastion.store.outbox import OUTBOX_FILE, Outbox, entry_of
+
+    before = run("ledger", "verify", "--data-dir", str(data_dir)).output
+    rows = int(before.split("OK: ")[1].split(" rows")[0])
+    box = Outbox(data_dir / OUTBOX_FILE)
+    box.put(
+        [
+            entry_of(
+                make_event(EVENT_DOOR_STATE, DoorPayload(door_id="d", state=s), context=Context())
+            )
+            for s in ("open", "closed")
+        ]
+    )
+    box.close()
+    after = run("ledger", "verify", "--data-dir", str(data_dir))
+    assert after.exit_code == 0, after.output
+    assert f"ledger OK: {rows + 2} rows" in after.output
+    assert Outbox(data_dir / OUTBOX_FILE).pending == 0

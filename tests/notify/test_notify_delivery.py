@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bastion.notify.runtime import start_call_tree
+from bastion.site import service as site_service
 from tests.notify.conftest import ACTOR, BASE_URL, ledger_events
 
 
@@ -246,3 +247,28 @@ async def test_notify_requested_on_the_bus_starts_the_named_call_tree(
     await notify_hub.bus.drain()
     await runtime.drain()
     assert [p["message"].splitlines()[0] for p in webhook.posts] == ["Step skipped on alarm 42"]
+
+
+async def test_times_in_messages_are_the_sites_local_time_with_its_name_and_address(
+    notify_hub, runtime, webhook, add_contact, add_tree, load_templates, dispensary, clock
+):
+    with notify_hub.unit_of_work() as session:
+        site_service.import_site(session=session, site=dispensary, context=ACTOR, now=clock.now())
+    police = add_contact("Dispatch", ("webhook", webhook.url()))
+    tree = add_tree("police-dispatch", [police])
+
+    await start_call_tree(
+        notify_hub,
+        tree_id=tree,
+        template_id="armed_robbery_police",
+        variables={"zone": "Sales floor", "operator_note": ""},
+        context=ACTOR,
+    )
+    await runtime.drain()
+
+    [post] = webhook.posts
+    # The frozen clock says 15:00 UTC: 09:00 standard time in Chicago.
+    assert "at 2026-03-07 09:00 CST" in post["message"]
+    assert "UTC" not in post["message"]
+    assert post["title"] == "Armed robbery in progress: Greenleaf Dispensary — West Loop"
+    assert "1200 W Example St, Chicago, IL 60607, zone Sales floor" in post["message"]

@@ -93,6 +93,9 @@ async def test_acknowledgement_by_link_is_single_use_and_stops_escalation(
     assert status.acknowledged_by == ["First"]
     acks = ledger_events(notify_hub, "notify.acknowledged")
     assert [json.loads(r.payload)["method"] for r in acks] == ["link"]
+    # The ledger is append-only: it names the contact by id, never by name.
+    assert all("First" not in r.payload for r in ledger_events(notify_hub))
+    assert any(f"notify_contact:{first}" in r.payload for r in ledger_events(notify_hub))
 
 
 async def test_expired_link_is_refused(notify_hub, runtime, webhook, add_contact, add_tree, clock):

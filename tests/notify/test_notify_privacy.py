@@ -1,4 +1,4 @@
-"""Addresses are encrypted at rest and never reach the logs or the ledger."""
+"""Addresses and names are encrypted at rest and never reach the logs or the ledger."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ async def test_addresses_are_encrypted_at_rest_and_absent_from_logs_and_ledger(
     email = "ivy.private@example.com"
     hook = webhook.url("/hook/T0P-s3cret-w3bhook")
     ivy = add_contact(
-        "Ivy",
+        "Ivy Quinn-Private",
         ("webhook", closed_url),
         ("sms", f"twilio://AC1234567890123456789012345678901234:token@15551234567/{PHONE}"),
         ("email", smtp_server.url(email)),
@@ -40,7 +40,14 @@ async def test_addresses_are_encrypted_at_rest_and_absent_from_logs_and_ledger(
     ours = "\n".join(
         f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records if r.name != "mail.log"
     )
-    secrets = [email, "T0P-s3cret-w3bhook", PHONE, "TIiajkdnlazkcOXrIdevi7FQ", "nobody-home"]
+    secrets = [
+        email,
+        "T0P-s3cret-w3bhook",
+        PHONE,
+        "TIiajkdnlazkcOXrIdevi7FQ",
+        "nobody-home",
+        "Quinn-Private",
+    ]
     with notify_hub.db.engine.connect() as conn:
         raw = [row[0] for row in conn.execute(text("SELECT url FROM notify_channels"))]
         dump = " ".join(

@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
+
 from bastion.auth.permissions import Role
+from tests.conftest import add_call_tree
 from tests.safety.conftest import ledger_payloads, raw_rows
 
 PROBLEM = "application/problem+json"
@@ -77,6 +80,7 @@ def _strip(timer: dict) -> dict:
     return {k: v for k, v in timer.items() if k not in {"id"}}
 
 
+@pytest.mark.usefixtures("lone_worker_tree")
 def test_duress_check_in_looks_normal_but_raises_priority_one_alarm(client_for, hub, clock):
     worker = client_for(Role.EMPLOYEE)
     pins = worker.put("/api/safety/pins", json={"checkin_pin": "2468", "duress_pin": "1357"})
@@ -99,6 +103,7 @@ def test_duress_check_in_looks_normal_but_raises_priority_one_alarm(client_for, 
     assert "Dock 2" not in str(alarms) and "Night delivery" not in str(alarms)
 
 
+@pytest.mark.usefixtures("lone_worker_tree")
 def test_wrong_pin_finished_timer_and_malformed_input(client_for, clock):
     worker = client_for(Role.EMPLOYEE)
     worker.put("/api/safety/pins", json={"checkin_pin": "2468", "duress_pin": "1357"})
@@ -128,6 +133,7 @@ def test_wrong_pin_finished_timer_and_malformed_input(client_for, clock):
     _problem(client_for(Role.EMPLOYEE).get(path), 404)
 
 
+@pytest.mark.usefixtures("lone_worker_tree")
 def test_timer_location_and_task_are_encrypted_at_rest(client_for, database):
     worker = client_for(Role.EMPLOYEE)
     worker.post(
@@ -249,6 +255,7 @@ def test_routines_flag_predictable_departures(client_for):
     _problem(client_for(Role.EMPLOYEE).get(f"{path}/analysis"), 404)
 
 
+@pytest.mark.usefixtures("lone_worker_tree")
 def test_duress_becomes_an_alarm_in_the_operator_queue(client_for):
     worker = client_for(Role.EMPLOYEE)
     operator = client_for(Role.OPERATOR)
@@ -260,3 +267,35 @@ def test_duress_becomes_an_alarm_in_the_operator_queue(client_for):
         alarms = operator.get("/api/alarms").json()
         time.sleep(0.02)
     assert [(a["alarm_type"], a["priority"]) for a in alarms] == [("duress", 1)]
+
+
+def test_a_timer_that_would_alert_nobody_is_refused_and_nothing_is_recorded(client_for, site_hub):
+    worker = client_for(Role.EMPLOYEE)
+    body = _problem(
+        worker.post("/api/safety/timers", json={"task": "Night count", "interval_minutes": 5}), 422
+    )
+    assert body["detail"].startswith(
+        "Nobody would be alerted if you missed a check-in: call tree 'lone-worker' does not exist."
+    )
+    assert worker.get("/api/safety/timers").json() == []
+    _problem(
+        worker.post(
+            "/api/safety/timers",
+            json={"task": "Night count", "interval_minutes": 5, "site_id": "elsewhere"},
+        ),
+        404,
+    )
+
+
+def test_a_missed_check_in_alerts_the_sites_safety_tree(client_for, site_hub, clock, smtp_server):
+    address = smtp_server.url("sup@example.com")
+    add_call_tree(site_hub, "lone-worker", ("Supervisor", address), now=clock.now())
+    worker = client_for(Role.EMPLOYEE)
+    started = worker.post("/api/safety/timers", json={"task": "Night count", "interval_minutes": 5})
+    assert started.status_code == 201, started.text
+
+    clock.advance(301)
+    assert worker.portal.call(site_hub.extras["safety"].tick) == 1
+    worker.portal.call(site_hub.extras["notify"].drain)
+    [mail] = smtp_server.to("sup@example.com")
+    assert "missed a check-in" in mail and "Night count" not in mail

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bastion.core.errors import Conflict, InvalidInput, NotFound
+from bastion.notify import service as notify_service
 from bastion.safety import guide, service
 from bastion.safety.models import Timer
 from bastion.safety.schemas import (
@@ -22,7 +23,10 @@ from bastion.safety.schemas import (
     TimerCreate,
     TripCreate,
 )
+from tests.conftest import add_call_tree
 from tests.safety.conftest import ACTOR, ledger_payloads, raw_rows
+
+SUPERVISOR = "mailto://127.0.0.1:9?from=bastion@example.org&to=sup@example.org&mode=insecure"
 
 
 def test_levels_follow_the_guide_factors():
@@ -73,10 +77,16 @@ def test_unknown_factor_is_refused(hub, clock):
 
 
 def _timer(hub, clock, owner_id: int = 1, **fields) -> str:
-    data = TimerCreate(task="Meter reading", interval_minutes=30, **fields)
+    with hub.db.sessions() as session:
+        missing = notify_service.tree_problem(session=session, tree="supervisors") is not None
+    if missing:
+        add_call_tree(hub, "supervisors", ("Supervisor", SUPERVISOR), now=clock.now())
+    data = TimerCreate(
+        task="Meter reading", interval_minutes=30, call_tree_id="supervisors", **fields
+    )
     with hub.unit_of_work() as session:
         return service.start_timer(
-            session=session, owner_id=owner_id, data=data, context=ACTOR, now=clock.now()
+            session=session, owner_id=owner_id, data=data, sites=(), context=ACTOR, now=clock.now()
         ).id
 
 

@@ -6,8 +6,10 @@ import json
 
 from bastion.auth.permissions import Role
 from bastion.core.events import EVENT_PLAYBOOK_RUN, EVENT_SAFETY_REPORT
+from bastion.site.loader import load_site_file
 from bastion.web.emergency import DEMO_PANIC_KEY
 from tests.automation.playbooks.conftest import badge
+from tests.conftest import EXAMPLES
 
 
 def test_viewer_sees_playbooks_but_no_buttons(site_hub, client_for):
@@ -61,6 +63,21 @@ def test_an_operator_of_another_site_cannot_start_here(site_hub, client_for):
     assert elsewhere.post("/console/emergency/start/fire?drill=true").status_code == 403
     assert elsewhere.post("/api/playbooks/fire/runs", json={"drill": True}).status_code == 403
     assert client_for(Role.OPERATOR).get("/api/playbooks/runs").json() == []
+
+
+def test_with_several_sites_a_run_starts_at_one_of_the_callers_sites(site_hub, client_for):
+    site_hub.extras["sites"]["cultivation-main"] = load_site_file(EXAMPLES / "cultivation.yaml")
+    operator = client_for(Role.OPERATOR, site_id="dispensary-main")
+    page = operator.get("/console/emergency").text
+    assert "/console/emergency/start/fire?drill=true&amp;site_id=dispensary-main" in page
+    assert "packet.pdf?site_id=dispensary-main" in page and "cultivation-main" not in page
+    assert operator.post("/console/emergency/start/fire?drill=true").status_code == 422
+    here = operator.post("/console/emergency/start/fire?drill=true&site_id=dispensary-main")
+    assert here.status_code == 204
+    there = operator.post("/console/emergency/start/fire?drill=true&site_id=cultivation-main")
+    assert there.status_code == 403
+    runs = operator.get("/api/playbooks/runs").json()
+    assert [r["site_id"] for r in runs] == ["dispensary-main"]
 
 
 def _checklist(client, **fields):

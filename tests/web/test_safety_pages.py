@@ -6,6 +6,8 @@ import json
 import re
 from datetime import timedelta
 
+import pytest
+
 from bastion.auth.permissions import Role
 from bastion.core.events import EVENT_ALARM_RAISED, EVENT_LONE_WORKER, EVENT_SAFETY_REPORT
 
@@ -21,6 +23,7 @@ def payloads(hub, name):
     ]
 
 
+@pytest.mark.usefixtures("lone_worker_tree")
 def test_worker_assesses_runs_a_timer_and_checks_in_with_pins(client_for, hub):
     me = client_for(Role.EMPLOYEE)
     page = me.get("/console/safety")

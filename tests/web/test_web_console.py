@@ -20,6 +20,7 @@ from bastion.core.events import (
     DoorPayload,
     ThreatLevelPayload,
 )
+from bastion.demo import install_demo_call_trees
 from bastion.web.charts import Segment, bar_chart, column_chart, stacked_bars
 
 SITE = "dispensary-main"
@@ -34,6 +35,7 @@ def app(site_hub, tmp_path):
     rules.mkdir()
     for source in EXAMPLE_RULES.glob("*.yaml"):
         shutil.copyfile(source, rules / source.name)
+    install_demo_call_trees(site_hub, smtp_port=9)  # the call trees the example rules start
     return create_app(site_hub)
 
 

@@ -38,6 +38,18 @@ from bastion.access.schemas import (
 )
 from bastion.access.snapshot import DoorPolicySpec, LevelSpec
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
+from bastion.api.resources import CREDENTIAL, LEVEL, PERSON
+from bastion.api.scope import (
+    AnySite,
+    DoorZones,
+    FromBody,
+    FromPath,
+    FromQuery,
+    FromResource,
+    Missing,
+    ZoneFromBody,
+    ZoneFromPath,
+)
 from bastion.auth.permissions import Permission
 from bastion.core.errors import Forbidden, InvalidInput
 from bastion.hub import Hub
@@ -48,11 +60,6 @@ from bastion.site import service as site_service
 
 router = APIRouter(tags=["access"])
 HubDep = Annotated[Hub, Depends(get_hub)]
-
-
-def _check_site(principal: Principal, permission: Permission, site_id: str | None) -> None:
-    if site_id is not None and not principal.allows(permission, site_id):
-        raise Forbidden(f"this needs the {permission.value} permission at site {site_id!r}")
 
 
 def _person(person: Person) -> PersonRead:
@@ -91,17 +98,29 @@ def _engine(hub: Hub) -> AccessEngine:
     return engine_of(hub) or load_engine(hub)
 
 
+# Assigning a level changes the level's site and the person's record: both must be in reach.
+LEVEL_AND_PERSON = Require(
+    Permission.ACCESS_MANAGE,
+    site=(FromResource("level_id", LEVEL), FromResource("person_id", PERSON, where="body")),
+)
+
 # --- people ---------------------------------------------------------------------------------------
 
 
 @router.get("/api/people", response_model=list[PersonRead])
 def list_people(
     session: SessionDep,
-    principal: Annotated[Principal, Depends(Require(Permission.PEOPLE_READ))],
+    principal: Annotated[
+        Principal,
+        Depends(
+            Require(Permission.PEOPLE_READ, site=FromQuery("site_id", missing=Missing.ANY_SITE))
+        ),
+    ],
     site_id: str | None = None,
 ) -> list[PersonRead]:
-    """List cardholders."""
-    return [_person(p) for p in people_service.list_people(session=session, site_id=site_id)]
+    """List the cardholders of the caller's sites (and those enrolled for every site)."""
+    rows = people_service.list_people(session=session, site_id=site_id)
+    return [_person(p) for p in principal.visible(Permission.PEOPLE_READ, rows)]
 
 
 @router.post("/api/people", response_model=PersonRead, status_code=201)
@@ -109,10 +128,14 @@ def create_person(
     body: PersonCreate,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.PEOPLE_MANAGE))],
+    principal: Annotated[
+        Principal,
+        Depends(
+            Require(Permission.PEOPLE_MANAGE, site=FromBody("site_id", missing=Missing.EVERY_SITE))
+        ),
+    ],
 ) -> PersonRead:
     """Add a cardholder."""
-    _check_site(principal, Permission.PEOPLE_MANAGE, body.site_id)
     person = service.create_person(
         session=session,
         name=body.name,
@@ -132,7 +155,10 @@ def set_person_status(
     body: PersonStatusUpdate,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.PEOPLE_MANAGE))],
+    principal: Annotated[
+        Principal,
+        Depends(Require(Permission.PEOPLE_MANAGE, site=FromResource("person_id", PERSON))),
+    ],
 ) -> PersonRead:
     """Suspend, reinstate or offboard; suspension takes effect before this returns."""
     person = service.set_person_status(
@@ -153,11 +179,22 @@ def set_person_status(
 @router.get("/api/access/credentials", response_model=list[CredentialRead])
 def list_credentials(
     session: SessionDep,
-    _: Annotated[Principal, Depends(Require(Permission.ACCESS_READ))],
+    principal: Annotated[
+        Principal,
+        Depends(
+            Require(
+                Permission.ACCESS_READ,
+                site=FromResource("person_id", PERSON, where="query", missing=Missing.ANY_SITE),
+            )
+        ),
+    ],
     person_id: str | None = None,
 ) -> list[CredentialRead]:
-    """List credentials (of one person), without any secret."""
-    return [_credential(c) for c in service.list_credentials(session=session, person_id=person_id)]
+    """List the credentials of the caller's sites' people (of one person), without secrets."""
+    rows = service.list_credentials(session=session, person_id=person_id)
+    homes = people_service.home_sites(session=session, person_ids=(c.person_id for c in rows))
+    kept = principal.visible(Permission.ACCESS_READ, rows, site=lambda c: homes.get(c.person_id))
+    return [_credential(c) for c in kept]
 
 
 @router.post("/api/access/credentials", response_model=CredentialRead, status_code=201)
@@ -165,7 +202,12 @@ def issue_credential(
     body: CredentialCreate,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.ACCESS_MANAGE))],
+    principal: Annotated[
+        Principal,
+        Depends(
+            Require(Permission.ACCESS_MANAGE, site=FromResource("person_id", PERSON, where="body"))
+        ),
+    ],
 ) -> CredentialRead:
     """Enrol a credential; card data, PIN and token are hashed and never stored.
 
@@ -198,7 +240,10 @@ def revoke_credential(
     body: CredentialRevoke,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.ACCESS_MANAGE))],
+    principal: Annotated[
+        Principal,
+        Depends(Require(Permission.ACCESS_MANAGE, site=FromResource("credential_id", CREDENTIAL))),
+    ],
 ) -> CredentialRead:
     """Revoke a credential; it is denied before this returns."""
     row = service.revoke_credential(
@@ -218,13 +263,19 @@ def revoke_credential(
 @router.get("/api/access/levels", response_model=list[LevelRead])
 def list_levels(
     session: SessionDep,
-    _: Annotated[Principal, Depends(Require(Permission.ACCESS_READ))],
+    principal: Annotated[
+        Principal,
+        Depends(
+            Require(Permission.ACCESS_READ, site=FromQuery("site_id", missing=Missing.ANY_SITE))
+        ),
+    ],
     site_id: str | None = None,
 ) -> list[LevelRead]:
-    """List access levels."""
+    """List the access levels of the caller's sites."""
+    rows = service.list_levels(session=session, site_id=site_id)
     return [
         LevelRead.model_validate(level, from_attributes=True)
-        for level in service.list_levels(session=session, site_id=site_id)
+        for level in principal.visible(Permission.ACCESS_READ, rows)
     ]
 
 
@@ -234,10 +285,17 @@ def put_level(
     body: LevelWrite,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.ACCESS_MANAGE))],
+    principal: Annotated[
+        Principal,
+        Depends(
+            Require(
+                Permission.ACCESS_MANAGE,
+                site=(FromResource("level_id", LEVEL, new_ok=True), FromBody("site_id")),
+            )
+        ),
+    ],
 ) -> LevelRead:
     """Create or replace an access level (a missing schedule, door or zone is a 422)."""
-    _check_site(principal, Permission.ACCESS_MANAGE, body.site_id)
     spec = LevelSpec(
         id=level_id,
         site_id=body.site_id,
@@ -264,7 +322,10 @@ def delete_level(
     level_id: str,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.ACCESS_MANAGE))],
+    principal: Annotated[
+        Principal,
+        Depends(Require(Permission.ACCESS_MANAGE, site=FromResource("level_id", LEVEL))),
+    ],
 ) -> None:
     """Delete an access level; holders lose it at once."""
     service.delete_level(
@@ -282,7 +343,7 @@ def assign_level(
     body: Assignment,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.ACCESS_MANAGE))],
+    principal: Annotated[Principal, Depends(LEVEL_AND_PERSON)],
 ) -> None:
     """Give a person an access level, through the hiring gate (background check, training)."""
     hiring.grant_level(
@@ -301,7 +362,7 @@ def unassign_level(
     body: Assignment,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.ACCESS_MANAGE))],
+    principal: Annotated[Principal, Depends(LEVEL_AND_PERSON)],
 ) -> None:
     """Take an access level away (effective at once)."""
     service.unassign_level(
@@ -322,7 +383,10 @@ def put_door_policy(
     session: SessionDep,
     hub: HubDep,
     principal: Annotated[
-        Principal, Depends(Require(Permission.ACCESS_MANAGE, site_param="site_id"))
+        Principal,
+        Depends(
+            Require(Permission.ACCESS_MANAGE, site=FromPath("site_id"), zone=DoorZones("door_id"))
+        ),
     ],
 ) -> None:
     """Set a door's mode and rules."""
@@ -357,7 +421,12 @@ def put_anti_passback(
     session: SessionDep,
     hub: HubDep,
     principal: Annotated[
-        Principal, Depends(Require(Permission.ACCESS_MANAGE, site_param="site_id"))
+        Principal,
+        Depends(
+            Require(
+                Permission.ACCESS_MANAGE, site=FromPath("site_id"), zone=ZoneFromPath("zone_id")
+            )
+        ),
     ],
 ) -> None:
     """Set or remove anti-passback on entering a zone."""
@@ -381,7 +450,7 @@ def put_interlock(
     session: SessionDep,
     hub: HubDep,
     principal: Annotated[
-        Principal, Depends(Require(Permission.ACCESS_MANAGE, site_param="site_id"))
+        Principal, Depends(Require(Permission.ACCESS_MANAGE, site=FromPath("site_id")))
     ],
 ) -> None:
     """Set or remove an interlock (mantrap) group."""
@@ -404,10 +473,16 @@ def lockdown(
     body: LockdownRequest,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.DOORS_LOCKDOWN))],
+    principal: Annotated[
+        Principal,
+        Depends(
+            Require(
+                Permission.DOORS_LOCKDOWN, site=FromBody("site_id"), zone=ZoneFromBody("zone_id")
+            )
+        ),
+    ],
 ) -> dict[str, list[str]]:
     """Lock down (at once) or release a zone and its adjacent zones; return the doors."""
-    _check_site(principal, Permission.DOORS_LOCKDOWN, body.site_id)
     doors = service.set_lockdown(
         session=session,
         site_id=body.site_id,
@@ -426,10 +501,11 @@ def set_threat(
     body: ThreatRequest,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.THREAT_SET))],
+    principal: Annotated[
+        Principal, Depends(Require(Permission.THREAT_SET, site=FromBody("site_id")))
+    ],
 ) -> None:
     """Set the site-wide threat level."""
-    _check_site(principal, Permission.THREAT_SET, body.site_id)
     service.set_threat_level(
         session=session,
         site_id=body.site_id,
@@ -447,10 +523,11 @@ def forgive(
     body: ForgiveRequest,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.DOORS_CONTROL))],
+    principal: Annotated[
+        Principal, Depends(Require(Permission.DOORS_CONTROL, site=FromBody("site_id")))
+    ],
 ) -> None:
     """Forgive anti-passback for one person or everyone at a site."""
-    _check_site(principal, Permission.DOORS_CONTROL, body.site_id)
     service.forgive_anti_passback(
         session=session,
         site_id=body.site_id,
@@ -468,7 +545,15 @@ def forgive(
 @router.get("/api/access/explain", response_model=ExplanationRead)
 def explain(
     hub: HubDep,
-    _: Annotated[Principal, Depends(Require(Permission.ACCESS_READ))],
+    principal: Annotated[
+        Principal,
+        Depends(
+            Require(
+                Permission.ACCESS_READ,
+                site=FromResource("credential_id", CREDENTIAL, where="query"),
+            )
+        ),
+    ],
     credential_id: Annotated[str, Query(description="Credential id.")],
     door: Annotated[str, Query(description="Door id (or site/door).")],
     at: Annotated[datetime | None, Query(description="Decision time (default now).")] = None,
@@ -477,6 +562,12 @@ def explain(
     if at is not None and at.tzinfo is None:
         raise InvalidInput("give 'at' with a time zone")
     engine = _engine(hub)
+    known = engine.snapshot.doors.get(door)
+    # The door is at a site of its own: the decision there is that site's to read.
+    if known is not None and not principal.allows(
+        Permission.ACCESS_READ, known.site_id, reading=True
+    ):
+        raise Forbidden(f"this needs the access:read permission at site {known.site_id!r}")
     result = engine.explain(engine.presentation_for(credential_id, door, at=at))
     return ExplanationRead(
         granted=result.verdict.granted,
@@ -493,13 +584,17 @@ def explain(
 def who_can(
     session: SessionDep,
     hub: HubDep,
-    _: Annotated[Principal, Depends(Require(Permission.ACCESS_READ))],
+    principal: Annotated[Principal, Depends(Require(Permission.ACCESS_READ, site=AnySite()))],
     door: Annotated[str, Query(description="Door id, or a zone id for every door into it.")],
     at: Annotated[datetime | None, Query(description="Only levels valid at this time.")] = None,
 ) -> list[HolderRead]:
-    """Answer "who can open the vault?"."""
+    """Answer "who can open the vault?" for the doors of the caller's sites."""
     engine = _engine(hub)
-    holders = {h.person_id: h for key in engine.doors_for(door) for h in engine.who_can(key, at=at)}
+    doors = engine.snapshot.doors
+    keys = principal.visible(
+        Permission.ACCESS_READ, engine.doors_for(door), site=lambda k: doors[k].site_id
+    )
+    holders = {h.person_id: h for key in keys for h in engine.who_can(key, at=at)}
     names = _names(session, set(holders))
     return [
         HolderRead(
@@ -517,13 +612,12 @@ def who_can(
 def entries(
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.ACCESS_READ))],
+    _: Annotated[Principal, Depends(Require(Permission.ACCESS_READ, site=FromQuery("site_id")))],
     site_id: Annotated[str, Query(description="Site.")],
     zone: Annotated[str, Query(description="Zone id.")],
     since: Annotated[str, Query(description="7d, 12h or an ISO time.")] = "7d",
 ) -> list[EntryRead]:
     """Answer "who entered the vault last week?" from the ledger."""
-    _check_site(principal, Permission.ACCESS_READ, site_id)
     site = site_service.get_site(session=session, site_id=site_id)
     found = service.entries(
         session=session,
@@ -548,19 +642,20 @@ def entries(
 @router.get("/api/access/status", response_model=AccessStatus)
 def status(
     hub: HubDep,
-    _: Annotated[Principal, Depends(Require(Permission.ACCESS_READ))],
+    principal: Annotated[Principal, Depends(Require(Permission.ACCESS_READ, site=AnySite()))],
 ) -> AccessStatus:
-    """Show the engine: snapshot version, counts, threat levels and lockdowns."""
+    """Show the engine: snapshot version, counts, and the caller's sites' threat and lockdowns."""
     engine = engine_of(hub)
     current = engine or load_engine(hub)
     snap = current.snapshot
+    sites = principal.visible(Permission.ACCESS_READ, sorted(snap.sites), site=lambda s: s)
     return AccessStatus(
         running=engine is not None,
         snapshot_version=snap.version,
         people=len(snap.people),
         credentials=len(snap.creds),
         levels=len(snap.levels),
-        threat_levels={s: current.threat_level(s) for s in snap.sites},
-        lockdowns={s: sorted(current.lockdown_zones(s)) for s in snap.sites},
+        threat_levels={s: current.threat_level(s) for s in sites},
+        lockdowns={s: sorted(current.lockdown_zones(s)) for s in sites},
         pending_decisions=current.pending_decisions(),
     )

@@ -3,7 +3,9 @@
 ``start_access(hub)`` compiles the snapshot from the database, sets ``hub.access``
 and, inside a running event loop, starts the task that writes queued decision
 events to the ledger (group-committed, then fanned out on the bus) and subscribes
-to door state, lockdown, threat-level and site-import events.
+to door state, lockdown, threat-level and site-import events. A batch the ledger
+refuses is kept and retried with back-off, never dropped (while the database is
+unreachable the ledger itself keeps decisions in its local outbox).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from bastion.site import service as site_service
 from bastion.site.schemas import Site
 
 _LOGGER = logging.getLogger(__name__)
+RETRY_S = 0.5
+RETRY_MAX_S = 30.0
 ENGINE_KEY = "access_engine"
 _RUNNER_KEY = "access_runner"
 
@@ -64,6 +68,7 @@ class _Runner:
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.unsubscribe: list[Callable[[], None]] = []
+        self._unwritten: list[Event[Any]] = []  # taken from the engine, not yet in the ledger
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -78,25 +83,38 @@ class _Runner:
         ]
 
     async def flush(self) -> None:
-        """Write every queued decision now."""
+        """Write every queued decision now; raise (keeping the batch for later) when refused."""
         while True:
-            events = self.engine.take_decision_events(500)
+            events, self._unwritten = self._unwritten, []
+            events = events or self.engine.take_decision_events(500)
             if not events:
                 return
             try:
                 if self.hub.bus.sink is not None:
                     await self.hub.bus.sink.append(events)
-            except Exception:
-                _LOGGER.exception("writing %d access decision(s) to the ledger failed", len(events))
-                continue
+            except BaseException:
+                self._unwritten = events + self._unwritten
+                raise
             for item in events:
                 self.hub.bus.deliver(item)
 
     async def _pump(self) -> None:
+        delay = RETRY_S
         while True:
             await self.wake.wait()
             self.wake.clear()
-            await self.flush()
+            try:
+                await self.flush()
+                delay = RETRY_S
+            except Exception:
+                _LOGGER.exception(
+                    "writing %d access decision(s) to the ledger failed; retrying in %.1f s",
+                    len(self._unwritten),
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+                self.wake.set()
 
     async def stop(self) -> None:
         self.engine.set_notifier(None)
@@ -111,7 +129,13 @@ class _Runner:
                     await task
             else:
                 task.get_loop().call_soon_threadsafe(task.cancel)
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception:
+            _LOGGER.exception(
+                "%d access decision(s) could not be written to the ledger before stopping",
+                len(self._unwritten) + self.engine.pending_decisions(),
+            )
 
     def _door(self, event: Event[Any]) -> None:
         payload = event.payload

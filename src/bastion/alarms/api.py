@@ -21,13 +21,24 @@ from bastion.alarms.schemas import (
 )
 from bastion.alarms.sop import SopCatalogue, load_sops
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
+from bastion.api.resources import ALARM, INCIDENT
+from bastion.api.scope import AnySite, FromResource
 from bastion.auth.permissions import Permission
 from bastion.hub import Hub
 
 router = APIRouter(tags=["alarms"])
 HubDep = Annotated[Hub, Depends(get_hub)]
-Reader = Annotated[Principal, Depends(Require(Permission.ALARMS_READ))]
-Worker = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK))]
+Lister = Annotated[Principal, Depends(Require(Permission.ALARMS_READ, site=AnySite()))]
+Reader = Annotated[
+    Principal, Depends(Require(Permission.ALARMS_READ, site=FromResource("alarm_id", ALARM)))
+]
+Worker = Annotated[
+    Principal, Depends(Require(Permission.ALARMS_WORK, site=FromResource("alarm_id", ALARM)))
+]
+IncidentReader = Annotated[
+    Principal,
+    Depends(Require(Permission.ALARMS_READ, site=FromResource("incident_id", INCIDENT))),
+]
 
 
 def _sops(hub: Hub) -> SopCatalogue:
@@ -43,12 +54,17 @@ def _sops(hub: Hub) -> SopCatalogue:
 @router.get("/api/alarms", response_model=list[AlarmRead])
 def list_alarms(
     session: SessionDep,
-    _: Reader,
+    principal: Lister,
     state: Annotated[list[str] | None, Query(description="Filter by state.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlarmRead]:
-    """Return the alarm queue (open alarms by default), most urgent first."""
-    rows = service.list_alarms(session=session, states=state or OPEN_STATES, limit=limit)
+    """Return the alarm queue of the caller's sites (open by default), most urgent first."""
+    rows = service.list_alarms(
+        session=session,
+        states=state or OPEN_STATES,
+        site_ids=principal.sites_with(Permission.ALARMS_READ),
+        limit=limit,
+    )
     return [AlarmRead.model_validate(r) for r in rows]
 
 
@@ -165,18 +181,19 @@ def false_alarm(
 @router.get("/api/incidents", response_model=list[IncidentRead])
 def list_incidents(
     session: SessionDep,
-    _: Reader,
+    principal: Lister,
     status: Annotated[str | None, Query(description="open or closed.")] = None,
 ) -> list[IncidentRead]:
-    """Return incidents, newest activity first."""
+    """Return the incidents of the caller's sites, newest activity first."""
+    sites = principal.sites_with(Permission.ALARMS_READ)
     return [
         IncidentRead.model_validate(i)
-        for i in service.list_incidents(session=session, status=status)
+        for i in service.list_incidents(session=session, status=status, site_ids=sites)
     ]
 
 
 @router.get("/api/incidents/{incident_id}/alarms", response_model=list[AlarmRead])
-def incident_alarms(incident_id: str, session: SessionDep, _: Reader) -> list[AlarmRead]:
+def incident_alarms(incident_id: str, session: SessionDep, _: IncidentReader) -> list[AlarmRead]:
     """Return the alarms correlated into an incident."""
     service.get_incident(session=session, incident_id=incident_id)
     return [

@@ -3,7 +3,9 @@
 Subscribes to door, device-health, sensor, video, alarm and incident-request events.
 Each alarm is raised in its own unit of work (the alarm row, its incident and the staged
 ``alarm.raised`` event commit together). Intrusion sensors honour arming, bypasses and
-entry delays; environmental thresholds fire once per excursion.
+entry delays; environmental thresholds fire once per excursion. While the database is
+unreachable, the alarm work is kept in memory, in order, and done with the original
+times once the database answers and the ledger's outbox has been written.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bastion.alarms import service
@@ -40,6 +45,7 @@ from bastion.core.events import (
     VideoDetectionPayload,
 )
 from bastion.site.schemas import Site
+from bastion.store.db import is_unreachable
 
 _LOGGER = logging.getLogger(__name__)
 ALARM_SOURCES = (
@@ -88,6 +94,7 @@ class AlarmsRuntime:
         self._unsubscribe: Any = None
         self._ticker: asyncio.Task[None] | None = None
         self.raised: list[str] = []
+        self._deferred: deque[Callable[[], object]] = deque()
 
     async def start(self, *, tick_s: float | None = 0.5) -> None:
         """Subscribe to the bus and (optionally) start the entry-delay ticker.
@@ -131,16 +138,49 @@ class AlarmsRuntime:
                 self._pending.pop((event.site, payload.zone_id), None)
             return
         if isinstance(payload, AlarmPayload):
-            self._ingest(event, payload)
+            self._store(partial(self._ingest, event, payload))
             return
         if isinstance(payload, IncidentPayload):
             if payload.action == "requested":
-                self._open_requested(event, payload)
+                self._store(partial(self._open_requested, event, payload))
             return
         spec = self.classify(event)
         if spec is None:
             return
-        self.raise_(event, spec)
+        self._store(partial(self.raise_, event, spec, now=self.hub.clock.now()))
+
+    @property
+    def deferred(self) -> int:
+        """Return how many alarm writes wait for the database."""
+        return len(self._deferred)
+
+    def _store(self, work: Callable[[], object]) -> None:
+        """Do ``work`` now, or keep it (behind older kept work) while the database is away."""
+        self.retry_deferred()
+        if not self._deferred:
+            try:
+                work()
+                return
+            except Exception as exc:
+                if not is_unreachable(exc):
+                    raise
+                _LOGGER.warning("database unreachable; the alarm is raised once it answers")
+        self._deferred.append(work)
+
+    def retry_deferred(self) -> None:
+        """Do the kept alarm work, oldest first, once the ledger's outbox has been written.
+
+        Waiting for the outbox keeps each ``alarm.raised`` row after the event that caused it.
+        """
+        ledger = self.hub.ledger
+        while self._deferred and not ledger.database_down and not ledger.backlog:
+            try:
+                self._deferred[0]()
+            except Exception as exc:
+                if is_unreachable(exc):
+                    return
+                _LOGGER.exception("raising a kept alarm failed")
+            self._deferred.popleft()
 
     # -- classification ----------------------------------------------------------------------
 
@@ -263,14 +303,17 @@ class AlarmsRuntime:
     def tick(self) -> None:
         """Raise the intrusion alarms whose entry delay ran out without a disarm."""
         now = self.hub.clock.now()
+        self.retry_deferred()
         for key, entry in list(self._pending.items()):
             if now >= entry.deadline:
                 del self._pending[key]
                 if self.board.is_armed(key[0], key[1], now):
-                    self.raise_(entry.event, entry.spec)
+                    self._store(partial(self.raise_, entry.event, entry.spec, now=now))
 
-    def raise_(self, event: Event[Any], spec: AlarmSpec) -> RaiseResult:
-        """Raise ``spec`` caused by ``event`` in one unit of work."""
+    def raise_(
+        self, event: Event[Any], spec: AlarmSpec, *, now: datetime | None = None
+    ) -> RaiseResult:
+        """Raise ``spec`` caused by ``event`` in one unit of work (at ``now``, default: now)."""
         site = self._site(event)
         with self.hub.unit_of_work() as session:
             result = service.raise_alarm(
@@ -279,7 +322,7 @@ class AlarmsRuntime:
                 site=site,
                 site_id=event.site,
                 context=event.context.child(actor="alarms"),
-                now=self.hub.clock.now(),
+                now=now or self.hub.clock.now(),
                 sops=self.sops,
                 source_event=event,
                 adjacent=self._adjacent.get(event.site or "") if event.site else None,

@@ -435,10 +435,11 @@ def list_alarms(
     session: Session,
     states: Iterable[str] | None = None,
     site_id: str | None = None,
+    site_ids: Iterable[str] | None = None,
     limit: int = 100,
 ) -> list[Alarm]:
-    """Return alarms, most urgent and newest first."""
-    stmt = select(Alarm)
+    """Return alarms (of ``site_ids``; None: all), most urgent and newest first."""
+    stmt = _in_sites(select(Alarm), site_ids)
     if states:
         stmt = stmt.where(Alarm.state.in_(list(states)))
     if site_id is not None:
@@ -586,6 +587,34 @@ def mark_false_alarm(
         alarm.ack_seconds = max(0.0, (now - alarm.raised_at).total_seconds())
     _close(session, alarm, "false_alarm", operator, reason.strip(), context, now)
     return alarm
+
+
+def clear_device_trouble(
+    *,
+    session: Session,
+    site_id: str | None,
+    device_id: str,
+    alarm_types: Iterable[str],
+    reason: str,
+    context: Context,
+    now: datetime,
+) -> list[Alarm]:
+    """Close a device's open trouble alarms once the trouble went away by itself.
+
+    The device is back (its own report, not an operator's finding), so the alarms are
+    resolved by the system and no reaction time is recorded for them.
+    """
+    stmt = select(Alarm).where(
+        Alarm.device_id == device_id,
+        Alarm.alarm_type.in_(list(alarm_types)),
+        Alarm.state.in_(OPEN_STATES),
+    )
+    stmt = stmt.where(Alarm.site_id == site_id) if site_id else stmt.where(Alarm.site_id.is_(None))
+    alarms = list(session.execute(stmt.order_by(Alarm.raised_at)).scalars())
+    for alarm in alarms:
+        _close(session, alarm, "resolved", "system", reason, context, now)
+        alarm.resolve_seconds = None
+    return alarms
 
 
 def step_log(*, session: Session, alarm_id: str) -> list[AlarmStep]:
@@ -761,10 +790,16 @@ def get_incident(*, session: Session, incident_id: str) -> Incident:
 
 
 def list_incidents(
-    *, session: Session, status: str | None = None, limit: int = 100
+    *,
+    session: Session,
+    status: str | None = None,
+    limit: int = 100,
+    site_ids: Iterable[str] | None = None,
 ) -> list[Incident]:
-    """Return incidents, newest activity first."""
+    """Return incidents (of ``site_ids``; None: all), newest activity first."""
     stmt = select(Incident)
+    if site_ids is not None:
+        stmt = stmt.where(Incident.site_id.in_(sorted(site_ids)))
     if status is not None:
         stmt = stmt.where(Incident.status == status)
     return list(
@@ -793,9 +828,11 @@ class ReactionStats:
     max_resolve_s: float | None
 
 
-def reaction_stats(*, session: Session, since: datetime | None = None) -> ReactionStats:
-    """Return median and worst raise→ack and ack→resolve times."""
-    stmt = select(Alarm.ack_seconds, Alarm.resolve_seconds)
+def reaction_stats(
+    *, session: Session, since: datetime | None = None, site_ids: Iterable[str] | None = None
+) -> ReactionStats:
+    """Return median and worst raise→ack and ack→resolve times (of ``site_ids``; None: all)."""
+    stmt = _in_sites(select(Alarm.ack_seconds, Alarm.resolve_seconds), site_ids)
     if since is not None:
         stmt = stmt.where(Alarm.raised_at >= since)
     rows = session.execute(stmt).all()

@@ -43,6 +43,7 @@ from bastion.analysis.worksheet import (
     whatif_dict,
 )
 from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.scope import AnySite, FromPath, Global
 from bastion.auth.permissions import Permission
 from bastion.core.errors import InvalidInput, NotFound
 from bastion.hub import Hub
@@ -50,9 +51,14 @@ from bastion.site.schemas import Site
 
 router = APIRouter(tags=["analysis"])
 HubDep = Annotated[Hub, Depends(get_hub)]
-SiteReader = Annotated[Principal, Depends(Require(Permission.ANALYSIS_READ, site_param="site_id"))]
-SiteRunner = Annotated[Principal, Depends(Require(Permission.ANALYSIS_RUN, site_param="site_id"))]
-Runner = Annotated[Principal, Depends(Require(Permission.ANALYSIS_RUN))]
+SiteReader = Annotated[
+    Principal, Depends(Require(Permission.ANALYSIS_READ, site=FromPath("site_id")))
+]
+SiteRunner = Annotated[
+    Principal, Depends(Require(Permission.ANALYSIS_RUN, site=FromPath("site_id")))
+]
+# The worksheets compute on the numbers they are given; no site is read.
+Runner = Annotated[Principal, Depends(Require(Permission.ANALYSIS_RUN, site=Global()))]
 PREFIX = "/api/analysis"
 SITE = f"{PREFIX}/sites/{{site_id}}"
 
@@ -113,15 +119,14 @@ class SiteRead(BaseModel):
 
 @router.get(f"{PREFIX}/sites", response_model=list[SiteRead])
 def list_sites(
-    hub: HubDep, principal: Annotated[Principal, Depends(Require(Permission.ANALYSIS_READ))]
+    hub: HubDep,
+    principal: Annotated[Principal, Depends(Require(Permission.ANALYSIS_READ, site=AnySite()))],
 ) -> list[SiteRead]:
     """List the loaded sites the caller may analyse."""
-    allowed = principal.sites_with(Permission.ANALYSIS_READ)
     sites: dict[str, Site] = hub.extras.get("sites", {})
     return [
-        SiteRead(id=sid, name=site.site.name)
-        for sid, site in sorted(sites.items())
-        if allowed is None or sid in allowed
+        SiteRead(id=sid, name=sites[sid].site.name)
+        for sid in principal.visible(Permission.ANALYSIS_READ, sorted(sites), site=lambda s: s)
     ]
 
 

@@ -10,11 +10,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastion import __version__
-from bastion.core.errors import BastionError, Unauthorized
+from bastion.core.errors import BastionError, NotFound, StorageUnavailable, Unauthorized
 from bastion.hub import Hub
+from bastion.store.db import is_unreachable
 
 _LOGGER = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -37,6 +39,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _bastion_error(request: Request, exc: BastionError) -> Response:
         if isinstance(exc, Unauthorized) and _wants_page(request):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if isinstance(exc, NotFound) and _wants_page(request):
+            # The console installs its own page (a front end may not import another).
+            render = getattr(request.app.state, "not_found_page", None)
+            shown = render(request, exc.message) if render is not None else None
+            if isinstance(shown, Response):
+                return shown
         if exc.status_code >= 500:
             _LOGGER.error("%s on %s %s: %s", exc.title, request.method, request.url.path, exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
@@ -44,6 +52,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if headers:
             response.headers.update(headers)
         return response
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> Response:
+        if not is_unreachable(exc):
+            raise exc
+        return await _bastion_error(request, StorageUnavailable())
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

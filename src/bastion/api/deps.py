@@ -1,17 +1,18 @@
 """Request dependencies: the hub, the request's unit of work, and who is calling with what rights.
 
-Every route declares exactly one guard: ``Depends(Require(Permission.X))`` (signed in
-and holding X), ``Depends(Authenticated())`` (signed in, any role) or
+Every route declares exactly one guard: ``Depends(Require(Permission.X, site=...))``
+(signed in and holding X where the request acts; see :mod:`bastion.api.scope`),
+``Depends(Authenticated())`` (signed in, any role, nothing of a site) or
 ``Depends(Public())`` (deliberately open). :func:`route_guards` finds them so a test
-can prove that no route is left unguarded.
+can prove that no route is left unguarded or without a declared scope.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal, TypeVar, cast
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -20,10 +21,27 @@ from fastapi.dependencies.models import Dependant
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from bastion.api.scope import (
+    Global,
+    Place,
+    SiteSource,
+    SiteSpec,
+    ZoneSource,
+    keep_sites,
+    sources_of,
+)
 from bastion.auth import service
-from bastion.auth.permissions import Grant, Permission, Role, has_permission, sites_with
+from bastion.auth.permissions import (
+    ROLE_PERMISSIONS,
+    Grant,
+    Permission,
+    Role,
+    has_permission,
+    may,
+    sites_with,
+)
 from bastion.core.context import Context
-from bastion.core.errors import Forbidden, Unauthorized
+from bastion.core.errors import Forbidden, NotFound, Unauthorized
 from bastion.hub import Hub
 from bastion.store.ledger import take_staged
 
@@ -33,6 +51,7 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PRINCIPAL_KEY = "bastion_principal"
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def get_hub(request: Request) -> Hub:
@@ -62,10 +81,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """Yield the request's session; commit after the route succeeds, roll back on error.
 
     Commit runs in a worker thread; the events staged in the session reach the bus
-    only once the commit succeeded.
+    only once the commit succeeded. Requests that may write (every method but GET,
+    HEAD and OPTIONS) take the write lock up front, so no request fails because
+    another one committed while it ran; reads never wait for writers.
     """
     hub = get_hub(request)
-    session = hub.db.sessions()
+    session = hub.db.sessions() if request.method in SAFE_METHODS else hub.db.write_session()
     try:
         yield session
         await run_in_threadpool(session.commit)
@@ -110,13 +131,53 @@ class Principal:
         """Return a context whose actor is this principal."""
         return Context(actor=self.actor)
 
-    def allows(self, permission: Permission, site_id: str | None = None) -> bool:
-        """Return True when the principal holds ``permission`` at ``site_id`` (None: anywhere)."""
-        return has_permission(self.grants, permission, site_id)
+    def allows(
+        self,
+        permission: Permission,
+        site_id: str | None = None,
+        *,
+        zone_ids: Iterable[str] | None = None,
+        reading: bool = False,
+    ) -> bool:
+        """Return True when the principal holds ``permission`` at ``site_id`` (None: anywhere).
+
+        At a site, a grant limited to zones counts only for ``reading`` or when it
+        covers one of ``zone_ids``.
+        """
+        return has_permission(self.grants, permission, site_id, zone_ids=zone_ids, reading=reading)
+
+    def may(self, permission: Permission, place: Place, *, reading: bool) -> bool:
+        """Return True when the principal holds ``permission`` at ``place``."""
+        if place.every:
+            return any(
+                g.site_id is None and permission in ROLE_PERMISSIONS[g.role] for g in self.grants
+            )
+        return may(self.grants, permission, place.site_id, zone_ids=place.zone_ids, reading=reading)
+
+    def sees(self, place: Place) -> bool:
+        """Return True when some grant (any role) lets the principal read at ``place``."""
+        if place.every:
+            return any(g.site_id is None for g in self.grants)
+        return any(g.reaches(place.site_id, reading=True) for g in self.grants)
 
     def sites_with(self, permission: Permission) -> frozenset[str] | None:
         """Return the sites where ``permission`` is held; None means every site."""
         return sites_with(self.grants, permission)
+
+    def visible(
+        self,
+        permission: Permission,
+        rows: Iterable[R],
+        *,
+        site: Callable[[R], str | None] = lambda row: getattr(row, "site_id", None),
+        site_less: bool = True,
+    ) -> list[R]:
+        """Return the rows of sites where ``permission`` is held (the one list filter).
+
+        Rows of no single site are kept when ``site_less`` (read with the permission
+        held anywhere); pass False for records only a grant for every site may see.
+        """
+        return keep_sites(self.sites_with(permission), rows, site=site, site_less=site_less)
 
 
 def is_loopback(host: str | None) -> bool:
@@ -206,6 +267,12 @@ def _principal_from_token(hub: Hub, token: str) -> Principal:
         )
 
 
+def cached_principal(request: Request) -> Principal | None:
+    """Return the principal this request was already authenticated as, if any."""
+    cached = request.scope.get(_PRINCIPAL_KEY)
+    return cached if isinstance(cached, Principal) else None
+
+
 async def current_principal(request: Request) -> Principal:
     """Authenticate the request by bearer token or session cookie; raise Unauthorized."""
     cached = request.scope.get(_PRINCIPAL_KEY)
@@ -240,42 +307,77 @@ async def check_csrf(request: Request, principal: Principal) -> None:
 
 
 class Require:
-    """Guard a route: signed in (401), holding ``permission`` (403), CSRF for cookies (403).
+    """Guard a route: signed in (401), holding ``permission`` where the request acts, CSRF.
 
-    With ``site_param`` the permission must be held at the site named by that path
-    or query parameter; otherwise at some site (the route then filters by
-    :meth:`Principal.sites_with`).
+    ``site`` declares where the request acts (a source of :mod:`bastion.api.scope`, or a
+    tuple of them that must all pass) and ``zone`` which zones it touches. The checks,
+    in order:
+
+    1. not signed in: 401 (the console redirects to sign-in);
+    2. the permission held nowhere: 403;
+    3. a cookie session without its CSRF token on an unsafe method: 403;
+    4. each source's place, checked with :meth:`Principal.may` (reads are ``GET`` and
+       ``HEAD``). Refused: 404 when the place is a stored record the caller cannot
+       see at all (indistinguishable from a record that does not exist), otherwise
+       403 naming the permission and the place. Site ids named in a request are
+       not secret (they are in the site files), so a named site answers 403.
+
+    Records of no single site are read with the permission held at any site and
+    changed only with a grant for every site; :mod:`bastion.api.resources` says, per
+    kind of record, where its site comes from and which kinds are instead seen only
+    with a grant for every site.
     """
 
-    def __init__(self, permission: Permission | None, *, site_param: str | None = None) -> None:
+    def __init__(
+        self,
+        permission: Permission | None,
+        *,
+        site: SiteSpec | None = None,
+        zone: ZoneSource | None = None,
+    ) -> None:
         self.permission = permission
-        self.site_param = site_param
+        self.sources: tuple[SiteSource, ...] = sources_of(site)
+        self.zone = zone
 
     def __repr__(self) -> str:
-        return f"Require({self.permission!s}, site_param={self.site_param!r})"
+        where = ", ".join(repr(s) for s in self.sources) or "undeclared"
+        zone = f", zone={self.zone!r}" if self.zone is not None else ""
+        return f"Require({self.permission!s}, site={where}{zone})"
 
     async def __call__(self, request: Request) -> Principal:
-        """Return the principal or raise Unauthorized / Forbidden."""
+        """Return the principal or raise Unauthorized / Forbidden / NotFound."""
         principal = await current_principal(request)
-        if self.permission is not None:
-            site_id: str | None = None
-            if self.site_param is not None:
-                site_id = request.path_params.get(self.site_param) or request.query_params.get(
-                    self.site_param
-                )
-                if not site_id:
-                    raise Forbidden(f"a site is needed ({self.site_param})")
-            if not principal.allows(self.permission, site_id):
-                raise Forbidden(f"this needs the {self.permission.value} permission")
+        if self.permission is not None and not principal.allows(self.permission):
+            raise Forbidden(f"this needs the {self.permission.value} permission")
         await check_csrf(request, principal)
+        if self.permission is not None:
+            await self.check_places(request, principal, self.permission)
         return principal
+
+    async def check_places(
+        self, request: Request, principal: Principal, permission: Permission
+    ) -> None:
+        """Raise Forbidden or NotFound unless ``permission`` is held at every declared place."""
+        hub = get_hub(request)
+        reading = request.method in SAFE_METHODS
+        for source in self.sources:
+            place = await source.place(request, hub)
+            if place is None:
+                continue
+            if self.zone is not None and place.site_id is not None and place.zone_ids is None:
+                zones = await self.zone.zones(request, hub, place.site_id)
+                place = replace(place, zone_ids=zones)
+            if not principal.may(permission, place, reading=reading):
+                if place.record is not None and not principal.sees(place):
+                    raise NotFound(place.record)
+                raise Forbidden(f"this needs the {permission.value} permission {place.describe()}")
 
 
 class Authenticated(Require):
     """Guard a route that any signed-in account may use (its own profile, sign-out)."""
 
     def __init__(self) -> None:
-        super().__init__(None)
+        super().__init__(None, site=Global())
 
     def __repr__(self) -> str:
         return "Authenticated()"

@@ -1,4 +1,8 @@
-"""Ledger queries, chain verification and the live event stream (SSE)."""
+"""Ledger queries, chain verification and the live event stream (SSE).
+
+Site-scoped callers see the events of their sites only; events of no site (sign-ins,
+account changes, platform faults) need a grant for every site.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
-from bastion.api.deps import Require, get_hub
+from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.scope import AnySite, Global
 from bastion.auth.permissions import Permission
 from bastion.core.events import Event
 from bastion.hub import Hub
+from bastion.store.anchor import verify_anchored
 from bastion.store.ledger import LedgerRow
 
 router = APIRouter(tags=["events"])
@@ -57,23 +63,39 @@ class LedgerEventRead(BaseModel):
         )
 
 
-class VerificationRead(BaseModel):
-    """Result of re-computing the ledger chain."""
+class FindingRead(BaseModel):
+    """One thing checkpoint verification found."""
 
-    ok: bool = Field(description="True when the chain is intact.")
+    kind: str = Field(description="truncated, changed, renumbered, rewritten, signature …")
+    seq: int | None = Field(description="Sequence number concerned, if any.")
+    problem: bool = Field(description="True when it fails verification; False for a warning.")
+    message: str = Field(description="What was found, in plain words.")
+
+
+class VerificationRead(BaseModel):
+    """Result of re-computing the ledger chain and checking its signed checkpoints."""
+
+    ok: bool = Field(description="True when the chain is intact and every checkpoint matches.")
     rows_checked: int = Field(description="Rows that verified.")
     bad_seq: int | None = Field(description="First row that failed, if any.")
     problem: str = Field(description="What was wrong.")
     summary: str = Field(description="One line for humans.")
+    checkpoints: int = Field(default=0, description="Valid signed checkpoints checked.")
+    anchored_seq: int | None = Field(
+        default=None, description="Newest seq covered by a signed checkpoint."
+    )
+    findings: list[FindingRead] = Field(
+        default_factory=list, description="Checkpoint problems and warnings."
+    )
 
 
-@router.get(
-    "/api/events",
-    response_model=list[LedgerEventRead],
-    dependencies=[Depends(Require(Permission.EVENTS_READ))],
-)
+EventsReader = Annotated[Principal, Depends(Require(Permission.EVENTS_READ, site=AnySite()))]
+
+
+@router.get("/api/events", response_model=list[LedgerEventRead])
 def list_events(
     hub: HubDep,
+    principal: EventsReader,
     type: Annotated[list[str] | None, Query(description="Event type names.")] = None,
     subject: str | None = None,
     device: str | None = None,
@@ -81,9 +103,15 @@ def list_events(
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[LedgerEventRead]:
-    """Return ledger events, newest first."""
+    """Return ledger events of the caller's sites, newest first."""
     rows = hub.ledger.query(
-        types=type, subject=subject, device=device, since=since, until=until, limit=limit
+        types=type,
+        subject=subject,
+        device=device,
+        since=since,
+        until=until,
+        limit=limit,
+        sites=principal.sites_with(Permission.EVENTS_READ),
     )
     return [LedgerEventRead.of(r) for r in rows]
 
@@ -91,17 +119,25 @@ def list_events(
 @router.get(
     "/api/ledger/verify",
     response_model=VerificationRead,
-    dependencies=[Depends(Require(Permission.LEDGER_VERIFY))],
+    dependencies=[Depends(Require(Permission.LEDGER_VERIFY, site=Global()))],
 )
 def verify_ledger(hub: HubDep) -> VerificationRead:
-    """Recompute the hash chain and report the first broken row."""
-    result = hub.ledger.verify()
+    """Recompute the hash chain, check it against every checkpoint copy and name any change."""
+    report = verify_anchored(ledger=hub.ledger, anchor=hub.anchor)
+    chain = report.chain
+    first = report.problems[0] if report.problems else None
     return VerificationRead(
-        ok=result.ok,
-        rows_checked=result.rows_checked,
-        bad_seq=result.bad_seq,
-        problem=result.problem,
-        summary=result.describe(),
+        ok=report.ok,
+        rows_checked=chain.rows_checked,
+        bad_seq=chain.bad_seq if not chain.ok else (first.seq if first else None),
+        problem=chain.problem if not chain.ok else (first.message if first else ""),
+        summary=report.describe(),
+        checkpoints=report.checkpoints,
+        anchored_seq=report.newest.seq if report.newest else None,
+        findings=[
+            FindingRead(kind=f.kind.value, seq=f.seq, problem=f.problem, message=f.message)
+            for f in report.findings
+        ],
     )
 
 
@@ -118,13 +154,17 @@ def event_summary(event: Event[Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/api/events/stream", dependencies=[Depends(Require(Permission.EVENTS_READ))])
-async def stream_events(request: Request, hub: HubDep) -> EventSourceResponse:
-    """Stream committed security events to the console as server-sent events."""
+@router.get("/api/events/stream")
+async def stream_events(
+    request: Request, hub: HubDep, principal: EventsReader
+) -> EventSourceResponse:
+    """Stream committed security events of the caller's sites as server-sent events."""
     queue: asyncio.Queue[Event[Any]] = asyncio.Queue(maxsize=1000)
+    sites = principal.sites_with(Permission.EVENTS_READ)
 
     def on_event(event: Event[Any]) -> None:
-        if event.type.is_security and not queue.full():
+        mine = sites is None or (event.site is not None and event.site in sites)
+        if mine and event.type.is_security and not queue.full():
             queue.put_nowait(event)
 
     unsubscribe = hub.bus.subscribe(on_event)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from bastion.api.deps import Principal, Require, get_hub, run_unit_of_work
+from bastion.api.scope import FromPath
 from bastion.auth.permissions import Permission
 from bastion.cash import pos
 from bastion.cash import settings as cash_settings
@@ -33,7 +34,7 @@ from bastion.site import service as site_service
 
 router = APIRouter(prefix="/api/sites/{site_id}/cash/pos", tags=["cash"])
 HubDep = Annotated[Hub, Depends(get_hub)]
-Ingester = Annotated[Principal, Depends(Require(Permission.CASH_INGEST, site_param="site_id"))]
+Ingester = Annotated[Principal, Depends(Require(Permission.CASH_INGEST, site=FromPath("site_id")))]
 MAX_BODY = 64 * 1024 * 1024
 
 

@@ -44,6 +44,7 @@ RUNTIME_STARTERS = (
     "bastion.doors.runtime:start_door_board",
     "bastion.access.runtime:start_access",
     "bastion.alarms.runtime:start_alarms",
+    "bastion.maintenance.runtime:start_device_health",
     "bastion.automation.runtime:start_site_automation",
     "bastion.notify.runtime:start_notify",
     "bastion.safety.runtime:start_safety",
@@ -87,8 +88,14 @@ async def start_runtimes(hub: Hub) -> list[Stop]:
 
 
 def include_all(app: FastAPI) -> None:
-    """Include the router of every domain module present in this build."""
+    """Include the router of every domain module present in this build.
+
+    A module may also define ``install(app)`` for app-wide hooks (the console's pages).
+    """
     for name in ROUTER_MODULES:
         module = _optional(name)
         if module is not None:
             app.include_router(module.router)  # type: ignore[attr-defined]
+            install = getattr(module, "install", None)
+            if install is not None:
+                install(app)

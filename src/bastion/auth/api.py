@@ -1,4 +1,10 @@
-"""Sign-in, sign-out, accounts, role grants and API tokens over HTTP (thin views)."""
+"""Sign-in, sign-out, accounts, role grants and API tokens over HTTP (thin views).
+
+Accounts are not records of one site: an account belongs to the sites of its grants.
+Site-scoped administrators list the accounts with a grant at their sites (and those
+with none or with a grant for every site), and the service refuses to act on an
+account, or to hand out a role or token, beyond what the caller holds at that scope.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +26,11 @@ from bastion.api.deps import (
     run_unit_of_work,
     set_session_cookie,
 )
+from bastion.api.resources import API_TOKEN
+from bastion.api.scope import AnySite, FromBody, FromQuery, FromResource, Global, Missing
 from bastion.auth import service
-from bastion.auth.permissions import Grant, Permission, Role
+from bastion.auth.models import User
+from bastion.auth.permissions import Permission, Role
 from bastion.auth.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
@@ -104,15 +113,32 @@ def me(session: SessionDep, principal: Annotated[Principal, Depends(Authenticate
     return MeRead(
         user=UserRead.of(user),
         method=principal.method,
-        roles=[GrantRead(role=g.role, site_id=g.site_id) for g in principal.grants],
+        roles=[GrantRead.of(g) for g in principal.grants],
         csrf_token=principal.csrf_token,
     )
 
 
-@router.get("/api/users", dependencies=[Depends(Require(Permission.USERS_READ))])
-def list_users(session: SessionDep) -> list[UserRead]:
-    """List every account."""
-    return [UserRead.of(u) for u in service.list_users(session=session)]
+AccountAdmin = Annotated[Principal, Depends(Require(Permission.USERS_MANAGE, site=Global()))]
+
+
+def _account_sites(principal: Principal, user: User) -> bool:
+    """Return True when the account has a grant the caller may read about (or none)."""
+    sites = principal.sites_with(Permission.USERS_READ)
+    grants = service.grants_of(user)
+    return (
+        sites is None or not grants or any(g.site_id is None or g.site_id in sites for g in grants)
+    )
+
+
+@router.get("/api/users")
+def list_users(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Require(Permission.USERS_READ, site=AnySite()))],
+) -> list[UserRead]:
+    """List the accounts of the caller's sites."""
+    return [
+        UserRead.of(u) for u in service.list_users(session=session) if _account_sites(principal, u)
+    ]
 
 
 @router.post("/api/users", status_code=201)
@@ -120,7 +146,7 @@ def create_user(
     body: UserCreate,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.USERS_MANAGE))],
+    principal: AccountAdmin,
 ) -> UserRead:
     """Create an account with its roles."""
     user = service.create_user(
@@ -128,7 +154,7 @@ def create_user(
         username=body.username,
         password=body.password,
         display_name=body.display_name,
-        grants=[Grant(g.role, g.site_id) for g in body.roles],
+        grants=[g.grant() for g in body.roles],
         clock=hub.clock,
         context=principal.context(),
         authority=principal.grants,
@@ -141,7 +167,7 @@ def disable_user(
     user_id: int,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.USERS_MANAGE))],
+    principal: AccountAdmin,
 ) -> UserRead:
     """Disable an account, ending its sessions and tokens."""
     if user_id == principal.user_id:
@@ -163,15 +189,21 @@ def grant_role(
     body: GrantCreate,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.USERS_MANAGE))],
+    principal: Annotated[
+        Principal,
+        Depends(
+            Require(Permission.USERS_MANAGE, site=FromBody("site_id", missing=Missing.EVERY_SITE))
+        ),
+    ],
 ) -> UserRead:
-    """Grant a role at one site or every site."""
+    """Grant a role at one site (or some of its zones) or every site."""
     user = service.get_user(session=session, user_id=user_id)
     service.grant_role(
         session=session,
         user=user,
         role=body.role,
         site_id=body.site_id,
+        zone_ids=body.zone_ids,
         clock=hub.clock,
         context=principal.context(),
         authority=principal.grants,
@@ -185,7 +217,12 @@ def revoke_role(
     role: Role,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.USERS_MANAGE))],
+    principal: Annotated[
+        Principal,
+        Depends(
+            Require(Permission.USERS_MANAGE, site=FromQuery("site_id", missing=Missing.EVERY_SITE))
+        ),
+    ],
     site_id: str | None = None,
 ) -> UserRead:
     """Take a role away (at ``site_id``, or the all-sites grant when omitted)."""
@@ -207,7 +244,7 @@ def reset_totp(
     user_id: int,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.USERS_MANAGE))],
+    principal: AccountAdmin,
 ) -> TotpEnrolmentRead:
     """Issue a new authenticator secret for a lost device; shown once."""
     user = service.get_user(session=session, user_id=user_id)
@@ -221,10 +258,14 @@ def reset_totp(
     return TotpEnrolmentRead(secret=enrolment.secret, provisioning_uri=enrolment.provisioning_uri)
 
 
-@router.get("/api/tokens", dependencies=[Depends(Require(Permission.TOKENS_MANAGE))])
-def list_tokens(session: SessionDep) -> list[ApiTokenRead]:
-    """List API tokens (never their secrets), newest first."""
-    return [ApiTokenRead.of(t) for t in service.list_api_tokens(session=session)]
+@router.get("/api/tokens")
+def list_tokens(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Require(Permission.TOKENS_MANAGE, site=AnySite()))],
+) -> list[ApiTokenRead]:
+    """List the API tokens of the caller's sites (never their secrets), newest first."""
+    tokens = service.list_api_tokens(session=session)
+    return [ApiTokenRead.of(t) for t in principal.visible(Permission.TOKENS_MANAGE, tokens)]
 
 
 @router.post("/api/tokens", status_code=201)
@@ -232,7 +273,12 @@ def create_token(
     body: ApiTokenCreate,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.TOKENS_MANAGE))],
+    principal: Annotated[
+        Principal,
+        Depends(
+            Require(Permission.TOKENS_MANAGE, site=FromBody("site_id", missing=Missing.EVERY_SITE))
+        ),
+    ],
 ) -> ApiTokenCreated:
     """Mint an API token owned by the caller; the plaintext is returned once."""
     owner = service.get_user(session=session, user_id=principal.user_id)
@@ -255,7 +301,10 @@ def revoke_token(
     token_id: int,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.TOKENS_MANAGE))],
+    principal: Annotated[
+        Principal,
+        Depends(Require(Permission.TOKENS_MANAGE, site=FromResource("token_id", API_TOKEN))),
+    ],
 ) -> ApiTokenRead:
     """Revoke an API token."""
     record = service.revoke_api_token(

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bastion.store.base import Base, BigIntPK, UTCDateTime
+from bastion.store.base import Base, BigIntPK, JSONType, UTCDateTime
 from bastion.store.crypto import EncryptedString
 
 
@@ -40,7 +40,7 @@ class User(Base):
 
 
 class RoleGrant(Base):
-    """A role held by a user at one site, or at every site when ``site_id`` is None."""
+    """A role held by a user at one site (or some of its zones), or at every site."""
 
     __tablename__ = "role_grants"
 
@@ -48,6 +48,7 @@ class RoleGrant(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(32))
     site_id: Mapped[str | None] = mapped_column(String(63), default=None)
+    zone_ids: Mapped[list[str] | None] = mapped_column(JSONType, default=None)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     granted_by: Mapped[str] = mapped_column(String(128))
 

@@ -1,8 +1,21 @@
 """Permissions, roles and the least-privilege table that maps one onto the other.
 
-A role is granted to a user either for one site or for every site (``site_id`` None).
-Routes declare a :class:`Permission`; a principal holds it at a site when one of its
-grants covers that site and its role carries the permission.
+A role is granted to a user either for one site or for every site (``site_id`` None),
+and a site grant may be narrowed to some of the site's zones. Routes declare a
+:class:`Permission` and where it applies; a principal holds it there when one of its
+grants reaches that place and its role carries the permission.
+
+How far a grant reaches (:meth:`Grant.reaches`):
+
+* a grant for every site reaches everything;
+* a site grant reaches that site;
+* a grant narrowed to zones reads the whole of its site but acts (anything other than
+  reading) only on something in one of its zones: a zone, a door between it and
+  another zone, a device in it, an alarm raised in it. Acting on the site as a whole
+  (a site-wide threat level, a policy) needs a grant for the whole site;
+* something that belongs to no single site (a person enrolled for every site, a call
+  tree without a site) is read with the permission held at any site, and changed
+  only with a grant for every site.
 
 Decisions worth knowing:
 
@@ -149,41 +162,110 @@ MFA_REQUIRED_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.SECURITY_MANAG
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One role held at one site, or at every site when ``site_id`` is None."""
+    """One role held at one site (optionally only in some zones), or at every site."""
 
     role: Role
     site_id: str | None = None
+    zone_ids: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse zones without a site, and an empty zone set (it would reach nothing)."""
+        if self.zone_ids is not None and (self.site_id is None or not self.zone_ids):
+            raise ValueError("a grant limited to zones needs a site and at least one zone")
 
     def applies_to(self, site_id: str | None) -> bool:
-        """Return True when this grant covers ``site_id`` (None asks for every site)."""
-        return self.site_id is None or self.site_id == site_id
+        """Return True when this grant covers the whole of ``site_id`` (None: every site)."""
+        return self.zone_ids is None and (self.site_id is None or self.site_id == site_id)
+
+    def reaches(
+        self, site_id: str | None, zone_ids: Iterable[str] | None = None, *, reading: bool = False
+    ) -> bool:
+        """Return True when this grant reaches a place (see the module docstring).
+
+        ``site_id`` None is something of no single site; ``zone_ids`` None is the site
+        as a whole.
+        """
+        if self.site_id is None:
+            return True
+        if site_id is None:
+            return reading
+        if self.site_id != site_id:
+            return False
+        if self.zone_ids is None or reading:
+            return True
+        return zone_ids is not None and not self.zone_ids.isdisjoint(zone_ids)
 
     def label(self) -> str:
-        """Return ``role`` or ``role@site`` for display."""
-        return self.role.value if self.site_id is None else f"{self.role.value}@{self.site_id}"
+        """Return ``role``, ``role@site`` or ``role@site/zone+zone`` for display."""
+        if self.site_id is None:
+            return self.role.value
+        if self.zone_ids is None:
+            return f"{self.role.value}@{self.site_id}"
+        return f"{self.role.value}@{self.site_id}/{'+'.join(sorted(self.zone_ids))}"
 
 
-def permissions_at(grants: Iterable[Grant], site_id: str | None) -> frozenset[Permission]:
-    """Return the permissions ``grants`` give at ``site_id`` (None: at every site)."""
+def permissions_at(
+    grants: Iterable[Grant], site_id: str | None, zone_ids: Iterable[str] | None = None
+) -> frozenset[Permission]:
+    """Return the permissions ``grants`` give at ``site_id`` (None: at every site).
+
+    With ``zone_ids``, only permissions held in every one of those zones count.
+    """
+    wanted = None if zone_ids is None else frozenset(zone_ids)
     held: set[Permission] = set()
     for grant in grants:
-        if grant.applies_to(site_id):
+        if grant.applies_to(site_id) or (
+            wanted is not None
+            and grant.site_id == site_id
+            and grant.zone_ids is not None
+            and wanted <= grant.zone_ids
+        ):
             held |= ROLE_PERMISSIONS[grant.role]
     return frozenset(held)
 
 
-def has_permission(grants: Iterable[Grant], permission: Permission, site_id: str | None) -> bool:
-    """Return True when ``grants`` give ``permission`` at ``site_id`` (None: at some site)."""
+def has_permission(
+    grants: Iterable[Grant],
+    permission: Permission,
+    site_id: str | None,
+    *,
+    zone_ids: Iterable[str] | None = None,
+    reading: bool = False,
+) -> bool:
+    """Return True when ``grants`` give ``permission`` at ``site_id`` (None: at some site).
+
+    ``zone_ids`` and ``reading`` say what is done there, as :meth:`Grant.reaches` takes them.
+    """
+    zones = None if zone_ids is None else frozenset(zone_ids)
     for grant in grants:
         if permission in ROLE_PERMISSIONS[grant.role] and (
-            site_id is None or grant.applies_to(site_id)
+            site_id is None or grant.reaches(site_id, zones, reading=reading)
         ):
             return True
     return False
 
 
+def may(
+    grants: Iterable[Grant],
+    permission: Permission,
+    site_id: str | None,
+    *,
+    zone_ids: Iterable[str] | None = None,
+    reading: bool = False,
+) -> bool:
+    """Return True when ``grants`` give ``permission`` at a place (None: of no single site)."""
+    zones = None if zone_ids is None else frozenset(zone_ids)
+    return any(
+        permission in ROLE_PERMISSIONS[g.role] and g.reaches(site_id, zones, reading=reading)
+        for g in grants
+    )
+
+
 def sites_with(grants: Iterable[Grant], permission: Permission) -> frozenset[str] | None:
-    """Return the sites where ``permission`` is held, or None when it is held at every site."""
+    """Return the sites where ``permission`` is held, or None when it is held at every site.
+
+    A grant limited to zones counts for its site: lists are reads, and it reads its site.
+    """
     sites: set[str] = set()
     for grant in grants:
         if permission in ROLE_PERMISSIONS[grant.role]:
@@ -193,13 +275,18 @@ def sites_with(grants: Iterable[Grant], permission: Permission) -> frozenset[str
     return frozenset(sites)
 
 
-def covers(grants: Iterable[Grant], role: Role, site_id: str | None) -> bool:
-    """Return True when ``grants`` already hold every permission of ``role`` at ``site_id``.
+def covers(
+    grants: Iterable[Grant],
+    role: Role,
+    site_id: str | None,
+    zone_ids: Iterable[str] | None = None,
+) -> bool:
+    """Return True when ``grants`` already hold every permission of ``role`` at that scope.
 
     Used to stop privilege escalation: nobody grants (or mints a token for) more than
     they hold themselves at that scope.
     """
-    return ROLE_PERMISSIONS[role] <= permissions_at(grants, site_id)
+    return ROLE_PERMISSIONS[role] <= permissions_at(grants, site_id, zone_ids)
 
 
 def requires_mfa(grants: Iterable[Grant]) -> bool:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from bastion.auth.models import ApiToken, User
-from bastion.auth.permissions import Role
+from bastion.auth.permissions import Grant, Role
 from bastion.auth.service import grants_of
+from bastion.core.errors import InvalidInput
 
 
 class _Strict(BaseModel):
@@ -29,10 +31,19 @@ class LoginRequest(_Strict):
 
 
 class GrantRead(BaseModel):
-    """A role held at one site or every site."""
+    """A role held at one site (or some of its zones) or every site."""
 
     role: Role = Field(description="Role name.")
     site_id: str | None = Field(default=None, description="Site id, or null for every site.")
+    zone_ids: list[str] | None = Field(
+        default=None, description="Zones the role acts in, or null for the whole site."
+    )
+
+    @classmethod
+    def of(cls, grant: Grant) -> GrantRead:
+        """Convert a grant."""
+        zones = sorted(grant.zone_ids) if grant.zone_ids is not None else None
+        return cls(role=grant.role, site_id=grant.site_id, zone_ids=zones)
 
 
 class GrantCreate(_Strict):
@@ -42,6 +53,20 @@ class GrantCreate(_Strict):
     site_id: str | None = Field(
         default=None, max_length=63, title="Site", description="Site id, or null for every site."
     )
+    zone_ids: list[Annotated[str, Field(min_length=1, max_length=63)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        title="Zones",
+        description="Only these zones of the site (reads still cover the whole site); null: all.",
+    )
+
+    def grant(self) -> Grant:
+        """Return the grant asked for; raise InvalidInput for zones without a site."""
+        try:
+            return Grant(self.role, self.site_id, frozenset(self.zone_ids or ()) or None)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
 
 
 class UserRead(BaseModel):
@@ -66,7 +91,7 @@ class UserRead(BaseModel):
             display_name=user.display_name,
             disabled=user.disabled,
             totp_enrolled=user.totp_enrolled,
-            roles=[GrantRead(role=g.role, site_id=g.site_id) for g in grants_of(user)],
+            roles=[GrantRead.of(g) for g in grants_of(user)],
             created_at=user.created_at,
             last_login_at=user.last_login_at,
             locked_until=user.locked_until,

@@ -119,7 +119,10 @@ def sha256_hex(value: str) -> str:
 
 def grants_of(user: User) -> tuple[Grant, ...]:
     """Return the user's role grants as value objects."""
-    return tuple(Grant(Role(g.role), g.site_id) for g in user.grants)
+    return tuple(
+        Grant(Role(g.role), g.site_id, frozenset(g.zone_ids) if g.zone_ids else None)
+        for g in user.grants
+    )
 
 
 def _admin_event(
@@ -171,8 +174,10 @@ def _auth_event(
     )
 
 
-def _ensure_may_hold(authority: Authority, role: Role, site_id: str | None) -> None:
-    if authority is not None and not covers(authority, role, site_id):
+def _ensure_may_hold(
+    authority: Authority, role: Role, site_id: str | None, zone_ids: frozenset[str] | None = None
+) -> None:
+    if authority is not None and not covers(authority, role, site_id, zone_ids):
         raise Forbidden(f"you cannot hand out role {role.value} without holding it yourself")
 
 
@@ -181,7 +186,7 @@ def _ensure_may_administer(authority: Authority, user: User) -> None:
     if authority is None:
         return
     for grant in grants_of(user):
-        if not covers(authority, grant.role, grant.site_id):
+        if not covers(authority, grant.role, grant.site_id, grant.zone_ids):
             raise Forbidden(f"user {user.username} holds more privileges than you do")
 
 
@@ -231,7 +236,7 @@ def create_user(
     check_password_policy(username=name, password=password)
     wanted = list(dict.fromkeys(grants))
     for grant in wanted:
-        _ensure_may_hold(authority, grant.role, grant.site_id)
+        _ensure_may_hold(authority, grant.role, grant.site_id, grant.zone_ids)
     if find_user(session=session, username=name) is not None:
         raise Conflict(f"user {name!r} already exists")
     now = clock.now()
@@ -324,12 +329,15 @@ def _add_grant(
     row = RoleGrant(
         role=grant.role.value,
         site_id=grant.site_id,
+        zone_ids=sorted(grant.zone_ids) if grant.zone_ids is not None else None,
         granted_at=clock.now(),
         granted_by=context.actor,
     )
     user.grants.append(row)
     session.flush()
     detail = {"username": user.username, "role": grant.role.value, "site": grant.site_id or "*"}
+    if grant.zone_ids is not None:
+        detail["zones"] = ",".join(sorted(grant.zone_ids))
     _admin_event(
         session,
         context=context,
@@ -349,11 +357,20 @@ def grant_role(
     clock: Clock,
     context: Context,
     site_id: str | None = None,
+    zone_ids: Iterable[str] | None = None,
     authority: Authority = None,
 ) -> RoleGrant:
-    """Grant ``role`` at ``site_id`` (None: every site); stage ``role.grant``."""
-    _ensure_may_hold(authority, role, site_id)
-    return _add_grant(session, user=user, grant=Grant(role, site_id), clock=clock, context=context)
+    """Grant ``role`` at ``site_id`` (None: every site), optionally only in ``zone_ids``.
+
+    Stage ``role.grant``.
+    """
+    zones = frozenset(zone_ids) if zone_ids is not None else None
+    try:
+        grant = Grant(role, site_id, zones)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    _ensure_may_hold(authority, role, site_id, zones)
+    return _add_grant(session, user=user, grant=grant, clock=clock, context=context)
 
 
 def revoke_role(

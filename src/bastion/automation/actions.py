@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bastion.automation import arming
+from bastion.automation.references import Ref
 from bastion.automation.state import RuleEnv, RunState
 from bastion.core.events import (
     EVENT_ALARM_RAISED,
@@ -38,7 +39,7 @@ from bastion.core.events import (
     ThreatLevelPayload,
     make_event,
 )
-from bastion.site.schemas import DeviceType
+from bastion.notify.templates import local_time
 
 Runner = Callable[[RunState], Awaitable[None] | None]
 
@@ -57,6 +58,10 @@ class ActionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     action: str = Field(title="Action", description="Registered action name.")
+
+    def references(self) -> list[Ref]:
+        """Return the doors, zones, cameras and call trees the action names."""
+        return []
 
 
 def emit(run: RunState, event_type: EventType[P], payload: P) -> None:
@@ -95,6 +100,12 @@ class DoorActionConfig(ActionConfig):
     )
     reason: str = Field(default="", title="Reason", description="Logged with each command.")
 
+    def references(self) -> list[Ref]:
+        """Return the doors named by id."""
+        if not isinstance(self.doors, list):
+            return []
+        return [Ref("door", door, f"doors.{i}") for i, door in enumerate(self.doors)]
+
 
 class LockDoor(Action):
     """Publish a lock command for each door."""
@@ -117,11 +128,6 @@ class LockDoor(Action):
         command = cls.command
         reason = cfg.reason or f"rule {command}"
         if isinstance(cfg.doors, list):
-            for site in env.sites.values():
-                known = {d.id for d in site.doors}
-                missing = [d for d in cfg.doors if d not in known]
-                if len(env.sites) == 1 and missing:
-                    raise ValueError(f"unknown door(s) {', '.join(missing)}")
             fixed = list(cfg.doors)
 
             def run_fixed(run: RunState) -> None:
@@ -183,6 +189,10 @@ class LockdownConfig(ActionConfig):
     active: bool = Field(default=True, title="Active", description="False lifts the lockdown.")
     reason: str = Field(default="", title="Reason", description="Why.")
 
+    def references(self) -> list[Ref]:
+        """Return the zone when it is named by id."""
+        return [] if self.zone == "trigger" else [Ref("zone", self.zone, "zone")]
+
 
 class Lockdown(Action):
     """Publish ``site.lockdown`` for a zone and its adjacent zones."""
@@ -197,10 +207,7 @@ class Lockdown(Action):
 
     @classmethod
     def compile(cls, cfg: LockdownConfig, env: RuleEnv) -> Runner:
-        """Check a fixed zone exists; resolve the set per run."""
-        if cfg.zone != "trigger" and len(env.sites) == 1:
-            site = next(iter(env.sites.values()))
-            site.zone(cfg.zone)  # KeyError → reported as unknown reference
+        """Resolve the zone and its neighbours per run."""
 
         def run(run: RunState) -> None:
             zone = run.zone_id if cfg.zone == "trigger" else cfg.zone
@@ -253,10 +260,23 @@ class _SafeFormat(dict[str, Any]):
 
 
 def _render(text: str, run: RunState) -> str:
+    """Fill a message: payload fields, plus the names people read and the site's local time."""
     payload = run.event.payload if run.event is not None else None
     values = _SafeFormat(payload.model_dump() if payload is not None else {})
     values.setdefault("zone_id", run.zone_id)
     values["rule_id"] = run.rule_id
+    site = run.env.site_for(run.site_id)
+    if "{" in text and site is not None:
+        values.setdefault("site_name", site.site.name)
+        moment = run.event.time if run.event is not None else run.now
+        values.setdefault("time", local_time(moment, site.site.timezone))
+        for key, lookup in (("zone", site.zone), ("door", site.door)):
+            ident = values.get(f"{key}_id")
+            if isinstance(ident, str):
+                try:
+                    values.setdefault(f"{key}_name", lookup(ident).name)
+                except KeyError:
+                    values.setdefault(f"{key}_name", ident)
     return text.format_map(values)
 
 
@@ -266,7 +286,8 @@ class RaiseAlarmConfig(ActionConfig):
     action: Literal["raise_alarm"] = Field(title="Action", description="raise_alarm")
     alarm_type: str = Field(min_length=1, title="Alarm type", description="e.g. door_forced.")
     message: str = Field(
-        title="Message", description="One line; {door_id}, {zone_id} … are filled in."
+        title="Message",
+        description="One line; {door_id}, {zone_id}, {door_name}, {zone_name}, {time} … filled in.",
     )
     priority: int = Field(default=3, ge=1, le=5, title="Priority", description="1 is most urgent.")
 
@@ -350,8 +371,16 @@ class NotifyConfig(ActionConfig):
     action: Literal["notify", "call_tree"] = Field(title="Action", description="notify/call_tree")
     call_tree: str | None = Field(default=None, title="Call tree", description="Tree to start.")
     roles: list[str] = Field(default_factory=list, title="Roles", description="Roles to notify.")
-    message: str = Field(title="Message", description="What to say; placeholders allowed.")
+    message: str = Field(
+        title="Message",
+        description="What to say; {door_name}, {zone_name}, {site_name}, {time} (site-local) …",
+    )
     priority: int = Field(default=2, ge=1, le=5, title="Priority", description="1 is most urgent.")
+
+    def references(self) -> list[Ref]:
+        """Return the call tree and the roles (each starts the call tree of its name)."""
+        refs = [Ref("call_tree", self.call_tree, "call_tree")] if self.call_tree else []
+        return refs + [Ref("role", role, f"roles.{i}") for i, role in enumerate(self.roles)]
 
 
 class Notify(Action):
@@ -406,6 +435,15 @@ class PtzConfig(ActionConfig):
     camera: str = Field(title="Camera", description="Camera id or 'covering'.")
     preset: str = Field(min_length=1, title="Preset", description="Preset name on the camera.")
 
+    def references(self) -> list[Ref]:
+        """Return the camera and its preset when the camera is named by id."""
+        if self.camera == "covering":
+            return []
+        return [
+            Ref("camera", self.camera, "camera"),
+            Ref("preset", self.preset, "preset", camera=self.camera),
+        ]
+
 
 class PtzPreset(Action):
     """Publish ``camera.ptz`` (the Frigate integration sends it to the camera)."""
@@ -420,17 +458,7 @@ class PtzPreset(Action):
 
     @classmethod
     def compile(cls, cfg: PtzConfig, env: RuleEnv) -> Runner:
-        """Check that a named camera exists and has the preset."""
-        if cfg.camera != "covering" and len(env.sites) == 1:
-            site = next(iter(env.sites.values()))
-            camera = site.device(cfg.camera)
-            if camera.type is not DeviceType.CAMERA:
-                raise ValueError(f"device {cfg.camera!r} is not a camera")
-            if camera.ptz_presets and cfg.preset not in camera.ptz_presets:
-                raise ValueError(
-                    f"camera {cfg.camera!r} has no preset {cfg.preset!r} "
-                    f"(presets: {', '.join(camera.ptz_presets)})"
-                )
+        """Send the named camera, or the covering cameras with the preset, per run."""
 
         def run(run: RunState) -> None:
             if cfg.camera == "covering":
@@ -460,6 +488,12 @@ class BookmarkConfig(ActionConfig):
         default="covering", title="Cameras", description="Camera ids or 'covering'."
     )
     label: str = Field(default="{rule_id}", title="Label", description="Bookmark label.")
+
+    def references(self) -> list[Ref]:
+        """Return the cameras named by id."""
+        if not isinstance(self.cameras, list):
+            return []
+        return [Ref("camera", cam, f"cameras.{i}") for i, cam in enumerate(self.cameras)]
 
 
 class BookmarkCameras(Action):
@@ -512,6 +546,13 @@ class ArmConfig(ActionConfig):
     exit_delay_s: float = Field(default=0.0, ge=0, title="Exit delay", description="Seconds.")
     entry_delay_s: float = Field(default=0.0, ge=0, title="Entry delay", description="Seconds.")
 
+    def references(self) -> list[Ref]:
+        """Return the site (when named) and the zones, at that site."""
+        refs = [Ref("site", self.site, "site")] if self.site else []
+        return refs + [
+            Ref("zone", zone, f"zones.{i}", site=self.site) for i, zone in enumerate(self.zones)
+        ]
+
 
 class ArmZone(Action):
     """Arm zones in one unit of work (staged ``zone.arming`` events)."""
@@ -532,13 +573,13 @@ class ArmZone(Action):
 
     @classmethod
     def compile(cls, cfg: ArmConfig, env: RuleEnv) -> Runner:
-        """Check the zones exist and are not 24-hour zones being disarmed."""
+        """Refuse to disarm 24-hour zones (missing zones are the reference check's)."""
         armed = cfg.action == "arm_zone"
         site = env.site_for(cfg.site)
         if site is not None:
-            for zone_id in cfg.zones:
-                zone = site.zone(zone_id)
-                if not armed and zone.always_armed:
+            for zone in site.zones:
+                zone_id = zone.id
+                if zone_id in cfg.zones and not armed and zone.always_armed:
                     raise ValueError(f"zone {zone_id!r} is a 24-hour zone and cannot be disarmed")
 
         def run(run: RunState) -> None:

@@ -1,4 +1,8 @@
-"""Rules, traces, arming, bypasses and manual response commands over HTTP (thin)."""
+"""Rules, traces, arming, bypasses and manual response commands over HTTP (thin).
+
+Rules and the threat level set here apply to every site (a rule may act anywhere), so
+changing them needs a grant for every site; zone lockdowns are in :mod:`bastion.doors.api`.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
+from bastion.api.scope import DeviceZone, DoorZones, EverySite, FromPath, Global, ZoneFromPath
 from bastion.auth.permissions import Permission
 from bastion.automation import arming, service
 from bastion.automation.config import RuleConfig, rule_to_dict
+from bastion.automation.references import catalog_from_store
 from bastion.automation.schemas import (
     ArmingRequest,
     BypassRequest,
@@ -20,14 +26,11 @@ from bastion.automation.schemas import (
 from bastion.core.errors import NotFound
 from bastion.core.events import (
     EVENT_DOOR_COMMAND,
-    EVENT_LOCKDOWN,
     EVENT_THREAT_LEVEL,
     DoorCommandPayload,
-    LockdownPayload,
     ThreatLevelPayload,
 )
 from bastion.hub import Hub
-from bastion.site.graph import SiteGraph
 from bastion.site.schemas import Site
 
 router = APIRouter(tags=["automation"])
@@ -53,14 +56,14 @@ def _apply(hub: Hub, rule: RuleConfig | None, removed: str | None = None) -> Non
         return
     gone = removed or (rule.id if rule is not None else None)
     rules = [r for r in runtime.all_rules() if r.id != gone]
-    runtime.engine.load([*rules, *([rule] if rule is not None else [])])
+    runtime.load([*rules, *([rule] if rule is not None else [])])
 
 
 @router.get("/api/rules")
 def list_rules(
     session: SessionDep,
     hub: HubDep,
-    _: Annotated[Principal, Depends(Require(Permission.RULES_READ))],
+    _: Annotated[Principal, Depends(Require(Permission.RULES_READ, site=Global()))],
 ) -> list[dict[str, Any]]:
     """Return every rule (from files and from the database)."""
     rules = _loaded_rules(hub) or service.stored_rules(session=session)
@@ -71,7 +74,7 @@ def list_rules(
 def create_rule(
     session: SessionDep,
     hub: HubDep,
-    who: Annotated[Principal, Depends(Require(Permission.RULES_MANAGE))],
+    who: Annotated[Principal, Depends(Require(Permission.RULES_MANAGE, site=EverySite()))],
     raw: Annotated[dict[str, Any], Body(description="Rule as in a rules file.")],
 ) -> dict[str, Any]:
     """Validate (unknown actions, cycles, references) and store a rule."""
@@ -81,6 +84,7 @@ def create_rule(
         context=who.context(),
         now=hub.clock.now(),
         others=_loaded_rules(hub),
+        catalog=catalog_from_store(session=session, sites=hub.extras.get("sites", {})),
         create=True,
     )
     _apply(hub, rule)
@@ -92,7 +96,7 @@ def update_rule(
     rule_id: str,
     session: SessionDep,
     hub: HubDep,
-    who: Annotated[Principal, Depends(Require(Permission.RULES_MANAGE))],
+    who: Annotated[Principal, Depends(Require(Permission.RULES_MANAGE, site=EverySite()))],
     raw: Annotated[dict[str, Any], Body(description="Rule as in a rules file.")],
 ) -> dict[str, Any]:
     """Replace a stored rule."""
@@ -102,6 +106,7 @@ def update_rule(
         context=who.context(),
         now=hub.clock.now(),
         others=_loaded_rules(hub),
+        catalog=catalog_from_store(session=session, sites=hub.extras.get("sites", {})),
         create=False,
     )
     _apply(hub, rule)
@@ -113,7 +118,7 @@ def delete_rule(
     rule_id: str,
     session: SessionDep,
     hub: HubDep,
-    who: Annotated[Principal, Depends(Require(Permission.RULES_MANAGE))],
+    who: Annotated[Principal, Depends(Require(Permission.RULES_MANAGE, site=EverySite()))],
 ) -> None:
     """Delete a stored rule."""
     service.delete_rule(
@@ -125,7 +130,7 @@ def delete_rule(
 @router.get("/api/rules/traces", response_model=list[TraceRead])
 def list_traces(
     session: SessionDep,
-    _: Annotated[Principal, Depends(Require(Permission.RULES_READ))],
+    _: Annotated[Principal, Depends(Require(Permission.RULES_READ, site=Global()))],
     rule_id: Annotated[str | None, Query(description="Only this rule.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[TraceRead]:
@@ -143,7 +148,12 @@ def set_arming(
     body: ArmingRequest,
     session: SessionDep,
     hub: HubDep,
-    who: Annotated[Principal, Depends(Require(Permission.ALARMS_WORK))],
+    who: Annotated[
+        Principal,
+        Depends(
+            Require(Permission.ALARMS_WORK, site=FromPath("site_id"), zone=ZoneFromPath("zone_id"))
+        ),
+    ],
 ) -> dict[str, Any]:
     """Arm or disarm a zone (24-hour zones refuse to disarm)."""
     event = arming.set_arming(
@@ -167,7 +177,12 @@ def bypass(
     body: BypassRequest,
     session: SessionDep,
     hub: HubDep,
-    who: Annotated[Principal, Depends(Require(Permission.ALARMS_WORK))],
+    who: Annotated[
+        Principal,
+        Depends(
+            Require(Permission.ALARMS_WORK, site=FromPath("site_id"), zone=DeviceZone("device_id"))
+        ),
+    ],
 ) -> dict[str, Any]:
     """Bypass a faulty sensor with a reason and an expiry."""
     event = arming.bypass_sensor(
@@ -189,7 +204,12 @@ async def door_command(
     command: str,
     body: DoorCommandRequest,
     hub: HubDep,
-    who: Annotated[Principal, Depends(Require(Permission.DOORS_CONTROL))],
+    who: Annotated[
+        Principal,
+        Depends(
+            Require(Permission.DOORS_CONTROL, site=FromPath("site_id"), zone=DoorZones("door_id"))
+        ),
+    ],
 ) -> dict[str, Any]:
     """Lock or unlock a door (published as ``door.command``)."""
     if command not in ("lock", "unlock"):
@@ -207,34 +227,11 @@ async def door_command(
     return {"event_id": event.id}
 
 
-@router.post("/api/sites/{site_id}/zones/{zone_id}/lockdown")
-async def lockdown(
-    site_id: str,
-    zone_id: str,
-    body: DoorCommandRequest,
-    hub: HubDep,
-    who: Annotated[Principal, Depends(Require(Permission.DOORS_LOCKDOWN))],
-    active: Annotated[bool, Query(description="False lifts the lockdown.")] = True,
-) -> dict[str, Any]:
-    """Lock down a zone and its adjacent zones."""
-    graph = SiteGraph(_site(hub, site_id))
-    if zone_id not in graph:
-        raise NotFound(f"site {site_id!r} has no zone {zone_id!r}")
-    zones = (zone_id, *(z.id for z in graph.adjacent_zones(zone_id)))
-    event = await hub.bus.publish(
-        EVENT_LOCKDOWN,
-        LockdownPayload(zone_ids=zones, active=active, reason=body.reason),
-        context=who.context(),
-        site=site_id,
-    )
-    return {"event_id": event.id, "zone_ids": list(zones)}
-
-
 @router.put("/api/threat-level")
 async def threat_level(
     body: ThreatRequest,
     hub: HubDep,
-    who: Annotated[Principal, Depends(Require(Permission.THREAT_SET))],
+    who: Annotated[Principal, Depends(Require(Permission.THREAT_SET, site=EverySite()))],
 ) -> dict[str, Any]:
     """Set the site-wide threat level."""
     event = await hub.bus.publish(

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bastion.automation.references import Ref, prefixed
 from bastion.automation.state import RuleEnv, RunState
 from bastion.core.errors import ConfigError
 
@@ -27,6 +28,10 @@ class ConditionConfig(BaseModel):
 
     condition: str = Field(title="Condition", description="Registered condition name.")
 
+    def references(self) -> list[Ref]:
+        """Return the zones, doors and sensors the condition names."""
+        return []
+
 
 class ZoneArmedConfig(ConditionConfig):
     """True when a zone (default: the trigger's zone) is armed, or disarmed with armed=false."""
@@ -36,6 +41,10 @@ class ZoneArmedConfig(ConditionConfig):
         default="trigger", title="Zone", description="Zone id, or 'trigger' for the event's zone."
     )
     armed: bool = Field(default=True, title="Armed", description="Expected arming state.")
+
+    def references(self) -> list[Ref]:
+        """Return the zone when it is named by id."""
+        return [] if self.zone == "trigger" else [Ref("zone", self.zone, "zone")]
 
 
 class ThreatLevelConfig(ConditionConfig):
@@ -74,6 +83,10 @@ class DoorStateConfig(ConditionConfig):
     door: str = Field(default="trigger", title="Door", description="Door id or 'trigger'.")
     state: list[str] = Field(min_length=1, title="State", description="Accepted states.")
 
+    def references(self) -> list[Ref]:
+        """Return the door when it is named by id."""
+        return [] if self.door == "trigger" else [Ref("door", self.door, "door")]
+
 
 class SensorStateConfig(ConditionConfig):
     """True when the last reported state of a sensor is ``state``."""
@@ -82,26 +95,42 @@ class SensorStateConfig(ConditionConfig):
     device: str = Field(title="Sensor", description="Sensor device id.")
     state: Literal["active", "inactive"] = Field(title="State", description="Expected state.")
 
+    def references(self) -> list[Ref]:
+        """Return the sensor."""
+        return [Ref("sensor", self.device, "device")]
 
-class AndConfig(ConditionConfig):
+
+class _NestedConfig(ConditionConfig):
+    """Base of the conditions made of other conditions."""
+
+    conditions: list[dict[str, Any]] = Field(min_length=1, title="Of", description="Conditions.")
+
+    def references(self) -> list[Ref]:
+        """Return the references of every inner condition."""
+        refs: list[Ref] = []
+        for i, raw in enumerate(self.conditions):
+            refs += prefixed(
+                f"conditions.{i}", parse_condition(raw, f"conditions.{i}").references()
+            )
+        return refs
+
+
+class AndConfig(_NestedConfig):
     """True when every sub-condition is."""
 
     condition: Literal["and"] = Field(title="Condition", description="and")
-    conditions: list[dict[str, Any]] = Field(min_length=1, title="Of", description="Conditions.")
 
 
-class OrConfig(ConditionConfig):
+class OrConfig(_NestedConfig):
     """True when any sub-condition is."""
 
     condition: Literal["or"] = Field(title="Condition", description="or")
-    conditions: list[dict[str, Any]] = Field(min_length=1, title="Of", description="Conditions.")
 
 
-class NotConfig(ConditionConfig):
+class NotConfig(_NestedConfig):
     """True when no sub-condition is."""
 
     condition: Literal["not"] = Field(title="Condition", description="not")
-    conditions: list[dict[str, Any]] = Field(min_length=1, title="Of", description="Conditions.")
 
 
 def _zone_armed(cfg: ZoneArmedConfig, env: RuleEnv) -> Checker:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bastion.automation.actions import ACTIONS, ActionConfig, Emission
 from bastion.automation.conditions import ConditionConfig, parse_condition
+from bastion.automation.references import Catalog, Ref, find_problems, prefixed
 from bastion.automation.triggers import TRIGGERS, EventTriggerConfig, TriggerConfig
 from bastion.core.errors import ConfigError
 
@@ -54,15 +55,21 @@ class RuleConfig(BaseModel):
 
 class _LineDict(dict[str, Any]):
     line: int = 0
+    key_lines: dict[str, int]
 
 
 class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that remembers the line of every mapping."""
+    """A SafeLoader that remembers the line of every mapping and of each of its keys."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
     value = _LineDict({str(k): v for k, v in loader.construct_mapping(node, deep=True).items()})
     value.line = node.start_mark.line + 1
+    value.key_lines = {
+        str(key.value): key.start_mark.line + 1
+        for key, _ in node.value
+        if isinstance(key, yaml.ScalarNode)
+    }
     return value
 
 
@@ -71,6 +78,22 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 def _line(value: Any) -> int | None:
     return getattr(value, "line", None)
+
+
+def line_at(raw: Any, field: str) -> int | None:
+    """Return the line of dotted ``field`` in line-marked YAML data (or of its nearest parent)."""
+    line = _line(raw)
+    node = raw
+    for part in field.split(".") if field else ():
+        if isinstance(node, dict) and part in node:
+            line = getattr(node, "key_lines", {}).get(part, line)
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+            line = _line(node) or line
+        else:
+            break
+    return line
 
 
 def _child(node: Any, part: int | str) -> Any:
@@ -160,11 +183,53 @@ def rule_to_dict(rule: RuleConfig) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """Rules parsed from one source, with the line each rule starts on."""
+    """Rules parsed from one source, with the line each rule starts on and its raw YAML."""
 
     rules: tuple[RuleConfig, ...]
     source: str | None = None
     lines: tuple[int | None, ...] = ()
+    raw: tuple[Any, ...] = ()
+    stored: bool = False
+    """Rules from the database (named ``rule <id>``, not ``rules.<index>``)."""
+
+    def field_of(self, index: int) -> str:
+        """Return the field path of the rule at ``index``."""
+        return f"rule {self.rules[index].id}" if self.stored else f"rules.{index}"
+
+
+def rule_references(rule: RuleConfig) -> list[Ref]:
+    """Return everything a rule names, with fields relative to the rule."""
+    refs: list[Ref] = []
+    for i, trigger in enumerate(rule.triggers):
+        refs += prefixed(f"triggers.{i}", trigger.references())
+    for i, condition in enumerate(rule.conditions):
+        refs += prefixed(f"conditions.{i}", condition.references())
+    for i, action in enumerate(rule.actions):
+        refs += prefixed(f"actions.{i}", action.references())
+    return refs
+
+
+def check_rule_references(
+    ruleset: RuleSet, catalog: Catalog, *, enabled_only: bool = False, reachability: bool = True
+) -> list[ConfigError]:
+    """Return an error naming file, line and field for every reference nothing has."""
+    errors: list[ConfigError] = []
+    for i, rule in enumerate(ruleset.rules):
+        if enabled_only and not rule.enabled:
+            continue
+        raw = ruleset.raw[i] if i < len(ruleset.raw) else None
+        for ref, message in find_problems(
+            rule_references(rule), catalog, reachability=reachability
+        ):
+            errors.append(
+                ConfigError(
+                    message,
+                    file=ruleset.source,
+                    line=line_at(raw, ref.field) if raw is not None else None,
+                    field=f"{ruleset.field_of(i)}.{ref.field}",
+                )
+            )
+    return errors
 
 
 def parse_rules(text: str, *, source: str = "<string>") -> RuleSet:
@@ -199,7 +264,7 @@ def parse_rules(text: str, *, source: str = "<string>") -> RuleSet:
                 f"duplicate rule id {rule.id!r}", file=source, line=lines[i], field=f"rules.{i}.id"
             )
         seen[rule.id] = i
-    ruleset = RuleSet(tuple(rules), source, lines)
+    ruleset = RuleSet(tuple(rules), source, lines, tuple(data["rules"]))
     verify_no_cycles(ruleset.rules, source=source, lines=dict(zip(seen, lines, strict=False)))
     return ruleset
 
@@ -214,20 +279,30 @@ def load_rules_file(path: str | Path) -> RuleSet:
     return parse_rules(text, source=str(path))
 
 
-def load_rules(paths: Iterable[str | Path]) -> list[RuleConfig]:
-    """Load rules from files and directories (``*.yaml``), rejecting duplicate ids and cycles."""
-    rules: list[RuleConfig] = []
+def load_rule_sets(paths: Iterable[str | Path]) -> list[RuleSet]:
+    """Read the rule files of ``paths`` (files, and directories of ``*.yaml``), one set each."""
+    sets: list[RuleSet] = []
     for entry in paths:
         entry = Path(entry)
         files = sorted(entry.glob("*.yaml")) if entry.is_dir() else [entry]
-        for file in files:
-            rules.extend(load_rules_file(file).rules)
+        sets.extend(load_rules_file(file) for file in files)
+    return sets
+
+
+def load_rules(paths: Iterable[str | Path]) -> list[RuleConfig]:
+    """Load rules from files and directories (``*.yaml``), rejecting duplicate ids and cycles."""
+    rules = [rule for ruleset in load_rule_sets(paths) for rule in ruleset.rules]
+    verify_unique_ids(rules)
+    verify_no_cycles(rules)
+    return rules
+
+
+def verify_unique_ids(rules: Sequence[RuleConfig]) -> None:
+    """Reject a rule id given twice (across files)."""
     ids = [r.id for r in rules]
     for rule_id in ids:
         if ids.count(rule_id) > 1:
             raise ConfigError(f"rule id {rule_id!r} is defined more than once")
-    verify_no_cycles(rules)
-    return rules
 
 
 def _emissions(rule: RuleConfig) -> list[Emission]:

@@ -18,7 +18,8 @@ from typing import Any
 
 from bastion.automation.actions import ACTIONS, Runner
 from bastion.automation.conditions import Checker, compile_condition
-from bastion.automation.config import RuleConfig
+from bastion.automation.config import RuleConfig, rule_references
+from bastion.automation.references import find_problems, raise_all
 from bastion.automation.state import RuleEnv, RunState
 from bastion.automation.trace import Trace, TraceStore
 from bastion.automation.triggers import (
@@ -133,8 +134,23 @@ class RuleEngine:
     # -- loading -----------------------------------------------------------------------------
 
     def load(self, rules: Iterable[RuleConfig]) -> None:
-        """Compile ``rules`` (replacing the loaded set) and rebuild the dispatch index."""
-        compiled = [compile_rule(r, self.env) for r in rules if r.enabled]
+        """Check the references of ``rules``, compile them (replacing the loaded set), index them.
+
+        Every name an enabled rule uses must exist in the environment's catalog; all the
+        missing ones are raised together, and nothing is replaced then.
+        """
+        enabled = [r for r in rules if r.enabled]
+        catalog = self.env.catalog
+        raise_all(
+            [
+                ConfigError(message, field=f"rule {rule.id}.{ref.field}")
+                for rule in enabled
+                for ref, message in find_problems(
+                    rule_references(rule), catalog, reachability=False
+                )
+            ]
+        )
+        compiled = [compile_rule(r, self.env) for r in enabled]
         self.rules = {r.id: r for r in compiled}
         self._index = {}
         self._schedules = []

@@ -11,8 +11,17 @@ from typing import Any
 
 from bastion.automation import service
 from bastion.automation.arming import shared_board
-from bastion.automation.config import RuleConfig, load_rules, verify_no_cycles
+from bastion.automation.config import (
+    RuleConfig,
+    RuleSet,
+    check_rule_references,
+    load_rule_sets,
+    load_rules,
+    verify_no_cycles,
+    verify_unique_ids,
+)
 from bastion.automation.engine import RuleEngine, Sleep
+from bastion.automation.references import catalog_from_store, raise_all
 from bastion.automation.state import RuleEnv
 from bastion.automation.trace import TraceStore
 
@@ -50,10 +59,50 @@ class AutomationRuntime:
         verify_no_cycles(rules)
         return rules
 
+    def refresh_catalog(self) -> None:
+        """Read the call trees and templates rules may name from the notification store."""
+        with self.hub.db.sessions() as session:
+            self.env.use_catalog(catalog_from_store(session=session, sites=self.env.sites))
+
+    def load(self, rules: list[RuleConfig]) -> None:
+        """Compile ``rules`` against the current store (an API change); raise on bad references."""
+        self.refresh_catalog()
+        self.engine.load(rules)
+
     def reload(self) -> int:
-        """Recompile every rule (after an API change); return how many are loaded."""
-        self.engine.load(self.all_rules())
+        """Check and recompile every rule (files and stored); return how many are loaded."""
+        self.refresh_catalog()
+        with self.hub.db.sessions() as session:
+            stored = service.stored_rules(session=session)
+        files = load_rule_sets(self.rules_paths)
+        sets = [*files, RuleSet(tuple(stored), source="database", stored=True)]
+        self._check_references(sets)
+        verify_unique_ids([rule for ruleset in files for rule in ruleset.rules])
+        rules = [rule for ruleset in sets for rule in ruleset.rules]
+        verify_no_cycles(rules)
+        self.engine.load(rules)
         return len(self.engine.rules)
+
+    def _check_references(self, sets: list[RuleSet]) -> None:
+        """Raise every name an enabled rule uses that nothing has, each with file:line.
+
+        A call tree that exists but would reach nobody only warns: a contact on leave
+        must not keep the rules from starting.
+        """
+        catalog = self.env.catalog
+        errors = [
+            error
+            for ruleset in sets
+            for error in check_rule_references(
+                ruleset, catalog, enabled_only=True, reachability=False
+            )
+        ]
+        for error in errors:
+            _LOGGER.error("rule not loaded: %s", error)
+        raise_all(errors)
+        for ruleset in sets:
+            for warning in check_rule_references(ruleset, catalog, enabled_only=True):
+                _LOGGER.warning("rule would reach nobody: %s", warning)
 
     async def start(self, *, tick_s: float | None = 1.0, flush_s: float | None = 1.0) -> None:
         """Load, compile and subscribe; start the schedule ticker and trace writer.

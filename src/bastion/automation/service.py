@@ -8,10 +8,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion.automation.config import RuleConfig, parse_rule, rule_to_dict, verify_no_cycles
+from bastion.automation.config import (
+    RuleConfig,
+    parse_rule,
+    rule_references,
+    rule_to_dict,
+    verify_no_cycles,
+)
 from bastion.automation.models import RuleTrace, StoredRule
+from bastion.automation.references import Catalog, find_problems
 from bastion.core.context import Context
-from bastion.core.errors import Conflict, NotFound
+from bastion.core.errors import ConfigError, Conflict, NotFound
 from bastion.core.events import EVENT_ADMIN_ACTION, AdminActionPayload, make_event
 from bastion.store.ledger import stage
 
@@ -29,10 +36,17 @@ def save_rule(
     context: Context,
     now: datetime,
     others: list[RuleConfig],
+    catalog: Catalog,
     create: bool,
 ) -> RuleConfig:
-    """Validate and store a rule; ``others`` are the rules it must not form a cycle with."""
+    """Validate and store a rule; ``others`` are the rules it must not form a cycle with.
+
+    Every door, zone, camera and call tree the rule names must be in ``catalog``.
+    """
     rule = parse_rule(raw, source="api")
+    problems = find_problems(rule_references(rule), catalog, reachability=False)
+    if problems:
+        raise ConfigError("; ".join(f"{ref.field}: {message}" for ref, message in problems))
     verify_no_cycles([*[r for r in others if r.id != rule.id], rule])
     row = session.get(StoredRule, rule.id)
     if create and row is not None:

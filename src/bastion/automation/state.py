@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bastion.automation.arming import ArmingBoard
+from bastion.automation.references import Catalog
 from bastion.core.clock import SYSTEM_CLOCK, Clock
 from bastion.core.context import Context
 from bastion.core.events import Event
@@ -24,7 +26,11 @@ class LiveState:
 
 
 class RuleEnv:
-    """Everything compiled rules may consult: sites and their graphs, arming, live state."""
+    """Everything compiled rules may consult: sites and their graphs, arming, live state.
+
+    ``call_trees`` and ``templates`` are what the notification store holds (None when
+    there is no store to ask); with the sites they make the catalog references resolve in.
+    """
 
     def __init__(
         self,
@@ -33,6 +39,8 @@ class RuleEnv:
         board: ArmingBoard | None = None,
         clock: Clock = SYSTEM_CLOCK,
         hub: Any = None,
+        call_trees: Mapping[str, str | None] | None = None,
+        templates: frozenset[str] | None = None,
     ) -> None:
         self.sites = sites or {}
         self.graphs = {sid: SiteGraph(site) for sid, site in self.sites.items()}
@@ -40,6 +48,18 @@ class RuleEnv:
         self.live = LiveState()
         self.clock = clock
         self.hub = hub
+        self.call_trees = call_trees
+        self.templates = templates
+
+    @property
+    def catalog(self) -> Catalog:
+        """Return what rule references must name: these sites, call trees and templates."""
+        return Catalog(sites=self.sites, call_trees=self.call_trees, templates=self.templates)
+
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Take the call trees and templates of ``catalog`` (read from the store)."""
+        self.call_trees = catalog.call_trees
+        self.templates = catalog.templates
 
     def site_for(self, site_id: str | None) -> Site | None:
         """Return the site of an event (the only site when the event names none)."""

@@ -14,12 +14,20 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bastion.automation.references import Ref, RefKind
 from bastion.automation.state import RuleEnv
 from bastion.core.events import CATALOGUE, EVENT_SENSOR_READING, Event, SensorReadingPayload
 
 Scalar = str | int | float | bool
 INDEX_FIELDS = ("door_id", "device_id", "zone_id", "camera_id", "alarm_type")
 """Payload fields an equality filter is indexed on, so 1,000 rules cost one dict look-up."""
+FILTER_REFERENCES: dict[str, RefKind] = {
+    "door_id": "door",
+    "zone_id": "zone",
+    "device_id": "device",
+    "camera_id": "camera",
+}
+"""Filter fields whose values name something in the site model."""
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -31,6 +39,11 @@ class TriggerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: str = Field(title="Kind", description="event, schedule or threshold.")
+
+    def references(self) -> list[Ref]:
+        """Return the site, doors, zones and devices the trigger names."""
+        site = getattr(self, "site", None)
+        return [Ref("site", site, "site")] if isinstance(site, str) else []
 
 
 class EventTriggerConfig(TriggerConfig):
@@ -44,6 +57,19 @@ class EventTriggerConfig(TriggerConfig):
         description="Payload field → value (or list of values) that must match.",
     )
     site: str | None = Field(default=None, title="Site", description="Only events of this site.")
+
+    def references(self) -> list[Ref]:
+        """Return the site and the filter values that name doors, zones and devices."""
+        refs = super().references()
+        for name, wanted in self.filter.items():
+            kind = FILTER_REFERENCES.get(name)
+            if kind is None:
+                continue
+            values = wanted if isinstance(wanted, list) else [wanted]
+            refs += [
+                Ref(kind, str(v), f"filter.{name}", site=self.site) for v in values if v is not None
+            ]
+        return refs
 
     @field_validator("event_type")
     @classmethod
@@ -107,6 +133,10 @@ class ThresholdTriggerConfig(TriggerConfig):
         default=0.0, ge=0, title="Hysteresis", description="Margin before the trigger re-arms."
     )
     site: str | None = Field(default=None, title="Site", description="Site of the sensor.")
+
+    def references(self) -> list[Ref]:
+        """Return the site and the sensor."""
+        return [*super().references(), Ref("sensor", self.device_id, "device_id", site=self.site)]
 
 
 TRIGGERS: dict[str, type[TriggerConfig]] = {

@@ -58,11 +58,16 @@ def one_line_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def has_database(settings: Settings) -> bool:
+    """Return True when the settings point at a database (a URL, or one in the data directory)."""
+    return bool(settings.database_url) or (settings.data_dir / "bastion.db").exists()
+
+
 @contextmanager
 def hub_for(data_dir: Path | None) -> Iterator[Hub]:
     """Open the hub of an initialised data directory and close it afterwards."""
     settings = settings_for(data_dir)
-    if not settings.database_url and not (settings.data_dir / "bastion.db").exists():
+    if not has_database(settings):
         raise BastionError(
             f"{settings.data_dir} holds no Bastion database; run 'bastion init' first"
         )

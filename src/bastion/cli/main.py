@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 from pathlib import Path
@@ -95,6 +96,11 @@ def init(
                     now=hub.clock.now(),
                 )
             console.print(f"imported site {record.id} revision {record.revision}")
+        if hub.anchor is not None:
+            try:
+                ledger_cli.anchor_now(hub.anchor)
+            except BastionError as exc:
+                console.print(f"[yellow]warning:[/] the ledger is not anchored yet: {exc}")
     finally:
         hub.close()
     console.print(f"data directory ready: {settings.data_dir.resolve()}")
@@ -106,13 +112,24 @@ def serve(
     data_dir: DataDirOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Integrations to run (YAML); default: <data-dir>/bastion.yaml when present.",
+            envvar="BASTION_CONFIG",
+        ),
+    ] = None,
 ) -> None:
-    """Run the API and the operator console."""
+    """Run the API and the operator console, with the integrations of the configuration file."""
     from bastion.server import run_server
 
     settings = settings_for(data_dir)
-    updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    asyncio.run(run_server(settings.model_copy(update=updates), simulate=False))
+    options = {"host": host, "port": port, "config": config}
+    updates = {k: v for k, v in options.items() if v is not None}
+    # Ctrl-C or SIGTERM: the server has shut down cleanly by the time this returns.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_server(settings.model_copy(update=updates), simulate=False))
+    console.print("server stopped")
 
 
 @app.command()
@@ -151,15 +168,17 @@ def demo(
         f"Mail:      alerts go to a local catcher on 127.0.0.1:{info.smtp_port} "
         f"(saved in {data_dir.resolve() / 'mail'}); panic button on /console/emergency"
     )
-    asyncio.run(
-        run_server(
-            settings,
-            simulate=True,
-            site_id=info.site_id,
-            duration=duration,
-            prepare=attach_demo_services,
+    # Ctrl-C is how the demo is meant to end; the server has shut down cleanly by then.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_server(
+                settings,
+                simulate=True,
+                site_id=info.site_id,
+                duration=duration,
+                prepare=attach_demo_services,
+            )
         )
-    )
     console.print("demo stopped")
 
 

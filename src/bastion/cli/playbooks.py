@@ -10,11 +10,16 @@ import typer
 from rich.table import Table
 
 from bastion.automation.playbooks import service
-from bastion.automation.playbooks.config import load_library, load_playbook_file
+from bastion.automation.playbooks.config import (
+    check_playbook_references,
+    load_library,
+    read_playbook_file,
+)
 from bastion.automation.playbooks.packet import render_packet
 from bastion.automation.playbooks.plan import load_plan
-from bastion.automation.playbooks.runtime import PlaybookRuntime, call_tree_problem
+from bastion.automation.playbooks.runtime import PlaybookRuntime
 from bastion.automation.playbooks.schemas import RunReport
+from bastion.cli.checks import print_reference_errors, reference_catalog, unchecked_note
 from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors, settings_for
 from bastion.core.context import Context
 from bastion.core.errors import ConfigError, NotFound
@@ -52,22 +57,30 @@ def list_playbooks(data_dir: DataDirOption = None) -> None:
 @one_line_errors
 def check(
     file: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
+    site: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--site", help="Site YAML to check references against (default: the data directory's)."
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
-    with_database: Annotated[
-        bool, typer.Option("--with-database", help="Also check call trees in the data directory.")
-    ] = False,
 ) -> None:
-    """Validate a playbook file; with --with-database, check its call trees exist and are staffed."""
-    playbook = load_playbook_file(file)
-    if with_database:
-        with hub_for(data_dir) as hub, hub.db.sessions() as session:
-            for i, step in enumerate(playbook.steps):
-                if step.notify is None:
-                    continue
-                problem = call_tree_problem(session=session, tree=step.notify.call_tree)
-                if problem:
-                    raise ConfigError(problem, file=str(file), field=f"steps.{i}.notify.call_tree")
-    console.print(f"{file}: playbook {playbook.id!r} is valid ({len(playbook.steps)} steps)")
+    """Validate a playbook: schema, templates, and every zone, door, camera and call tree named.
+
+    References are checked against the sites given with --site (else the data
+    directory's) and the call trees and templates in the data directory's database; a
+    call tree must also reach someone (an active contact with a channel).
+    """
+    loaded = read_playbook_file(file)
+    catalog = reference_catalog(site, data_dir)
+    errors = check_playbook_references(loaded.config, catalog, source=loaded.source, raw=loaded.raw)
+    if errors:
+        print_reference_errors(errors)
+    playbook = loaded.config
+    console.print(
+        f"{file}: playbook {playbook.id!r} is valid ({len(playbook.steps)} steps)"
+        f"{unchecked_note(catalog, data_dir)}"
+    )
 
 
 def _site(hub: Hub, site_id: str | None) -> Site:

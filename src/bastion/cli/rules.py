@@ -10,26 +10,22 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bastion.automation.config import load_rules, load_rules_file
+from bastion.automation.config import check_rule_references, load_rules, load_rules_file
 from bastion.automation.engine import RuleEngine
 from bastion.automation.replay import ledger_events, replay
 from bastion.automation.state import RuleEnv
+from bastion.cli.checks import print_reference_errors, reference_catalog, unchecked_note
 from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors
 from bastion.site import service as site_service
-from bastion.site.loader import load_site_file
-from bastion.site.schemas import Site
 
 app = typer.Typer(help="Check and replay cause-and-effect rules.", no_args_is_help=True)
 
 SiteOption = Annotated[
     list[Path] | None,
-    typer.Option("--site", help="Site YAML to check references against (repeatable)."),
+    typer.Option(
+        "--site", help="Site YAML to check references against (default: the data directory's)."
+    ),
 ]
-
-
-def _sites(paths: list[Path] | None) -> dict[str, Site]:
-    sites = [load_site_file(p) for p in paths or []]
-    return {s.site.id: s for s in sites}
 
 
 @app.command()
@@ -37,12 +33,24 @@ def _sites(paths: list[Path] | None) -> dict[str, Site]:
 def check(
     file: Annotated[Path, typer.Argument(help="Rules YAML file.")],
     site: SiteOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
-    """Validate a rules file: schema, unknown actions, cycles and (with --site) references."""
+    """Validate a rules file: schema, cycles, and every door, zone, camera and call tree named.
+
+    References are checked against the sites given with --site (else the data
+    directory's) and the call trees and templates in the data directory's database.
+    """
     ruleset = load_rules_file(file)
-    engine = RuleEngine(RuleEnv(sites=_sites(site)))
+    catalog = reference_catalog(site, data_dir)
+    errors = check_rule_references(ruleset, catalog)
+    if errors:
+        print_reference_errors(errors)
+    engine = RuleEngine(RuleEnv(sites=dict(catalog.sites)))
+    engine.env.use_catalog(catalog)
     engine.load(ruleset.rules)
-    console.print(f"[green]{file}: {len(ruleset.rules)} rule(s) OK[/]")
+    console.print(
+        f"[green]{file}: {len(ruleset.rules)} rule(s) OK[/]{unchecked_note(catalog, data_dir)}"
+    )
 
 
 @app.command(name="replay")

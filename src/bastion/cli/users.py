@@ -24,6 +24,12 @@ CLI_CONTEXT_ACTOR = "cli"
 SiteOption = Annotated[
     str | None, typer.Option("--site", help="Site id the role applies to (default: every site).")
 ]
+ZoneOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--zone", help="Only this zone of the site (repeatable; reads still cover the site)."
+    ),
+]
 
 
 def _context() -> Context:
@@ -156,9 +162,10 @@ def grant(
     username: Annotated[str, typer.Argument(help="User name.")],
     role: Annotated[str, typer.Argument(help="Role to grant.")],
     site: SiteOption = None,
+    zone: ZoneOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Grant a role at one site or every site."""
+    """Grant a role at one site (or only some of its zones) or every site."""
     with hub_for(data_dir) as hub, hub.unit_of_work() as session:
         user = service.get_user_by_name(session=session, username=username)
         service.grant_role(
@@ -166,6 +173,7 @@ def grant(
             user=user,
             role=_role(role),
             site_id=site,
+            zone_ids=zone or None,
             clock=hub.clock,
             context=_context(),
         )

@@ -1,9 +1,13 @@
 """Asyncio publish/subscribe with the ledger-first guarantee.
 
-Security events are handed to the :class:`EventSink` (the ledger) and committed
-before any subscriber sees them. Each subscriber owns a queue and a worker task,
-so a slow or failing subscriber never delays or breaks the publisher or the
-other subscribers; its errors are logged.
+Security events are handed to the :class:`EventSink` (the ledger) and are durable
+before any subscriber sees them: committed to the ledger or, while the database is
+unreachable, written to the ledger's local outbox, which reaches the ledger later
+in the same order. Reactions therefore go on during a database outage: subscribers
+still see each event once, after it is durable, in publishing order, but an event
+they see then may not be in the ledger tables yet. Each subscriber owns a queue and
+a worker task, so a slow or failing subscriber never delays or breaks the publisher
+or the other subscribers; its errors are logged.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ class EventSink(Protocol):
     """Durable store for security events (the ledger)."""
 
     async def append(self, events: Sequence[Event[Any]]) -> None:
-        """Commit ``events`` in order; return only once they are durable."""
+        """Store ``events`` in order; return only once they are durable (ledger or outbox)."""
         ...
 
 

@@ -92,6 +92,16 @@ class StorageError(BastionError):
     title = "Storage unavailable"
 
 
+class StorageUnavailable(StorageError):
+    """The database does not answer right now (stopped, restarting, network down)."""
+
+    title = "Database unreachable"
+    MESSAGE = "The database is unreachable; try again shortly"
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)
+
+
 class IntegrityError(BastionError):
     """The tamper-evident ledger does not verify."""
 

@@ -207,6 +207,19 @@ class DeviceHealthPayload(Payload):
     detail: str = Field(default="", description="What was observed.")
 
 
+DeviceKind = Literal["reader", "sensor", "camera", "lock", "service"]
+"""What sort of device a status report is about; health settings are chosen per kind."""
+
+
+class DeviceStatusPayload(Payload):
+    """Whether a device answers its integration right now (raw link state, not yet debounced)."""
+
+    device_id: str = Field(max_length=128, description="Device concerned.")
+    kind: DeviceKind = Field(description="Kind of device, which selects its health settings.")
+    online: bool = Field(description="Whether the device answers.")
+    detail: str = Field(default="", max_length=200, description="What was observed.")
+
+
 class SensorReadingPayload(Payload):
     """A telemetry reading from a sensor."""
 
@@ -269,6 +282,14 @@ EVENT_ALARM_RAISED = register(
 EVENT_DEVICE_HEALTH = register(
     EventType("device.health", DeviceHealthPayload, "A device changed health status.")
 )
+EVENT_DEVICE_STATUS = register(
+    EventType(
+        "device.status",
+        DeviceStatusPayload,
+        "A device's link went up or down (health decisions follow as device.health).",
+        EventClass.TELEMETRY,
+    )
+)
 EVENT_SENSOR_READING = register(
     EventType(
         "sensor.reading",
@@ -285,6 +306,28 @@ EVENT_ADMIN_ACTION = register(
 )
 EVENT_SITE_IMPORTED = register(
     EventType("site.imported", SiteImportedPayload, "A site model was imported or changed.")
+)
+
+
+class LedgerKeyPayload(Payload):
+    """A ledger checkpoint signing key was created or replaced (public half only)."""
+
+    ledger_id: str = Field(description="Identity of the ledger the key signs checkpoints for.")
+    key_id: str = Field(description="Short id of the new key (SHA-256 of its public key).")
+    public_key: str = Field(description="Ed25519 public key, base64.")
+    created: str = Field(description="When the key was made (UTC, ISO 8601).")
+    previous_key_id: str | None = Field(default=None, description="Key it replaces, if any.")
+    endorsement: str | None = Field(
+        default=None, description="The replaced key's signature over this key, base64."
+    )
+    proof: str = Field(description="The new key's own signature over this record, base64.")
+    action: Literal["created", "rotated"] = Field(description="First key, or a rotation.")
+
+
+EVENT_LEDGER_KEY = register(
+    EventType(
+        "ledger.key", LedgerKeyPayload, "A ledger checkpoint signing key was created or rotated."
+    )
 )
 
 
@@ -697,7 +740,7 @@ EVENT_SAFETY_REPORT = register(
 )
 
 
-# --- emergency playbooks, drills and mustering (issue 6) ---
+# --- emergency playbooks, drills and mustering ---
 
 
 class PlaybookRunPayload(Payload):
@@ -737,7 +780,7 @@ EVENT_MUSTER = register(
 )
 
 
-# --- employees and visitors (issue 7) ---
+# --- employees and visitors ---
 
 
 class EmployeeChangedPayload(Payload):
@@ -826,7 +869,7 @@ EVENT_PEOPLE_NOTICE = register(
 )
 
 
-# --- layered-defence analysis (issue 9) ---
+# --- layered-defence analysis ---
 
 
 # --- cash controls: tills, safes, counts, pickups, POS exceptions ---

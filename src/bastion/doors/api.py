@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.scope import DoorZones, FromPath, ZoneFromPath
 from bastion.auth.permissions import Permission
 from bastion.core.errors import NotFound
 from bastion.doors import service
@@ -67,7 +68,7 @@ def board_of(hub: Hub) -> DoorBoard:
 def door_states(
     site_id: str,
     hub: HubDep,
-    _: Annotated[Principal, Depends(Require(Permission.DOORS_READ, site_param="site_id"))],
+    _: Annotated[Principal, Depends(Require(Permission.DOORS_READ, site=FromPath("site_id")))],
 ) -> dict[str, str]:
     """Return door id → current state."""
     site_of(hub, site_id)
@@ -81,7 +82,10 @@ async def command_door(
     body: DoorCommandCreate,
     hub: HubDep,
     principal: Annotated[
-        Principal, Depends(Require(Permission.DOORS_CONTROL, site_param="site_id"))
+        Principal,
+        Depends(
+            Require(Permission.DOORS_CONTROL, site=FromPath("site_id"), zone=DoorZones("door_id"))
+        ),
     ],
 ) -> CommandAccepted:
     """Lock, unlock or momentarily unlock a door."""
@@ -103,7 +107,12 @@ async def lockdown_zone(
     body: LockdownCreate,
     hub: HubDep,
     principal: Annotated[
-        Principal, Depends(Require(Permission.DOORS_LOCKDOWN, site_param="site_id"))
+        Principal,
+        Depends(
+            Require(
+                Permission.DOORS_LOCKDOWN, site=FromPath("site_id"), zone=ZoneFromPath("zone_id")
+            )
+        ),
     ],
 ) -> CommandAccepted:
     """Lock down a zone and its adjacent zones, or lift the lockdown."""

@@ -2,7 +2,9 @@
 
 Configuration reads need ``rules:read`` (channel addresses are never returned, only a
 masked hint), changes need ``rules:manage``; starting, acknowledging on someone's
-behalf and cancelling need ``notify:send``; run status needs ``events:read``. The
+behalf and cancelling need ``notify:send``; run status needs ``events:read``.
+Contacts and templates are shared by every site (read anywhere, changed with a grant
+for every site); call trees and their runs belong to the tree's site. The
 acknowledgement link is deliberately public: the recipient is not signed in and the
 signature is the credential. Its GET only shows a confirmation button (link scanners
 in mail and chat clients follow links), the POST acknowledges.
@@ -17,6 +19,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse
 
 from bastion.api.deps import Principal, Public, Require, SessionDep, get_hub
+from bastion.api.resources import CALL_TREE, CONTACT, NOTIFY_RUN, TEMPLATE
+from bastion.api.scope import AnySite, EverySite, FromBody, FromResource, Global, Missing
 from bastion.auth.permissions import Permission
 from bastion.core.errors import BastionError
 from bastion.hub import Hub
@@ -40,10 +44,38 @@ from bastion.notify.schemas import (
 
 router = APIRouter(tags=["notify"])
 HubDep = Annotated[Hub, Depends(get_hub)]
-ConfigReader = Annotated[Principal, Depends(Require(Permission.RULES_READ))]
-ConfigManager = Annotated[Principal, Depends(Require(Permission.RULES_MANAGE))]
-Sender = Annotated[Principal, Depends(Require(Permission.NOTIFY_SEND))]
-RunReader = Annotated[Principal, Depends(Require(Permission.EVENTS_READ))]
+SharedReader = Annotated[Principal, Depends(Require(Permission.RULES_READ, site=Global()))]
+SharedManager = Annotated[Principal, Depends(Require(Permission.RULES_MANAGE, site=EverySite()))]
+ContactManager = Annotated[
+    Principal, Depends(Require(Permission.RULES_MANAGE, site=FromResource("contact_id", CONTACT)))
+]
+TemplateManager = Annotated[
+    Principal,
+    Depends(Require(Permission.RULES_MANAGE, site=FromResource("template_id", TEMPLATE))),
+]
+TreeLister = Annotated[Principal, Depends(Require(Permission.RULES_READ, site=AnySite()))]
+TreeReader = Annotated[
+    Principal, Depends(Require(Permission.RULES_READ, site=FromResource("tree_id", CALL_TREE)))
+]
+TreeManager = Annotated[
+    Principal,
+    Depends(
+        Require(
+            Permission.RULES_MANAGE,
+            site=(
+                FromResource("tree_id", CALL_TREE),
+                FromBody("site_id", missing=Missing.SKIP),
+            ),
+        )
+    ),
+]
+Sender = Annotated[
+    Principal, Depends(Require(Permission.NOTIFY_SEND, site=FromResource("run_id", NOTIFY_RUN)))
+]
+RunLister = Annotated[Principal, Depends(Require(Permission.EVENTS_READ, site=AnySite()))]
+RunReader = Annotated[
+    Principal, Depends(Require(Permission.EVENTS_READ, site=FromResource("run_id", NOTIFY_RUN)))
+]
 
 
 # --- contacts ---------------------------------------------------------------------------------
@@ -52,7 +84,7 @@ RunReader = Annotated[Principal, Depends(Require(Permission.EVENTS_READ))]
 @router.get("/api/notify/contacts", response_model=list[ContactRead])
 def list_contacts(
     session: SessionDep,
-    _: ConfigReader,
+    _: SharedReader,
     role: Annotated[str | None, Query(description="Only contacts with this role.")] = None,
 ) -> list[ContactRead]:
     """Return the contacts with masked channels."""
@@ -63,7 +95,7 @@ def list_contacts(
 
 @router.post("/api/notify/contacts", response_model=ContactRead, status_code=201)
 def create_contact(
-    body: ContactCreate, session: SessionDep, hub: HubDep, who: ConfigManager
+    body: ContactCreate, session: SessionDep, hub: HubDep, who: SharedManager
 ) -> ContactRead:
     """Create a contact; every channel is checked now (kind, Apprise URL, addresses)."""
     contact = service.create_contact(
@@ -73,14 +105,14 @@ def create_contact(
 
 
 @router.get("/api/notify/contacts/{contact_id}", response_model=ContactRead)
-def read_contact(contact_id: str, session: SessionDep, _: ConfigReader) -> ContactRead:
+def read_contact(contact_id: str, session: SessionDep, _: SharedReader) -> ContactRead:
     """Return one contact with masked channels."""
     return ContactRead.model_validate(service.get_contact(session=session, contact_id=contact_id))
 
 
 @router.patch("/api/notify/contacts/{contact_id}", response_model=ContactRead)
 def update_contact(
-    contact_id: str, body: ContactUpdate, session: SessionDep, hub: HubDep, who: ConfigManager
+    contact_id: str, body: ContactUpdate, session: SessionDep, hub: HubDep, who: ContactManager
 ) -> ContactRead:
     """Change a contact; a channel list replaces the old one."""
     contact = service.update_contact(
@@ -95,7 +127,7 @@ def update_contact(
 
 @router.delete("/api/notify/contacts/{contact_id}", status_code=204)
 def delete_contact(
-    contact_id: str, session: SessionDep, hub: HubDep, who: ConfigManager
+    contact_id: str, session: SessionDep, hub: HubDep, who: ContactManager
 ) -> Response:
     """Delete a contact that is in no call tree."""
     service.delete_contact(
@@ -108,14 +140,23 @@ def delete_contact(
 
 
 @router.get("/api/notify/trees", response_model=list[CallTreeRead])
-def list_trees(session: SessionDep, _: ConfigReader) -> list[CallTreeRead]:
-    """Return every call tree with its tiers."""
-    return [service.tree_read(session=session, tree=t) for t in service.list_trees(session=session)]
+def list_trees(session: SessionDep, principal: TreeLister) -> list[CallTreeRead]:
+    """Return the call trees of the caller's sites (and those of no site) with their tiers."""
+    trees = principal.visible(Permission.RULES_READ, service.list_trees(session=session))
+    return [service.tree_read(session=session, tree=t) for t in trees]
 
 
 @router.post("/api/notify/trees", response_model=CallTreeRead, status_code=201)
 def create_tree(
-    body: CallTreeCreate, session: SessionDep, hub: HubDep, who: ConfigManager
+    body: CallTreeCreate,
+    session: SessionDep,
+    hub: HubDep,
+    who: Annotated[
+        Principal,
+        Depends(
+            Require(Permission.RULES_MANAGE, site=FromBody("site_id", missing=Missing.EVERY_SITE))
+        ),
+    ],
 ) -> CallTreeRead:
     """Create a call tree; empty trees and tiers, unknown contacts are rejected."""
     tree = service.create_tree(
@@ -125,7 +166,7 @@ def create_tree(
 
 
 @router.get("/api/notify/trees/{tree_id}", response_model=CallTreeRead)
-def read_tree(tree_id: str, session: SessionDep, _: ConfigReader) -> CallTreeRead:
+def read_tree(tree_id: str, session: SessionDep, _: TreeReader) -> CallTreeRead:
     """Return one call tree (by id or name)."""
     return service.tree_read(
         session=session, tree=service.get_tree(session=session, tree_id=tree_id)
@@ -134,7 +175,7 @@ def read_tree(tree_id: str, session: SessionDep, _: ConfigReader) -> CallTreeRea
 
 @router.patch("/api/notify/trees/{tree_id}", response_model=CallTreeRead)
 def update_tree(
-    tree_id: str, body: CallTreeUpdate, session: SessionDep, hub: HubDep, who: ConfigManager
+    tree_id: str, body: CallTreeUpdate, session: SessionDep, hub: HubDep, who: TreeManager
 ) -> CallTreeRead:
     """Change a call tree; tiers replace the old ones."""
     tree = service.update_tree(
@@ -144,7 +185,7 @@ def update_tree(
 
 
 @router.delete("/api/notify/trees/{tree_id}", status_code=204)
-def delete_tree(tree_id: str, session: SessionDep, hub: HubDep, who: ConfigManager) -> Response:
+def delete_tree(tree_id: str, session: SessionDep, hub: HubDep, who: TreeManager) -> Response:
     """Delete a call tree (its past runs stay)."""
     service.delete_tree(
         session=session, tree_id=tree_id, context=who.context(), now=hub.clock.now()
@@ -156,14 +197,14 @@ def delete_tree(tree_id: str, session: SessionDep, hub: HubDep, who: ConfigManag
 
 
 @router.get("/api/notify/templates", response_model=list[TemplateRead])
-def list_templates(session: SessionDep, _: ConfigReader) -> list[TemplateRead]:
+def list_templates(session: SessionDep, _: SharedReader) -> list[TemplateRead]:
     """Return every template."""
     return [TemplateRead.model_validate(t) for t in service.list_templates(session=session)]
 
 
 @router.post("/api/notify/templates", response_model=TemplateRead, status_code=201)
 def save_template(
-    body: TemplateCreate, session: SessionDep, hub: HubDep, who: ConfigManager
+    body: TemplateCreate, session: SessionDep, hub: HubDep, who: SharedManager
 ) -> TemplateRead:
     """Create or replace a template; an undeclared variable is rejected now."""
     row = service.save_template(
@@ -174,7 +215,7 @@ def save_template(
 
 @router.post("/api/notify/templates/defaults", response_model=list[TemplateRead])
 def load_default_templates(
-    session: SessionDep, hub: HubDep, who: ConfigManager
+    session: SessionDep, hub: HubDep, who: SharedManager
 ) -> list[TemplateRead]:
     """Add the shipped scenario templates that are not defined yet."""
     rows = service.load_default_templates(
@@ -184,7 +225,7 @@ def load_default_templates(
 
 
 @router.get("/api/notify/templates/{template_id}", response_model=TemplateRead)
-def read_template(template_id: str, session: SessionDep, _: ConfigReader) -> TemplateRead:
+def read_template(template_id: str, session: SessionDep, _: SharedReader) -> TemplateRead:
     """Return one template."""
     return TemplateRead.model_validate(
         service.get_template(session=session, template_id=template_id)
@@ -193,7 +234,7 @@ def read_template(template_id: str, session: SessionDep, _: ConfigReader) -> Tem
 
 @router.patch("/api/notify/templates/{template_id}", response_model=TemplateRead)
 def update_template(
-    template_id: str, body: TemplateUpdate, session: SessionDep, hub: HubDep, who: ConfigManager
+    template_id: str, body: TemplateUpdate, session: SessionDep, hub: HubDep, who: TemplateManager
 ) -> TemplateRead:
     """Change a template; the result is checked as a whole."""
     row = service.update_template(
@@ -208,7 +249,7 @@ def update_template(
 
 @router.delete("/api/notify/templates/{template_id}", status_code=204)
 def delete_template(
-    template_id: str, session: SessionDep, hub: HubDep, who: ConfigManager
+    template_id: str, session: SessionDep, hub: HubDep, who: TemplateManager
 ) -> Response:
     """Delete a template."""
     service.delete_template(
@@ -221,7 +262,16 @@ def delete_template(
 
 
 @router.post("/api/notify/runs", response_model=CallTreeRun, status_code=202)
-async def start_run(body: StartRequest, hub: HubDep, who: Sender) -> CallTreeRun:
+async def start_run(
+    body: StartRequest,
+    hub: HubDep,
+    who: Annotated[
+        Principal,
+        Depends(
+            Require(Permission.NOTIFY_SEND, site=FromResource("tree", CALL_TREE, where="body"))
+        ),
+    ],
+) -> CallTreeRun:
     """Start a call tree; returns at once while messages go out in the background."""
     return await runtime_for(hub).start_call_tree(
         tree_id=body.tree,
@@ -237,15 +287,14 @@ async def start_run(body: StartRequest, hub: HubDep, who: Sender) -> CallTreeRun
 @router.get("/api/notify/runs", response_model=list[CallTreeRun])
 def list_runs(
     session: SessionDep,
-    _: RunReader,
+    principal: RunLister,
     active: Annotated[bool, Query(description="Only active runs.")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[CallTreeRun]:
-    """Return the newest runs with who has acknowledged."""
-    return [
-        service.run_status(session=session, run_id=r.id)
-        for r in service.list_runs(session=session, active_only=active, limit=limit)
-    ]
+    """Return the newest runs of the caller's sites with who has acknowledged."""
+    sites = principal.sites_with(Permission.EVENTS_READ)
+    rows = service.list_runs(session=session, active_only=active, limit=limit, site_ids=sites)
+    return [service.run_status(session=session, run_id=r.id) for r in rows]
 
 
 @router.get("/api/notify/runs/{run_id}", response_model=CallTreeRun)

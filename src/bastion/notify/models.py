@@ -1,7 +1,9 @@
 """ORM models of the notification domain: contacts, channels, call trees, templates and runs.
 
 Addresses (e-mail, phone numbers, chat and webhook URLs) live only in
-:class:`Channel.url`, encrypted at rest; every other table refers to ids.
+:class:`Channel.url`, encrypted at rest; every other table refers to ids. Contact
+names are encrypted too (and copied encrypted into each run's recipients); a keyed
+hash of the name keeps it unique and findable.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from bastion.store import crypto
 from bastion.store.base import Base, BigIntPK, JSONType, UTCDateTime
 from bastion.store.crypto import EncryptedString
 
@@ -26,6 +29,13 @@ RECIPIENT_STATES = (
     "acknowledged",
 )
 
+CONTACT_NAME_PURPOSE = "notify-contact-name"
+
+
+def contact_name_key(name: str) -> str:
+    """Return the keyed hash of a contact's name: unique and searchable, never readable."""
+    return crypto.keyring().keyed_hash(name, purpose=CONTACT_NAME_PURPOSE)
+
 
 class Contact(Base):
     """A person (or a group mailbox, a PA zone) who can be notified."""
@@ -33,7 +43,8 @@ class Contact(Base):
     __tablename__ = "notify_contacts"
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(EncryptedString())
+    name_key: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(64), default="")
     quiet_start: Mapped[str | None] = mapped_column(String(5))
     quiet_end: Mapped[str | None] = mapped_column(String(5))
@@ -47,6 +58,13 @@ class Contact(Base):
         order_by="Channel.position",
         cascade="all, delete-orphan",
     )
+
+    __table_args__ = (Index("ix_notify_contacts_name_key", "name_key", unique=True),)
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, value: str) -> str:
+        self.name_key = contact_name_key(value)
+        return value
 
 
 class Channel(Base):
@@ -179,7 +197,7 @@ class Recipient(Base):
         String(26), ForeignKey("notify_runs.id", ondelete="CASCADE")
     )
     contact_id: Mapped[str] = mapped_column(String(26))
-    contact_name: Mapped[str] = mapped_column(String(120))
+    contact_name: Mapped[str] = mapped_column(EncryptedString())
     tier: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     ack_nonce: Mapped[str] = mapped_column(String(32))

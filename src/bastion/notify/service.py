@@ -45,6 +45,7 @@ from bastion.notify.models import (
     Template,
     Tier,
     TierMember,
+    contact_name_key,
 )
 from bastion.notify.schemas import (
     CallTreeCreate,
@@ -62,6 +63,8 @@ from bastion.notify.schemas import (
     TierIn,
     TierRead,
 )
+from bastion.site import service as site_service
+from bastion.site.schemas import SiteInfo
 from bastion.store.ledger import stage
 
 FINAL_RECIPIENT_STATES = frozenset({"unreachable", "quiet_hours"})
@@ -107,7 +110,10 @@ def _channels_from(items: Iterable[ChannelIn]) -> list[Channel]:
 
 
 def _check_name_free(session: Session, model: Any, name: str, *, except_id: str | None) -> None:
-    found = session.scalar(select(model.id).where(model.name == name))
+    if model is Contact:  # names are encrypted: compare their keyed hashes
+        found = session.scalar(select(Contact.id).where(Contact.name_key == contact_name_key(name)))
+    else:
+        found = session.scalar(select(model.id).where(model.name == name))
     if found is not None and found != except_id:
         raise Conflict(f"the name {name!r} is already used")
 
@@ -144,7 +150,7 @@ def create_contact(
 def get_contact(*, session: Session, contact_id: str) -> Contact:
     """Return a contact by id or name; raise NotFound."""
     contact = session.get(Contact, contact_id) or session.scalar(
-        select(Contact).where(Contact.name == contact_id)
+        select(Contact).where(Contact.name_key == contact_name_key(contact_id))
     )
     if contact is None:
         raise NotFound(f"no contact {contact_id!r}")
@@ -153,10 +159,11 @@ def get_contact(*, session: Session, contact_id: str) -> Contact:
 
 def list_contacts(*, session: Session, role: str | None = None) -> list[Contact]:
     """Return the contacts by name, optionally only those with ``role``."""
-    query = select(Contact).options(selectinload(Contact.channels)).order_by(Contact.name)
+    query = select(Contact).options(selectinload(Contact.channels))
     if role is not None:
         query = query.where(Contact.role == role)
-    return list(session.scalars(query))
+    # Names are encrypted, so the database cannot sort them.
+    return sorted(session.scalars(query), key=lambda c: (c.name.casefold(), c.name))
 
 
 def update_contact(
@@ -347,6 +354,21 @@ def delete_tree(*, session: Session, tree_id: str, context: Context, now: dateti
     )
 
 
+def tree_problem(*, session: Session, tree: str) -> str | None:
+    """Return why starting a call tree would reach nobody (missing, empty, nobody active)."""
+    try:
+        found = get_tree(session=session, tree_id=tree)
+    except NotFound:
+        return f"call tree {tree!r} does not exist"
+    members = [m for t in found.tiers for m in t.members]
+    if not members:
+        return f"call tree {found.name!r} has nobody in it"
+    contacts = [session.get(Contact, m.contact_id) for m in members]
+    if not any(c is not None and c.active and c.channels for c in contacts):
+        return f"call tree {found.name!r} has no active contact with a way to reach them"
+    return None
+
+
 def tree_read(*, session: Session, tree: CallTree) -> CallTreeRead:
     """Return the API shape of a call tree, with member names."""
     ids = {m.contact_id for t in tree.tiers for m in t.members}
@@ -492,6 +514,24 @@ def _run_context(run: Run) -> Context:
     return Context(actor="notify", parent_id=run.context_id)
 
 
+def _site_values(session: Session, site_id: str | None, now: datetime) -> dict[str, str]:
+    """Return the standard variables a run's site gives: name, address and its local time.
+
+    The site is the call tree's, else the only one stored; without one, times read in UTC.
+    """
+    records = site_service.list_sites(session=session)
+    if site_id is not None:
+        records = [r for r in records if r.id == site_id]
+    if len(records) != 1:
+        return {"time": tpl.local_time(now, None)}
+    info = SiteInfo.model_validate(records[0].model["site"])
+    return {
+        "time": tpl.local_time(now, info.timezone),
+        "site": info.name,
+        "address": info.address,
+    }
+
+
 def start_run(
     *,
     session: Session,
@@ -511,7 +551,7 @@ def start_run(
     tree = get_tree(session=session, tree_id=tree_id)
     if not tree.tiers:
         raise ConfigError(f"call tree {tree.name!r} has no tier")
-    values: dict[str, Any] = {"time": now.strftime("%Y-%m-%d %H:%M UTC"), **variables}
+    values: dict[str, Any] = {**_site_values(session, tree.site_id, now), **variables}
     if template_id is not None:
         template = get_template(session=session, template_id=template_id)
         title, body = tpl.render(
@@ -586,11 +626,19 @@ def get_run(*, session: Session, run_id: str) -> Run:
     return run
 
 
-def list_runs(*, session: Session, active_only: bool = False, limit: int = 100) -> list[Run]:
-    """Return the newest runs first."""
+def list_runs(
+    *,
+    session: Session,
+    active_only: bool = False,
+    limit: int = 100,
+    site_ids: Iterable[str] | None = None,
+) -> list[Run]:
+    """Return the newest runs first (of ``site_ids`` and of no site; None: all)."""
     query = select(Run).order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)
     if active_only:
         query = query.where(Run.status == "active")
+    if site_ids is not None:
+        query = query.where(Run.site_id.in_(sorted(site_ids)) | Run.site_id.is_(None))
     return list(session.scalars(query))
 
 
@@ -995,7 +1043,7 @@ def acknowledge(
             tier=recipient.tier,
             context=context,
             now=now,
-            detail=f"acknowledged by {recipient.contact_name} ({method})",
+            detail=f"acknowledged by notify_contact:{recipient.contact_id} ({method})",
         )
     return recipient
 

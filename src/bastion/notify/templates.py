@@ -8,8 +8,10 @@ and a variable left out at send time is an error before anything is sent.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 from jinja2 import StrictUndefined, TemplateError, UndefinedError, meta
@@ -17,14 +19,23 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from bastion.core.errors import ConfigError, InvalidInput
 
-STANDARD_VARIABLES = ("site", "zone", "time", "operator_note")
-"""Variables every template may use; callers pass them (``time`` defaults to now)."""
+STANDARD_VARIABLES = ("site", "address", "zone", "time", "operator_note")
+"""Variables every template may use; callers pass them (``time`` defaults to now).
+
+When the call tree's site is known, ``site``, ``address`` and ``time`` default to its
+name, street address and local time.
+"""
 
 DEFAULT_TEMPLATES_FILE = Path(__file__).with_name("scenarios.yaml")
 
 _ENV = SandboxedEnvironment(
     undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
 )
+
+
+def local_time(moment: datetime, timezone: str | None) -> str:
+    """Return ``moment`` as people read it in messages: local date, time and zone abbreviation."""
+    return moment.astimezone(ZoneInfo(timezone or "UTC")).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def variables_used(source: str, *, field: str) -> set[str]:

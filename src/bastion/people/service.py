@@ -6,6 +6,7 @@ The access domain keeps its snapshot in step (see :mod:`bastion.access.service`)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -106,6 +107,15 @@ def list_people(*, session: Session, site_id: str | None = None) -> list[Person]
     if site_id is not None:
         stmt = stmt.where((Person.site_id == site_id) | (Person.site_id.is_(None)))
     return list(session.execute(stmt).scalars())
+
+
+def home_sites(*, session: Session, person_ids: Iterable[str]) -> dict[str, str | None]:
+    """Return person id → home site (None: enrolled for every site) for the people given."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(Person.id, Person.site_id).where(Person.id.in_(ids)))
+    return {pid: site for pid, site in rows}
 
 
 def set_status(

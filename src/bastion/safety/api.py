@@ -2,7 +2,9 @@
 
 Workers use their own items with ``safety:self``; every item is looked up by owner,
 so anyone else's reads as not found. Security staff read shared assessments and
-reports with ``events:read``/``alarms:work``.
+reports with ``events:read``/``alarms:work``. These records belong to a worker, not to
+a site, so security staff of any site see them (a lone worker in trouble may be
+anywhere).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
+from bastion.api.scope import FromBody, Global, Missing
 from bastion.auth.permissions import Permission
 from bastion.hub import Hub
-from bastion.safety import service
+from bastion.safety import service, trees
 from bastion.safety.models import Report, Timer
 from bastion.safety.schemas import (
     ActionUpdate,
@@ -45,9 +48,14 @@ from bastion.safety.schemas import (
 
 router = APIRouter(tags=["safety"])
 HubDep = Annotated[Hub, Depends(get_hub)]
-Self = Annotated[Principal, Depends(Require(Permission.SAFETY_SELF))]
-StaffReader = Annotated[Principal, Depends(Require(Permission.EVENTS_READ))]
-Staff = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK))]
+Self = Annotated[Principal, Depends(Require(Permission.SAFETY_SELF, site=Global()))]
+# A timer may name the site whose call tree it alerts; that site must be one of the worker's.
+SelfAtSite = Annotated[
+    Principal,
+    Depends(Require(Permission.SAFETY_SELF, site=FromBody("site_id", missing=Missing.ANY_SITE))),
+]
+StaffReader = Annotated[Principal, Depends(Require(Permission.EVENTS_READ, site=Global()))]
+Staff = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK, site=Global()))]
 PREFIX = "/api/safety"
 
 
@@ -174,10 +182,20 @@ def update_pins(data: PinsUpdate, session: SessionDep, hub: HubDep, me: Self) ->
 
 
 @router.post(f"{PREFIX}/timers", response_model=TimerRead, status_code=201)
-def start_timer(data: TimerCreate, session: SessionDep, hub: HubDep, me: Self) -> TimerRead:
-    """Start a lone-worker timer for a task or visit."""
+def start_timer(data: TimerCreate, session: SessionDep, hub: HubDep, me: SelfAtSite) -> TimerRead:
+    """Start a lone-worker timer for a task or visit (refused when it would alert nobody)."""
+    sites = trees.worker_sites(
+        sites=hub.extras.get("sites", {}),
+        allowed=me.sites_with(Permission.SAFETY_SELF),
+        site_id=data.site_id,
+    )
     row = service.start_timer(
-        session=session, owner_id=me.user_id, data=data, context=me.context(), now=hub.clock.now()
+        session=session,
+        owner_id=me.user_id,
+        data=data,
+        sites=sites,
+        context=me.context(),
+        now=hub.clock.now(),
     )
     return _timer(row)
 

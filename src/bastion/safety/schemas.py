@@ -137,9 +137,16 @@ class TimerCreate(_Strict):
     )
     call_tree_id: str | None = Field(
         default=None,
-        max_length=26,
+        min_length=1,
+        max_length=120,
         title="Call tree",
-        description="Tree to start when a check-in is missed (default: the site's).",
+        description="Tree (name or id) to start when a check-in is missed (default: the site's).",
+    )
+    site_id: str | None = Field(
+        default=None,
+        max_length=63,
+        title="Site",
+        description="Site of the task, whose safety call tree is the default (needed at several).",
     )
 
 

@@ -28,7 +28,7 @@ from bastion.core.events import (
     SafetyReportPayload,
     make_event,
 )
-from bastion.safety import guide
+from bastion.safety import guide, trees
 from bastion.safety.models import Assessment, CaseStep, Pins, PlanItem, Report, Routine, Timer, Trip
 from bastion.safety.schemas import (
     ActionUpdate,
@@ -56,6 +56,7 @@ from bastion.safety.schemas import (
     TimerCreate,
     TripCreate,
 )
+from bastion.site.schemas import Site
 from bastion.store.crypto import keyring
 from bastion.store.ledger import stage
 
@@ -317,16 +318,27 @@ def _timer_event(timer: Timer, action: str, context: Context, now: datetime) -> 
 
 
 def start_timer(
-    *, session: Session, owner_id: int, data: TimerCreate, context: Context, now: datetime
+    *,
+    session: Session,
+    owner_id: int,
+    data: TimerCreate,
+    sites: Sequence[Site],
+    context: Context,
+    now: datetime,
 ) -> Timer:
-    """Start a lone-worker timer; the first check-in is due after the interval."""
+    """Start a lone-worker timer; the first check-in is due after the interval.
+
+    The timer keeps the call tree it will alert (the one chosen, else the site's safety
+    tree of ``sites``, the worker's); one that would reach nobody is refused.
+    """
+    tree_id = trees.timer_call_tree(session=session, chosen=data.call_tree_id, sites=sites)
     timer = Timer(
         id=new_id(),
         owner_id=owner_id,
         task=data.task,
         location=data.location,
         interval_s=data.interval_minutes * 60,
-        call_tree_id=data.call_tree_id,
+        call_tree_id=tree_id,
         status="active",
         started_at=now,
         due_at=now + timedelta(minutes=data.interval_minutes),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field
 
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
+from bastion.api.scope import AnySite, FromBody, FromPath
 from bastion.auth.permissions import Permission
 from bastion.core.context import Context
 from bastion.hub import Hub
@@ -30,14 +31,16 @@ class SiteSummary(BaseModel):
 
 @router.get("/api/sites", response_model=list[SiteSummary])
 def list_sites(
-    session: SessionDep, _: Annotated[Principal, Depends(Require(Permission.SITE_READ))]
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Require(Permission.SITE_READ, site=AnySite()))],
 ) -> list[SiteSummary]:
-    """List stored sites."""
+    """List the stored sites the caller may read."""
+    rows = service.list_sites(session=session)
     return [
         SiteSummary(
             id=r.id, name=r.name, revision=r.revision, sha256=r.sha256, imported_at=r.imported_at
         )
-        for r in service.list_sites(session=session)
+        for r in principal.visible(Permission.SITE_READ, rows, site=lambda r: r.id)
     ]
 
 
@@ -45,7 +48,7 @@ def list_sites(
 def read_site(
     site_id: str,
     session: SessionDep,
-    _: Annotated[Principal, Depends(Require(Permission.SITE_READ))],
+    _: Annotated[Principal, Depends(Require(Permission.SITE_READ, site=FromPath("site_id")))],
 ) -> dict[str, Any]:
     """Return the full current model of a site."""
     return service.get_site(session=session, site_id=site_id).model_dump(mode="json", by_alias=True)
@@ -55,7 +58,9 @@ def read_site(
 def import_site(
     session: SessionDep,
     hub: Annotated[Hub, Depends(get_hub)],
-    principal: Annotated[Principal, Depends(Require(Permission.SITE_WRITE))],
+    principal: Annotated[
+        Principal, Depends(Require(Permission.SITE_WRITE, site=FromBody("site.id")))
+    ],
     document: Annotated[str, Body(media_type="application/yaml", description="Site YAML.")],
 ) -> SiteSummary:
     """Validate and store a site model given as YAML."""

@@ -103,6 +103,16 @@ class SiteInfo(StrictModel):
     facility_type: Literal["dispensary", "cultivation", "manufacturing", "infrastructure"] = Field(
         default="dispensary", title="Facility type", description="Kind of facility."
     )
+    safety_call_tree: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=120,
+        title="Safety call tree",
+        description=(
+            "Call tree (name or id) alerted when a lone worker here misses a check-in and "
+            "their timer names no other; without one, timers cannot start."
+        ),
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from bastion.core.errors import ConfigError, StorageError
+from bastion.store.files import secure_dir, secure_file
 
 KEY_FILE_NAME = "secret.key"
 
@@ -83,16 +84,17 @@ def new_master_key() -> str:
 
 
 def load_or_create_key_file(data_dir: Path, *, create: bool) -> str:
-    """Read ``data_dir/secret.key``, creating it with mode 0600 when asked."""
+    """Read ``data_dir/secret.key`` (made owner-only), creating it with mode 0600 when asked."""
     path = data_dir / KEY_FILE_NAME
     if path.exists():
+        secure_file(path)
         value = path.read_text().strip()
         if not value:
             raise ConfigError("secret key file is empty", file=str(path))
         return value
     if not create:
         raise ConfigError("secret key file is missing; run 'bastion init'", file=str(path))
-    data_dir.mkdir(parents=True, exist_ok=True)
+    secure_dir(data_dir, create=True)
     value = new_master_key()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,11 +17,44 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.core.errors import StorageError
+from bastion.core.errors import StorageError, StorageUnavailable
+from bastion.store.files import secure_sqlite_files
 
 _LOGGER = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 WRITE_OPTION = "bastion_write"
+
+
+# PostgreSQL error classes meaning "the server is not there": connection exception,
+# insufficient resources (too many connections, disk full) and operator intervention
+# (shutdown, crash recovery, cannot connect now) except a cancelled statement.
+_UNREACHABLE_SQLSTATE_CLASSES = ("08", "53", "57P")
+_SQLITE_UNREACHABLE = ("unable to open database file", "disk i/o error")
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Return True when ``exc`` means the database cannot be reached, not that a statement failed.
+
+    Integrity, programming and data errors are the caller's to handle; lost and refused
+    connections are what the ledger outbox and the 503 answers are for.
+    """
+    if isinstance(exc, StorageUnavailable):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        return exc.orig is not None and is_unreachable(exc.orig)
+    if isinstance(exc, sqlite3.OperationalError):
+        return str(exc).lower().startswith(_SQLITE_UNREACHABLE)
+    psycopg = sys.modules.get("psycopg")  # its errors exist only once the driver is loaded
+    if psycopg is None:
+        return False
+    if isinstance(exc, psycopg.InterfaceError):
+        return True  # "the connection is closed"
+    if isinstance(exc, psycopg.OperationalError):
+        sqlstate = getattr(exc, "sqlstate", None)
+        return sqlstate is None or sqlstate.startswith(_UNREACHABLE_SQLSTATE_CLASSES)
+    return False
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -65,6 +100,7 @@ class Database:
                 parent = Path(database).parent
                 if not parent.exists():
                     raise StorageError(f"data directory {parent} does not exist")
+                secure_sqlite_files(Path(database))
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
             kwargs["pool_pre_ping"] = True
@@ -138,6 +174,15 @@ class Database:
                 "run 'bastion init' to migrate"
             )
 
+    def write_session(self) -> Session:
+        """Return a session that holds the write lock from its first statement (SQLite).
+
+        For callers that own the commit themselves (the request dependency): a
+        deferred transaction that reads and then writes fails with "database is
+        locked" as soon as another connection commits in between.
+        """
+        return self._write_sessions()
+
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """Yield a session and commit it on success, roll it back on error.
@@ -145,7 +190,7 @@ class Database:
         The only place (with the request dependency) that commits. On SQLite it holds
         the write lock from its first statement.
         """
-        session = self._write_sessions()
+        session = self.write_session()
         try:
             yield session
             session.commit()

@@ -5,19 +5,26 @@ the previous row and its own sequence number, so an edited, deleted, inserted or
 reordered row breaks the chain at that row. Appends take the ``ledger_head`` row
 lock first (an UPDATE, portable to SQLite and PostgreSQL), so concurrent writers
 serialise and the chain stays linear. A single writer thread group-commits the
-events queued while the previous commit was running.
+events queued while the previous commit was running. When the database cannot be
+reached, appended events go to a durable local outbox and are drained into the
+chain, in order and exactly once, when it answers again.
+
+The chain is keyless and its head lives in the same database, so it cannot tell a
+consistent rewrite from the real history; :mod:`bastion.store.anchor` signs checkpoints
+of the head and keeps them elsewhere, and its verification catches such rewrites.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,10 +42,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.pool import PoolProxiedConnection
 
 from bastion.core.context import Context
-from bastion.core.errors import IntegrityError, StorageError
+from bastion.core.errors import IntegrityError, StorageError, StorageUnavailable
 from bastion.core.events import Event, canonical_json, lookup
 from bastion.store.base import Base, BigIntPK, UTCDateTime, utcnow
-from bastion.store.db import Database
+from bastion.store.db import Database, is_unreachable
+from bastion.store.outbox import LedgerEntry, Outbox, entry_of
 
 _LOGGER = logging.getLogger(__name__)
 GENESIS = "0" * 64
@@ -201,7 +209,8 @@ def append_events(session: Session | Connection, events: Sequence[Event[Any]]) -
     The head row is locked and read in one statement (``UPDATE … RETURNING``), and the
     rows go in as one multi-row insert, so a batch costs three statements whatever its
     size. They go straight to the DB-API driver: SQLAlchemy's statement handling cost
-    about ten times the SQLite work of a small append.
+    about ten times the SQLite work of a small append. Raises StorageUnavailable when
+    the database cannot be reached.
     """
     if not events:
         return -1
@@ -210,15 +219,37 @@ def append_events(session: Session | Connection, events: Sequence[Event[Any]]) -
         conn = session.connection()
     else:
         conn = session
+    try:
+        return _append_entries(conn, [entry_of(e) for e in events])
+    except Exception as exc:
+        if is_unreachable(exc):
+            raise StorageUnavailable() from exc
+        raise
+
+
+def _append_entries(
+    conn: Connection, entries: Sequence[LedgerEntry], *, skip_existing: bool = False
+) -> int:
+    """Append ``entries`` on ``conn``'s open transaction through a DB-API cursor."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        return _append_with_cursor(cursor, events, sqlite=conn.dialect.name == "sqlite")
+        return _append_with_cursor(
+            cursor, entries, sqlite=conn.dialect.name == "sqlite", skip_existing=skip_existing
+        )
     finally:
         cursor.close()
 
 
-def _append_with_cursor(cursor: Any, events: Sequence[Event[Any]], *, sqlite: bool) -> int:
-    """Run the three append statements on a DB-API cursor inside its open transaction."""
+def _append_with_cursor(
+    cursor: Any, entries: Sequence[LedgerEntry], *, sqlite: bool, skip_existing: bool = False
+) -> int:
+    """Run the three append statements on a DB-API cursor inside its open transaction.
+
+    With ``skip_existing``, entries whose id is already in the ledger are left out
+    (checked under the head lock, so concurrent drains of the same entries agree):
+    replaying the outbox after a crash between the commit and the outbox clean-up
+    writes each entry once.
+    """
     lock_head, insert_rows, set_head = _SQLITE_SQL if sqlite else _PSYCOPG_SQL
     stamp: Any = _sqlite_time if sqlite else (lambda value: value)
     cursor.execute(lock_head, (stamp(utcnow()),))
@@ -226,38 +257,45 @@ def _append_with_cursor(cursor: Any, events: Sequence[Event[Any]], *, sqlite: bo
     if head is None:
         raise StorageError("ledger head row is missing; the ledger schema is damaged")
     seq, prev = int(head[0]), str(head[1])
+    if skip_existing:
+        marks = ", ".join(["?" if sqlite else "%s"] * len(entries))
+        cursor.execute(
+            f"SELECT id FROM ledger_events WHERE id IN ({marks})", [e.id for e in entries]
+        )
+        present = {str(row[0]) for row in cursor.fetchall()}
+        entries = [e for e in entries if e.id not in present]
+        if not entries:
+            return seq
     rows: list[tuple[Any, ...]] = []
-    for event in events:
+    for entry in entries:
         seq += 1
-        payload = event.payload_json()
-        subject, device = event.subject, event.device
         digest = row_digest(
             seq=seq,
             prev_hash=prev,
-            id=event.id,
-            type=event.type.name,
-            time=event.time,
-            site=event.site,
-            subject=subject,
-            device=device,
-            context_id=event.context.id,
-            parent_id=event.context.parent_id,
-            actor=event.context.actor,
-            payload=payload,
+            id=entry.id,
+            type=entry.type,
+            time=entry.time,
+            site=entry.site,
+            subject=entry.subject,
+            device=entry.device,
+            context_id=entry.context_id,
+            parent_id=entry.parent_id,
+            actor=entry.actor,
+            payload=entry.payload,
         )
         rows.append(
             (
                 seq,
-                event.id,
-                event.type.name,
-                stamp(event.time),
-                event.site,
-                subject,
-                device,
-                event.context.id,
-                event.context.parent_id,
-                event.context.actor,
-                payload,
+                entry.id,
+                entry.type,
+                stamp(entry.time),
+                entry.site,
+                entry.subject,
+                entry.device,
+                entry.context_id,
+                entry.parent_id,
+                entry.actor,
+                entry.payload,
                 prev,
                 digest,
             )
@@ -311,16 +349,52 @@ class _Pending:
     future: asyncio.Future[None]
 
 
+class _Link:
+    """A writer's own connection, opened on demand and dropped after a failure."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn: Connection | None = None
+
+    def get(self) -> Connection:
+        if self.conn is None:
+            self.conn = self.db.write_engine.connect()
+        return self.conn
+
+    def discard(self) -> None:
+        """Throw the connection away (it may be dead); the next ``get`` opens a new one."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
 class Ledger:
     """Append, query and verify the ledger of one database.
 
     ``append`` is the bus's :class:`~bastion.core.bus.EventSink`: it returns once
-    the events are committed. On SQLite the events published in one turn of the event
+    the events are durable. On SQLite the events published in one turn of the event
     loop are committed together, in the loop, right after that turn: a local commit
     costs less than waking a thread and being woken back, which dominated the alarm
     path. If another writer holds the database, or on PostgreSQL (a network round
     trip must not stall the loop), one writer thread commits everything queued since
     its last commit in a single transaction. Appends keep their order either way.
+
+    With an ``outbox``, an append that finds the database unreachable is written to
+    the outbox instead and counts as durable; while the outbox holds anything, later
+    appends queue behind it. A drainer thread retries with back-off and moves the
+    entries into the chain, oldest first, each exactly once; an outbox left non-empty
+    by an earlier run is drained as soon as the ledger is created, before anything
+    new. Events staged in a domain transaction (:func:`stage`) commit with it and
+    never go to the outbox: when the database is down that transaction fails.
     """
 
     def __init__(
@@ -330,6 +404,9 @@ class Ledger:
         batch_limit: int = 500,
         inline: bool | None = None,
         checkpoint_s: float = 1.0,
+        outbox: Outbox | None = None,
+        retry_s: float = 0.5,
+        retry_max_s: float = 5.0,
     ) -> None:
         self.db = db
         self.checkpoint_s = checkpoint_s
@@ -346,16 +423,39 @@ class Ledger:
         self._inline_conn: PoolProxiedConnection | None = None
         self._inline_cursor_: Any = None
         self._inline_owner: int | None = None
+        # Told how many events each commit made durable (the checkpoint anchor counts them).
+        self.on_commit: Callable[[int], None] | None = None
+        self.outbox = outbox
+        self.retry_s = retry_s
+        self.retry_max_s = retry_max_s
+        self.database_down = False
+        self._drainer: threading.Thread | None = None
+        self._drain_wake = threading.Event()
+        self._drain_stop = threading.Event()
+        if outbox is not None and outbox.pending:
+            self._start_drainer()
+
+    @property
+    def backlog(self) -> int:
+        """Return how many entries wait in the outbox for the database."""
+        return self.outbox.pending if self.outbox is not None else 0
 
     # -- writing ------------------------------------------------------------------------------
 
     def append_sync(self, events: Sequence[Event[Any]]) -> int:
         """Append and commit ``events`` now, from any thread; return the new head seq."""
         with self.db.write_engine.begin() as conn:
-            return append_events(conn, events)
+            seq = append_events(conn, events)
+        self._committed(len(events))
+        return seq
+
+    def _committed(self, count: int) -> None:
+        hook = self.on_commit
+        if hook is not None:
+            hook(count)
 
     async def append(self, events: Sequence[Event[Any]]) -> None:
-        """Commit ``events`` (in this loop turn's batch, or by the writer thread); wait for it."""
+        """Make ``events`` durable (this loop turn's batch, the writer thread or the outbox)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         item = _Pending(events, loop, future)
@@ -385,7 +485,7 @@ class Ledger:
             return
         with self._lock:
             busy_thread = self._in_thread > 0
-        if busy_thread:  # earlier appends are still with the thread: stay behind them
+        if busy_thread or self.backlog:  # earlier appends are not in yet: stay behind them
             self._to_thread(batch)
             return
         events = [e for item in batch for e in item.events]
@@ -393,19 +493,25 @@ class Ledger:
             cursor = self._inline_cursor()
             try:
                 cursor.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:
+            except sqlite3.OperationalError as exc:
+                if self.outbox is not None and is_unreachable(exc):
+                    raise
                 # Another writer holds the database: never wait in the loop.
                 self._to_thread(batch)
                 return
             try:
-                _append_with_cursor(cursor, events, sqlite=True)
+                _append_with_cursor(cursor, [entry_of(e) for e in events], sqlite=True)
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
         except Exception as exc:
+            if self.outbox is not None and is_unreachable(exc):
+                self._to_thread(batch)  # the writer thread puts them in the outbox
+                return
             self._fail_all(batch, exc)
             return
+        self._committed(len(events))
         for item in batch:
             _succeed(item.future)
 
@@ -458,10 +564,13 @@ class Ledger:
 
     def _write_loop(self) -> None:
         # One long-lived connection: the writer is the only user of it.
-        with self.db.write_engine.connect() as conn:
-            self._drain_queue(conn)
+        link = _Link(self.db)
+        try:
+            self._drain_queue(link)
+        finally:
+            link.close()
 
-    def _drain_queue(self, conn: Connection) -> None:
+    def _drain_queue(self, link: _Link) -> None:
         while True:
             first = self._queue.get()
             if first is None:
@@ -479,14 +588,13 @@ class Ledger:
                     break
                 batch.append(item)
                 count += len(item.events)
-            self._commit(conn, batch)
+            self._commit(link, batch)
             if stop:
                 return
 
-    def _commit(self, conn: Connection, batch: list[_Pending]) -> None:
+    def _commit(self, link: _Link, batch: list[_Pending]) -> None:
         try:
-            with conn.begin():
-                append_events(conn, [e for item in batch for e in item.events])
+            self._write(link, [entry_of(e) for item in batch for e in item.events])
         except Exception as exc:
             _LOGGER.exception("ledger commit of %d item(s) failed", len(batch))
             for item in batch:
@@ -498,14 +606,115 @@ class Ledger:
         for item in batch:
             item.loop.call_soon_threadsafe(_succeed, item.future)
 
+    def _write(self, link: _Link, entries: list[LedgerEntry]) -> None:
+        """Commit ``entries``; with an outbox, queue them there when they cannot go in now.
+
+        Direct commits happen only while the outbox is empty, and the drainer empties
+        it only after committing, so the chain keeps the order of the appends.
+        """
+        if self.outbox is None or not self.outbox.pending:
+            try:
+                conn = link.get()
+                with conn.begin():
+                    _append_entries(conn, entries)
+                self.database_down = False
+                self._committed(len(entries))
+                return
+            except Exception as exc:
+                link.discard()
+                if self.outbox is None or not is_unreachable(exc):
+                    raise
+                self._note_down(exc)
+        self.outbox.put(entries)
+        self._start_drainer()
+
+    def _note_down(self, exc: BaseException) -> None:
+        if not self.database_down:
+            _LOGGER.warning(
+                "the database is unreachable (%s); ledger entries wait in the local outbox",
+                _first_line(exc),
+            )
+        self.database_down = True
+
+    # -- the outbox drainer -------------------------------------------------------------------
+
+    def _start_drainer(self) -> None:
+        with self._lock:
+            if self._drainer is None or not self._drainer.is_alive():
+                self._drain_stop.clear()
+                self._drainer = threading.Thread(
+                    target=self._drain_loop, name="ledger-outbox", daemon=True
+                )
+                self._drainer.start()
+        self._drain_wake.set()
+
+    def _drain_loop(self) -> None:
+        """Move the outbox into the chain; after a failure wait, doubling up to ``retry_max_s``."""
+        link = _Link(self.db)
+        delay = self.retry_s
+        try:
+            while not self._drain_stop.is_set():
+                self._drain_wake.clear()
+                if self._drain(link):
+                    delay = self.retry_s
+                    self._drain_wake.wait()
+                else:
+                    self._drain_stop.wait(delay)
+                    delay = min(delay * 2, self.retry_max_s)
+        finally:
+            link.close()
+
+    def drain_outbox(self) -> bool:
+        """Write the outbox into the chain now, oldest first; return True once it is empty."""
+        link = _Link(self.db)
+        try:
+            return self._drain(link)
+        finally:
+            link.close()
+
+    def _drain(self, link: _Link) -> bool:
+        """Write the outbox into the chain on ``link``; return False when the database refused.
+
+        Safe to run from several threads or processes at once: each batch is checked
+        against the ledger under the head lock before it is written.
+        """
+        while self.outbox is not None:
+            queued = self.outbox.oldest(self.batch_limit)
+            if not queued:
+                break
+            try:
+                conn = link.get()
+                with conn.begin():
+                    _append_entries(conn, [e for _, e in queued], skip_existing=True)
+            except Exception as exc:
+                link.discard()
+                if is_unreachable(exc):
+                    self._note_down(exc)
+                else:
+                    _LOGGER.exception("writing the ledger outbox failed; retrying later")
+                return False
+            self.outbox.remove_through(queued[-1][0])
+            self._committed(len(queued))
+            if self.database_down:
+                _LOGGER.warning("the database answers again; writing the ledger outbox")
+                self.database_down = False
+        return True
+
     def close(self) -> None:
-        """Stop the writer thread after it has committed what is queued."""
+        """Stop the writer thread after it has committed (or queued) what it holds."""
         with self._lock:
             thread = self._thread
             self._thread = None
         if thread is not None and thread.is_alive():
             self._queue.put(None)
             thread.join(timeout=30)
+        self._drain_stop.set()
+        self._drain_wake.set()
+        drainer, self._drainer = self._drainer, None
+        if drainer is not None:
+            drainer.join(timeout=30)
+        if self.outbox is not None:
+            self.outbox.close()
         self._checkpoint_stop.set()
         checkpointer, self._checkpointer = self._checkpointer, None
         if checkpointer is not None:
@@ -527,9 +736,17 @@ class Ledger:
         after_seq: int | None = None,
         limit: int = 100,
         newest_first: bool = True,
+        sites: Collection[str] | None = None,
+        site_less: bool = False,
     ) -> list[LedgerRow]:
-        """Return rows matching every given filter."""
+        """Return rows matching every given filter.
+
+        ``sites`` keeps only rows of those sites (and, with ``site_less``, rows of no site).
+        """
         stmt = select(LedgerRow)
+        if sites is not None:
+            mine = LedgerRow.site.in_(sorted(sites))
+            stmt = stmt.where(mine | LedgerRow.site.is_(None) if site_less else mine)
         if types:
             stmt = stmt.where(LedgerRow.type.in_(list(types)))
         if subject is not None:
@@ -619,6 +836,13 @@ class Ledger:
         if not result.ok:
             raise IntegrityError(result.describe())
         return result
+
+
+def _first_line(exc: BaseException) -> str:
+    """Return the first line of an error's text (driver messages run over several lines)."""
+    cause = exc.__cause__ if isinstance(exc, StorageUnavailable) and exc.__cause__ else exc
+    text = str(cause).strip()
+    return text.splitlines()[0] if text else type(cause).__name__
 
 
 def _succeed(future: asyncio.Future[None]) -> None:

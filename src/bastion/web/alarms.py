@@ -14,8 +14,10 @@ from bastion.alarms.models import OPEN_STATES, Alarm
 from bastion.alarms.schemas import AlarmRead
 from bastion.alarms.sop import SopCatalogue, load_sops
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
+from bastion.api.resources import ALARM, alarm_place
+from bastion.api.scope import AnySite, FromResource
 from bastion.auth.permissions import Permission
-from bastion.core.errors import Forbidden, NotFound
+from bastion.core.errors import NotFound
 from bastion.hub import Hub
 from bastion.web.dashboard import reaction_chart
 from bastion.web.readmodel import camera_names, event_chain, loaded_sites, usernames
@@ -23,7 +25,13 @@ from bastion.web.render import not_found, page
 
 router = APIRouter(include_in_schema=False)
 HubDep = Annotated[Hub, Depends(get_hub)]
-Reader = Annotated[Principal, Depends(Require(Permission.ALARMS_READ))]
+Lister = Annotated[Principal, Depends(Require(Permission.ALARMS_READ, site=AnySite()))]
+Reader = Annotated[
+    Principal, Depends(Require(Permission.ALARMS_READ, site=FromResource("alarm_id", ALARM)))
+]
+Worker = Annotated[
+    Principal, Depends(Require(Permission.ALARMS_WORK, site=FromResource("alarm_id", ALARM)))
+]
 STATE_FILTERS = {
     "open": OPEN_STATES,
     "closed": ("resolved", "false_alarm"),
@@ -55,11 +63,6 @@ def sops_of(hub: Hub) -> SopCatalogue:
     if cached is None:
         cached = hub.extras["sops"] = load_sops()
     return cached
-
-
-def _visible(principal: Principal, alarm: Alarm) -> bool:
-    sites = principal.sites_with(Permission.ALARMS_READ)
-    return sites is None or alarm.site_id in sites
 
 
 def _checklist(hub: Hub, alarm: Alarm, session: Any) -> tuple[str, list[StepView], bool]:
@@ -144,7 +147,7 @@ def alarm_context(hub: Hub, principal: Principal, alarm: Alarm, session: Any) ->
         "zone_name": zones.get(alarm.zone_id or "", alarm.zone_id or ""),
         "incident": incident,
         "names": usernames(hub),
-        "can_work": principal.allows(Permission.ALARMS_WORK, alarm.site_id)
+        "can_work": principal.may(Permission.ALARMS_WORK, alarm_place(alarm), reading=False)
         and alarm.state in OPEN_STATES,
         "waiting_s": (now - alarm.raised_at).total_seconds(),
         "now": now,
@@ -156,12 +159,16 @@ def alarm_list(
     request: Request,
     hub: HubDep,
     session: SessionDep,
-    principal: Reader,
+    principal: Lister,
     state: Annotated[Literal["open", "closed", "all"], Query(description="Which alarms.")] = "open",
 ) -> HTMLResponse:
-    """List alarms (open by default), most urgent first, with reaction times."""
-    rows = alarms_service.list_alarms(session=session, states=STATE_FILTERS[state], limit=200)
-    rows = [a for a in rows if _visible(principal, a)]
+    """List the alarms of the caller's sites (open by default), most urgent first."""
+    rows = alarms_service.list_alarms(
+        session=session,
+        states=STATE_FILTERS[state],
+        site_ids=principal.sites_with(Permission.ALARMS_READ),
+        limit=200,
+    )
     zones = {z.id: z.name for s in loaded_sites(hub).values() for z in s.zones}
     return page(
         request,
@@ -177,12 +184,11 @@ def alarm_list(
     )
 
 
-def _find(session: Any, principal: Principal, alarm_id: str) -> Alarm | None:
+def _find(session: Any, alarm_id: str) -> Alarm | None:
     try:
-        alarm = alarms_service.get_alarm(session=session, alarm_id=alarm_id)
+        return alarms_service.get_alarm(session=session, alarm_id=alarm_id)
     except NotFound:
         return None
-    return alarm if _visible(principal, alarm) else None
 
 
 @router.get("/console/alarms/{alarm_id}", response_class=HTMLResponse)
@@ -190,7 +196,7 @@ def alarm_page(
     alarm_id: str, request: Request, hub: HubDep, session: SessionDep, principal: Reader
 ) -> HTMLResponse:
     """Show one alarm: its procedure to work through, event chain, evidence, reaction times."""
-    alarm = _find(session, principal, alarm_id)
+    alarm = _find(session, alarm_id)
     if alarm is None:
         return not_found(request, principal, f"alarm {alarm_id}")
     return page(request, "alarm.html", principal, alarm_context(hub, principal, alarm, session))
@@ -201,7 +207,7 @@ def alarm_panel(
     alarm_id: str, request: Request, hub: HubDep, session: SessionDep, principal: Reader
 ) -> HTMLResponse:
     """Return the alarm page's body alone, for refreshes after each step."""
-    alarm = _find(session, principal, alarm_id)
+    alarm = _find(session, alarm_id)
     if alarm is None:
         return not_found(request, principal, f"alarm {alarm_id}")
     return page(
@@ -214,12 +220,9 @@ def investigate(
     alarm_id: str,
     session: SessionDep,
     hub: HubDep,
-    who: Annotated[Principal, Depends(Require(Permission.ALARMS_WORK))],
+    who: Worker,
 ) -> AlarmRead:
     """Mark an acknowledged alarm as under investigation (working a step does this too)."""
-    alarm = alarms_service.get_alarm(session=session, alarm_id=alarm_id)
-    if not who.allows(Permission.ALARMS_WORK, alarm.site_id):
-        raise Forbidden(f"this needs the {Permission.ALARMS_WORK.value} permission at that site")
     alarm = alarms_service.investigate(
         session=session,
         alarm_id=alarm_id,

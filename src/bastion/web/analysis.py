@@ -20,6 +20,7 @@ from bastion.analysis.suggest import suggest_upgrades
 from bastion.analysis.summary import SiteAnalysis, analyse_site, target_zones
 from bastion.analysis.whatif import rank_upgrades
 from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.scope import FromQuery, Missing
 from bastion.auth.permissions import Permission
 from bastion.core.errors import InvalidInput
 from bastion.hub import Hub
@@ -29,7 +30,13 @@ from bastion.web.sitemap import render_site_svg
 
 router = APIRouter(include_in_schema=False)
 HubDep = Annotated[Hub, Depends(get_hub)]
-Reader = Annotated[Principal, Depends(Require(Permission.ANALYSIS_READ))]
+Reader = Annotated[
+    Principal,
+    Depends(Require(Permission.ANALYSIS_READ, site=FromQuery("site", missing=Missing.ANY_SITE))),
+]
+SiteReader = Annotated[
+    Principal, Depends(Require(Permission.ANALYSIS_READ, site=FromQuery("site")))
+]
 MC_SAMPLES = 20_000
 _TIMELY = "#66bb6a"
 _LATE = "#9e9e9e"
@@ -214,7 +221,7 @@ def analysis_page(
 def whatif_fragment(
     request: Request,
     hub: HubDep,
-    principal: Reader,
+    principal: SiteReader,
     site: Annotated[str, Query()],
     target: Annotated[str, Query()],
     response_mean: Annotated[float, Query()] = 300.0,

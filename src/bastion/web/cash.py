@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.scope import FromBody, FromQuery, Missing
 from bastion.auth.permissions import Permission
 from bastion.cash import counts, movements, tasks, tills, views
 from bastion.cash import settings as cash_settings
@@ -33,8 +34,15 @@ from bastion.web.visitors import act, problem_text, read_form
 
 router = APIRouter(include_in_schema=False)
 HubDep = Annotated[Hub, Depends(get_hub)]
-Reader = Annotated[Principal, Depends(Require(Permission.CASH_READ))]
-Handler = Annotated[Principal, Depends(Require(Permission.CASH_HANDLE))]
+Reader = Annotated[
+    Principal,
+    Depends(Require(Permission.CASH_READ, site=FromQuery("site", missing=Missing.ANY_SITE))),
+]
+Handler = Annotated[
+    Principal,
+    Depends(Require(Permission.CASH_HANDLE, site=FromQuery("site", missing=Missing.ANY_SITE))),
+]
+HandlerForm = Annotated[Principal, Depends(Require(Permission.CASH_HANDLE, site=FromBody("site")))]
 
 DONE = {
     "counted": "Count recorded.",
@@ -201,7 +209,7 @@ def my_till_page(request: Request, hub: HubDep, principal: Handler) -> HTMLRespo
 
 
 @router.post("/console/cash/tills/{register_id}/drop", response_class=HTMLResponse)
-async def drop(register_id: str, request: Request, hub: HubDep, principal: Handler) -> Response:
+async def drop(register_id: str, request: Request, hub: HubDep, principal: HandlerForm) -> Response:
     """Record a drop from a till to the drop safe (a cashier: only from their own)."""
     form = await read_form(request)
     site = site_for(hub, principal, Permission.CASH_HANDLE, form.text("site", required=False))
@@ -231,7 +239,9 @@ async def drop(register_id: str, request: Request, hub: HubDep, principal: Handl
 
 
 @router.post("/console/cash/tills/{register_id}/close", response_class=HTMLResponse)
-async def close(register_id: str, request: Request, hub: HubDep, principal: Handler) -> Response:
+async def close(
+    register_id: str, request: Request, hub: HubDep, principal: HandlerForm
+) -> Response:
     """Stop a till and start its blind closing count."""
     form = await read_form(request)
     site = site_for(hub, principal, Permission.CASH_HANDLE, form.text("site", required=False))
@@ -290,7 +300,7 @@ def counts_page(request: Request, hub: HubDep, principal: Handler) -> HTMLRespon
 
 
 @router.post("/console/cash/counts/start", response_class=HTMLResponse)
-async def start_count(request: Request, hub: HubDep, principal: Handler) -> Response:
+async def start_count(request: Request, hub: HubDep, principal: HandlerForm) -> Response:
     """Start a blind spot count of a container (needs cash:count)."""
     form = await read_form(request)
     site = site_for(hub, principal, Permission.CASH_HANDLE, form.text("site", required=False))
@@ -315,7 +325,7 @@ async def start_count(request: Request, hub: HubDep, principal: Handler) -> Resp
 
 @router.post("/console/cash/counts/{count_id}/submit", response_class=HTMLResponse)
 async def submit_count(
-    count_id: str, request: Request, hub: HubDep, principal: Handler
+    count_id: str, request: Request, hub: HubDep, principal: HandlerForm
 ) -> Response:
     """Submit your blind figure for a count (notes and coins optional)."""
     form = await read_form(request)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.scope import FromBody, FromQuery, Missing
 from bastion.auth.permissions import Permission
 from bastion.cash import counts, exceptions, movements, pickups, report, views
 from bastion.cash import settings as cash_settings
@@ -31,9 +32,16 @@ from bastion.web.visitors import act, problem_text, read_form
 
 router = APIRouter(include_in_schema=False)
 HubDep = Annotated[Hub, Depends(get_hub)]
-Reader = Annotated[Principal, Depends(Require(Permission.CASH_READ))]
-Manager = Annotated[Principal, Depends(Require(Permission.CASH_MANAGE))]
-Planner = Annotated[Principal, Depends(Require(Permission.CASH_PICKUPS))]
+Reader = Annotated[
+    Principal,
+    Depends(Require(Permission.CASH_READ, site=FromQuery("site", missing=Missing.ANY_SITE))),
+]
+Planner = Annotated[
+    Principal,
+    Depends(Require(Permission.CASH_PICKUPS, site=FromQuery("site", missing=Missing.ANY_SITE))),
+]
+ManagerForm = Annotated[Principal, Depends(Require(Permission.CASH_MANAGE, site=FromBody("site")))]
+PlannerForm = Annotated[Principal, Depends(Require(Permission.CASH_PICKUPS, site=FromBody("site")))]
 T = TypeVar("T")
 
 
@@ -102,7 +110,9 @@ async def _run(
 
 
 @router.post("/console/cash/exceptions/{item_id}/review", response_class=HTMLResponse)
-async def review_item(item_id: str, request: Request, hub: HubDep, principal: Manager) -> Response:
+async def review_item(
+    item_id: str, request: Request, hub: HubDep, principal: ManagerForm
+) -> Response:
     """Close an exception as explained, theft (opens the regulator notice) or training."""
     form = await read_form(request)
     site = site_for(hub, principal, Permission.CASH_MANAGE, form.text("site", required=False))
@@ -136,7 +146,7 @@ async def review_item(item_id: str, request: Request, hub: HubDep, principal: Ma
 
 @router.post("/console/cash/reviews/{review_id}", response_class=HTMLResponse)
 async def act_on_review(
-    review_id: str, request: Request, hub: HubDep, principal: Manager
+    review_id: str, request: Request, hub: HubDep, principal: ManagerForm
 ) -> Response:
     """Escalate a count variance now, or close it with an outcome and a note."""
     form = await read_form(request)
@@ -241,7 +251,7 @@ async def _pickup_action(
 
 
 @router.post("/console/cash/pickups/plan", response_class=HTMLResponse)
-async def plan(request: Request, hub: HubDep, principal: Planner) -> Response:
+async def plan(request: Request, hub: HubDep, principal: PlannerForm) -> Response:
     """Plan the next pickup at an unpredictable allowed time."""
     form = await read_form(request)
     site = site_for(hub, principal, Permission.CASH_PICKUPS, form.text("site", required=False))
@@ -262,7 +272,7 @@ async def plan(request: Request, hub: HubDep, principal: Planner) -> Response:
 
 
 @router.post("/console/cash/pickups/{pickup_id}/verify", response_class=HTMLResponse)
-async def verify(pickup_id: str, request: Request, hub: HubDep, principal: Planner) -> Response:
+async def verify(pickup_id: str, request: Request, hub: HubDep, principal: PlannerForm) -> Response:
     """Check the guard at the door (refusals are kept and alarmed)."""
     form = await read_form(request)
     site = site_for(hub, principal, Permission.CASH_PICKUPS, form.text("site", required=False))
@@ -289,7 +299,9 @@ async def verify(pickup_id: str, request: Request, hub: HubDep, principal: Plann
 
 
 @router.post("/console/cash/pickups/{pickup_id}/hand-over", response_class=HTMLResponse)
-async def hand_over(pickup_id: str, request: Request, hub: HubDep, principal: Planner) -> Response:
+async def hand_over(
+    pickup_id: str, request: Request, hub: HubDep, principal: PlannerForm
+) -> Response:
     """Hand the sealed bags (bag number and the seal read at the door) to the carrier."""
     form = await read_form(request)
     site = site_for(hub, principal, Permission.CASH_PICKUPS, form.text("site", required=False))
@@ -313,7 +325,7 @@ async def hand_over(pickup_id: str, request: Request, hub: HubDep, principal: Pl
 
 
 @router.post("/console/cash/deposits", response_class=HTMLResponse)
-async def deposit(request: Request, hub: HubDep, principal: Manager) -> Response:
+async def deposit(request: Request, hub: HubDep, principal: ManagerForm) -> Response:
     """Seal cash from the vault into a deposit bag (a reused seal is refused and alarmed)."""
     form = await read_form(request)
     site = site_for(hub, principal, Permission.CASH_MANAGE, form.text("site", required=False))
@@ -335,7 +347,7 @@ async def deposit(request: Request, hub: HubDep, principal: Manager) -> Response
 
 
 @router.post("/console/cash/deposits/{bag_id}/confirm", response_class=HTMLResponse)
-async def confirm(bag_id: str, request: Request, hub: HubDep, principal: Manager) -> Response:
+async def confirm(bag_id: str, request: Request, hub: HubDep, principal: ManagerForm) -> Response:
     """Record the bank's figure for a bag; a difference raises an alarm."""
     form = await read_form(request)
     site = site_for(hub, principal, Permission.CASH_MANAGE, form.text("site", required=False))

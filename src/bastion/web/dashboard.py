@@ -10,14 +10,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bastion.alarms import service as alarms_service
 from bastion.api.deps import Authenticated, Principal, Require, get_hub
+from bastion.api.resources import alarm_place
+from bastion.api.scope import AnySite
 from bastion.auth.permissions import Permission
 from bastion.hub import Hub
+from bastion.site.schemas import Site
 from bastion.web.charts import Segment, bar_chart, column_chart, stacked_bars
 from bastion.web.readmodel import (
     device_health,
     events_per_hour,
     loaded_sites,
-    pick_site,
     threat_level,
 )
 from bastion.web.render import map_svg, page
@@ -38,24 +40,36 @@ def queue_context(hub: Hub, principal: Principal, limit: int = 50) -> dict[str, 
         "queue": queue,
         "zone_names": zones,
         "now": hub.clock.now(),
-        "can_work": {a.id: principal.allows(Permission.ALARMS_WORK, a.site_id) for a in queue},
+        "can_work": {
+            a.id: principal.may(Permission.ALARMS_WORK, alarm_place(a), reading=False)
+            for a in queue
+        },
     }
 
 
-def status_context(hub: Hub) -> dict[str, Any]:
-    """Return the threat level and the device-health summary."""
+def visible_sites(hub: Hub, principal: Principal, permission: Permission) -> dict[str, Site]:
+    """Return the loaded sites where ``permission`` is held, by id."""
+    sites = loaded_sites(hub)
+    return {sid: sites[sid] for sid in principal.visible(permission, sorted(sites), site=str)}
+
+
+def status_context(hub: Hub, principal: Principal) -> dict[str, Any]:
+    """Return the threat level and the device-health summary of the caller's sites."""
     return {
-        "threat": threat_level(hub),
-        "health": device_health(hub, loaded_sites(hub).values()),
+        "threat": threat_level(hub, principal.sites_with(Permission.EVENTS_READ)),
+        "health": device_health(
+            hub, visible_sites(hub, principal, Permission.EVENTS_READ).values()
+        ),
     }
 
 
-def events_chart(hub: Hub, request: Request) -> str:
-    """Return the events-per-hour column chart of the last 24 hours."""
+def events_chart(hub: Hub, request: Request, principal: Principal) -> str:
+    """Return the events-per-hour column chart of the caller's sites, last 24 hours."""
     zone = display_zone(request)
+    sites = principal.sites_with(Permission.EVENTS_READ)
     points = [
         (start.astimezone(zone).strftime("%H"), float(n))
-        for start, n in events_per_hour(hub, hub.clock.now())
+        for start, n in events_per_hour(hub, hub.clock.now(), sites=sites)
     ]
     return column_chart(
         points, label="Ledger events per hour, last 24 hours", every=3, css_id="chart-events"
@@ -109,18 +123,16 @@ def console(
         if principal.allows(Permission.SAFETY_SELF):
             return RedirectResponse("/console/safety", status_code=303)
         return page(request, "no_sections.html", principal, {})
-    sites = loaded_sites(hub)
-    site = pick_site(hub, None) if sites else None
+    mapped = visible_sites(hub, principal, Permission.DOORS_READ)
+    site = mapped[min(mapped)] if mapped else None
     can_alarms = principal.allows(Permission.ALARMS_READ)
     context: dict[str, Any] = {
-        **status_context(hub),
-        "events": hub.ledger.query(limit=40),
-        "events_chart": events_chart(hub, request),
+        **status_context(hub, principal),
+        "events": hub.ledger.query(limit=40, sites=principal.sites_with(Permission.EVENTS_READ)),
+        "events_chart": events_chart(hub, request, principal),
         "can_alarms": can_alarms,
         "site": site,
-        "svg": map_svg(hub, principal, site)
-        if site is not None and principal.allows(Permission.DOORS_READ, site.site.id)
-        else None,
+        "svg": map_svg(hub, principal, site) if site is not None else None,
         "states": STATE_LABEL,
     }
     if can_alarms:
@@ -134,7 +146,7 @@ def console(
 def alarm_queue_fragment(
     request: Request,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.ALARMS_READ))],
+    principal: Annotated[Principal, Depends(Require(Permission.ALARMS_READ, site=AnySite()))],
 ) -> HTMLResponse:
     """Return the alarm queue alone, for live refreshes."""
     return page(request, "_queue.html", principal, queue_context(hub, principal))
@@ -144,7 +156,7 @@ def alarm_queue_fragment(
 def status_fragment(
     request: Request,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.EVENTS_READ))],
+    principal: Annotated[Principal, Depends(Require(Permission.EVENTS_READ, site=AnySite()))],
 ) -> HTMLResponse:
     """Return the threat level and device health alone, for live refreshes."""
-    return page(request, "_status.html", principal, status_context(hub))
+    return page(request, "_status.html", principal, status_context(hub, principal))

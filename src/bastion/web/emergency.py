@@ -18,6 +18,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bastion.api.deps import Principal, Require, get_hub, run_unit_of_work
+from bastion.api.resources import PLAYBOOK_RUN, run_place
+from bastion.api.scope import AnySite, FromQuery, FromResource, Missing, only_site
 from bastion.auth.permissions import Permission
 from bastion.automation.playbooks import service
 from bastion.automation.playbooks.api import mark_at_roll_call
@@ -30,20 +32,25 @@ from bastion.hub import Hub
 from bastion.safety import guide as safety_guide
 from bastion.safety.schemas import ThreatCallCreate
 from bastion.site.schemas import DeviceType
+from bastion.web.dashboard import visible_sites
 from bastion.web.render import not_found, page
 from bastion.web.templating import display_zone
 from bastion.web.visitors import Form, problem_text, read_form
 
 router = APIRouter(include_in_schema=False)
 HubDep = Annotated[Hub, Depends(get_hub)]
-Viewer = Annotated[Principal, Depends(Require(Permission.ALARMS_READ))]
-Actor = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK))]
+THE_RUN = FromResource("run_id", PLAYBOOK_RUN)
+ONLY_SITE = FromQuery("site_id", missing=Missing.ONLY_SITE)
+Lister = Annotated[Principal, Depends(Require(Permission.ALARMS_READ, site=AnySite()))]
+Viewer = Annotated[Principal, Depends(Require(Permission.ALARMS_READ, site=THE_RUN))]
+Actor = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK, site=THE_RUN))]
+Starter = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK, site=ONLY_SITE))]
 DEMO_PANIC_KEY = "demo_panic_button"
 """Set in ``hub.extras`` by the demo: the device id its console panic button presses."""
 
 
 def _visible(principal: Principal, run: RunRead) -> bool:
-    return run.site_id is None or principal.allows(Permission.ALARMS_READ, run.site_id)
+    return principal.may(Permission.ALARMS_READ, run_place(run.site_id, run.zone_id), reading=True)
 
 
 async def _muster(runtime: PlaybookRuntime, hub: Hub, run: RunRead) -> MusterRead | None:
@@ -69,12 +76,14 @@ async def _panel_context(hub: Hub, principal: Principal, run_id: str) -> dict[st
     return {
         "run": run,
         "muster": await _muster(runtime, hub, run),
-        "can_act": principal.allows(Permission.ALARMS_WORK, run.site_id),
+        "can_act": principal.may(
+            Permission.ALARMS_WORK, run_place(run.site_id, run.zone_id), reading=False
+        ),
     }
 
 
 @router.get("/console/emergency", response_class=HTMLResponse)
-async def emergency_page(request: Request, hub: HubDep, principal: Viewer) -> HTMLResponse:
+async def emergency_page(request: Request, hub: HubDep, principal: Lister) -> HTMLResponse:
     """List the playbooks with start and drill buttons, the runs, and the packet link."""
     runtime = runtime_for(hub)
     sites = principal.sites_with(Permission.ALARMS_READ)
@@ -94,6 +103,11 @@ async def emergency_page(request: Request, hub: HubDep, principal: Viewer) -> HT
             "load_errors": [str(e) for e in runtime.load_errors],
             "runs": runs,
             "can_act": principal.allows(Permission.ALARMS_WORK),
+            # Several sites loaded: a run (and the packet) is for one site, so say which.
+            "act_sites": [
+                (sid, site.site.name)
+                for sid, site in visible_sites(hub, principal, Permission.ALARMS_WORK).items()
+            ],
             "demo_panic": hub.extras.get(DEMO_PANIC_KEY),
             "mailbox": hub.extras.get("demo_mailbox"),
         },
@@ -101,26 +115,29 @@ async def emergency_page(request: Request, hub: HubDep, principal: Viewer) -> HT
 
 
 @router.post("/console/emergency/start/{playbook_id}")
-async def start(playbook_id: str, hub: HubDep, principal: Actor, drill: bool = False) -> Response:
-    """Start a playbook (or its drill) and open its run page."""
+async def start(
+    playbook_id: str,
+    hub: HubDep,
+    principal: Starter,
+    drill: bool = False,
+    site_id: str | None = None,
+) -> Response:
+    """Start a playbook (or its drill) at the site (the only one unless named); open its run."""
     runtime = runtime_for(hub)
-    site = runtime.site(None)
-    if site is not None and not principal.allows(Permission.ALARMS_WORK, site.site.id):
-        raise Forbidden(f"no alarms:work at site {site.site.id!r}")
-    run = await runtime.start_run(playbook_id, drill=drill, context=principal.context())
+    run = await runtime.start_run(
+        playbook_id, site_id=site_id or only_site(hub), drill=drill, context=principal.context()
+    )
     return Response(status_code=204, headers={"HX-Redirect": f"/console/emergency/runs/{run.id}"})
 
 
 @router.post("/console/emergency/panic")
-async def demo_panic(hub: HubDep, principal: Actor) -> Response:
+async def demo_panic(hub: HubDep, principal: Starter, site_id: str | None = None) -> Response:
     """Press the demo's simulated panic button (only when the demo enabled it)."""
     device_id = hub.extras.get(DEMO_PANIC_KEY)
     runtime = runtime_for(hub)
-    site = runtime.site(None)
+    site = runtime.site(site_id or only_site(hub))
     if not device_id or site is None:
         raise NotFound("this installation has no demo panic button")
-    if not principal.allows(Permission.ALARMS_WORK, site.site.id):
-        raise Forbidden(f"no alarms:work at site {site.site.id!r}")
     device = site.device(str(device_id))
     if device.type is not DeviceType.PANIC:
         raise NotFound(f"{device_id!r} is not a panic button")

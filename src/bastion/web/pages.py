@@ -5,20 +5,23 @@ from __future__ import annotations
 import mimetypes
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from bastion.api.deps import Principal, Public, Require, get_hub
+from bastion.api.scope import FromQuery, Missing
 from bastion.auth.permissions import Permission
 from bastion.core.errors import NotFound
 from bastion.hub import Hub
+from bastion.site.schemas import Site
 from bastion.web import alarms, dashboard, sections
+from bastion.web.dashboard import visible_sites
 from bastion.web.readmodel import pick_site
-from bastion.web.render import map_svg, page
+from bastion.web.render import map_svg, not_found_page, page
 from bastion.web.sitemap import STATE_LABEL
 from bastion.web.templating import WEB_DIR, templates
 
-__all__ = ["router", "templates"]
+__all__ = ["install", "router", "templates"]
 
 STATIC_DIR = (WEB_DIR / "static").resolve()
 
@@ -52,15 +55,29 @@ async def static(path: str) -> FileResponse:
     return FileResponse(target, media_type=media_type or "application/octet-stream")
 
 
+MapReader = Annotated[
+    Principal,
+    Depends(Require(Permission.DOORS_READ, site=FromQuery("site", missing=Missing.ANY_SITE))),
+]
+
+
+def _map_site(hub: Hub, principal: Principal, site: str | None) -> Site:
+    """Return the site asked for, or the first one the caller may see."""
+    if site is not None:
+        return pick_site(hub, site)
+    mine = visible_sites(hub, principal, Permission.DOORS_READ)
+    return mine[min(mine)] if mine else pick_site(hub, None)
+
+
 @router.get("/console/map", response_class=HTMLResponse)
 async def map_page(
     request: Request,
     hub: Annotated[Hub, Depends(get_hub)],
-    principal: Annotated[Principal, Depends(Require(Permission.DOORS_READ))],
+    principal: MapReader,
     site: str | None = None,
 ) -> HTMLResponse:
     """Show the live site map with door control."""
-    chosen = pick_site(hub, site)
+    chosen = _map_site(hub, principal, site)
     return page(
         request,
         "map.html",
@@ -72,13 +89,18 @@ async def map_page(
 @router.get("/console/map/svg", response_class=HTMLResponse)
 async def map_fragment(
     hub: Annotated[Hub, Depends(get_hub)],
-    principal: Annotated[Principal, Depends(Require(Permission.DOORS_READ))],
+    principal: MapReader,
     site: str | None = None,
 ) -> HTMLResponse:
     """Return the map SVG alone, for live refreshes."""
-    return HTMLResponse(map_svg(hub, principal, pick_site(hub, site)))
+    return HTMLResponse(map_svg(hub, principal, _map_site(hub, principal, site)))
 
 
 router.include_router(dashboard.router)
 router.include_router(alarms.router)
 router.include_router(sections.router)
+
+
+def install(app: FastAPI) -> None:
+    """Show the console's 404 page (not a problem document) for pages that find nothing."""
+    app.state.not_found_page = not_found_page

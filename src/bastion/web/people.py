@@ -1,6 +1,6 @@
 """Console page: cardholders, the hiring gate, training expiry, access review and offboarding.
 
-``people:read`` shows the page. Recording background checks and training and
+``people:read`` shows the page (the people of the caller's sites). Recording background checks and training and
 offboarding need ``people:manage`` (HR); the access-review table needs
 ``access:read`` and confirming a holding or ticking off a rotated shared secret
 needs ``access:manage``. Actions are HTML forms with the CSRF token in a hidden field.
@@ -20,6 +20,8 @@ from bastion.access import service as access_service
 from bastion.access.models import LevelAssignment
 from bastion.access.runtime import engine_of
 from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.resources import LEVEL, OFFBOARDING, PERSON
+from bastion.api.scope import AnySite, FromResource
 from bastion.auth.permissions import Permission
 from bastion.core.errors import BastionError, InvalidInput
 from bastion.hub import Hub
@@ -32,9 +34,29 @@ from bastion.web.visitors import Form, act, problem_text, read_form
 
 router = APIRouter(include_in_schema=False)
 HubDep = Annotated[Hub, Depends(get_hub)]
-Reader = Annotated[Principal, Depends(Require(Permission.PEOPLE_READ))]
-HR = Annotated[Principal, Depends(Require(Permission.PEOPLE_MANAGE))]
-AccessManager = Annotated[Principal, Depends(Require(Permission.ACCESS_MANAGE))]
+THE_OFFBOARDING = FromResource("offboarding_id", OFFBOARDING)
+Reader = Annotated[Principal, Depends(Require(Permission.PEOPLE_READ, site=AnySite()))]
+HR = Annotated[
+    Principal, Depends(Require(Permission.PEOPLE_MANAGE, site=FromResource("person_id", PERSON)))
+]
+OffboardingReader = Annotated[
+    Principal, Depends(Require(Permission.PEOPLE_READ, site=THE_OFFBOARDING))
+]
+SecretKeeper = Annotated[
+    Principal, Depends(Require(Permission.ACCESS_MANAGE, site=THE_OFFBOARDING))
+]
+Confirmer = Annotated[
+    Principal,
+    Depends(
+        Require(
+            Permission.ACCESS_MANAGE,
+            site=(
+                FromResource("person_id", PERSON, where="body"),
+                FromResource("level_id", LEVEL, where="body"),
+            ),
+        )
+    ),
+]
 
 DONE = {
     "background": "Background check recorded.",
@@ -44,7 +66,7 @@ DONE = {
 }
 
 
-def _rows(session: Session, now: Any) -> list[dict[str, Any]]:
+def _rows(session: Session, now: Any, principal: Principal) -> list[dict[str, Any]]:
     credentials: dict[str, list[Any]] = {}
     for credential in access_service.list_credentials(session=session):
         credentials.setdefault(credential.person_id, []).append(credential)
@@ -63,7 +85,9 @@ def _rows(session: Session, now: Any) -> list[dict[str, Any]]:
             "training": employees.training_states(person, now),
             "background_current": employees.background_current(person, now.date()),
         }
-        for person in people_service.list_people(session=session)
+        for person in principal.visible(
+            Permission.PEOPLE_READ, people_service.list_people(session=session)
+        )
         if person.kind != PersonKind.VISITOR or person.status == "active"
     ]
 
@@ -77,23 +101,34 @@ def _render(
     status_code: int = 200,
 ) -> HTMLResponse:
     now = hub.clock.now()
+    seen = Permission.PEOPLE_READ
     with hub.db.sessions() as session:
-        rows = _rows(session, now)
-        levels = access_service.list_levels(session=session)
+        rows = _rows(session, now, principal)
+        levels = principal.visible(seen, access_service.list_levels(session=session))
         review = (
-            employees.access_review(session=session, now=now)
+            principal.visible(
+                Permission.ACCESS_READ, employees.access_review(session=session, now=now)
+            )
             if principal.allows(Permission.ACCESS_READ)
             else None
         )
-        expiring = employees.expiring_training(session=session, now=now, unwarned_only=False)
-        leavers = offboarding.list_offboardings(session=session)
-        names = {p.id: p.name for p in people_service.list_people(session=session)}
+        expiring = principal.visible(
+            seen,
+            employees.expiring_training(session=session, now=now, unwarned_only=False),
+            site=lambda row: row[0].site_id,
+        )
+        people = principal.visible(seen, people_service.list_people(session=session))
+        names = {p.id: p.name for p in people}
+        leavers = [
+            r for r in offboarding.list_offboardings(session=session) if r.person_id in names
+        ]
     engine = engine_of(hub)
+    sites = principal.visible(seen, sorted(engine.snapshot.sites) if engine else [], site=str)
     state = (
         {
             "version": engine.version,
-            "threat": {s: engine.threat_level(s) for s in engine.snapshot.sites},
-            "lockdown": {s: sorted(engine.lockdown_zones(s)) for s in engine.snapshot.sites},
+            "threat": {s: engine.threat_level(s) for s in sites},
+            "lockdown": {s: sorted(engine.lockdown_zones(s)) for s in sites},
         }
         if engine is not None
         else None
@@ -219,7 +254,7 @@ async def offboard(person_id: str, request: Request, hub: HubDep, principal: HR)
 
 @router.get("/console/people/offboarding/{offboarding_id}", response_class=HTMLResponse)
 def offboarding_page(
-    offboarding_id: str, request: Request, hub: HubDep, principal: Reader
+    offboarding_id: str, request: Request, hub: HubDep, principal: OffboardingReader
 ) -> HTMLResponse:
     """Show the offboarding report (every source queried afresh) and the secrets checklist."""
     with hub.db.sessions() as session:
@@ -253,7 +288,7 @@ def offboarding_page(
     response_class=HTMLResponse,
 )
 async def secret_rotated(
-    offboarding_id: str, item_id: int, request: Request, hub: HubDep, principal: AccessManager
+    offboarding_id: str, item_id: int, request: Request, hub: HubDep, principal: SecretKeeper
 ) -> Response:
     """Tick off a rotated shared secret."""
     form = await read_form(request)
@@ -279,7 +314,7 @@ async def secret_rotated(
 
 
 @router.post("/console/access-review/confirm", response_class=HTMLResponse)
-async def confirm(request: Request, hub: HubDep, principal: AccessManager) -> Response:
+async def confirm(request: Request, hub: HubDep, principal: Confirmer) -> Response:
     """Confirm that a person still needs a level."""
 
     def work(session: Session, form: Form) -> object:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,9 +55,12 @@ class ThreatView:
     since: datetime | None = None
 
 
-def threat_level(hub: Hub) -> ThreatView:
-    """Return the threat level set last (level 0, normal, when none was ever set)."""
-    rows = hub.ledger.query(types=[THREAT_TYPE], limit=1)
+def threat_level(hub: Hub, sites: Collection[str] | None = None) -> ThreatView:
+    """Return the threat level set last (level 0, normal, when none was ever set).
+
+    With ``sites``, only levels set for those sites or for every site count.
+    """
+    rows = hub.ledger.query(types=[THREAT_TYPE], limit=1, sites=sites, site_less=True)
     if not rows:
         return ThreatView(0, THREAT_NAMES[0])
     payload = json.loads(rows[0].payload)
@@ -134,14 +137,19 @@ def device_health(hub: Hub, sites: Iterable[Site], *, window: int = 2000) -> Hea
     return summary
 
 
-def events_per_hour(hub: Hub, now: datetime, *, hours: int = 24) -> list[tuple[datetime, int]]:
-    """Return the number of ledger events in each of the last ``hours`` hours, oldest first."""
+def events_per_hour(
+    hub: Hub, now: datetime, *, hours: int = 24, sites: Collection[str] | None = None
+) -> list[tuple[datetime, int]]:
+    """Return the ledger events (of ``sites``) in each of the last ``hours`` hours, oldest first."""
     end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(hours=hours)
     buckets = [start + timedelta(hours=i) for i in range(hours)]
     counts = [0] * hours
     with hub.db.sessions() as session:
-        times = session.execute(select(LedgerRow.time).where(LedgerRow.time >= start)).scalars()
+        stmt = select(LedgerRow.time).where(LedgerRow.time >= start)
+        if sites is not None:
+            stmt = stmt.where(LedgerRow.site.in_(sorted(sites)))
+        times = session.execute(stmt).scalars()
         for when in times:
             index = int((when - start).total_seconds() // 3600)
             if 0 <= index < hours:

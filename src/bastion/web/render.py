@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from bastion.api.deps import Principal
+from bastion.api.deps import Principal, cached_principal
 from bastion.auth.permissions import Permission
 from bastion.doors.api import board_of
 from bastion.hub import Hub
@@ -41,6 +41,14 @@ def page(
 def not_found(request: Request, principal: Principal, what: str) -> HTMLResponse:
     """Render the console's 404 page for an unknown ``what``."""
     return page(request, "not_found.html", principal, {"what": what}, status_code=404)
+
+
+def not_found_page(request: Request, message: str) -> HTMLResponse | None:
+    """Render the console's 404 page for a NotFound raised anywhere (None: not signed in)."""
+    principal = cached_principal(request)
+    if principal is None:
+        return None
+    return page(request, "not_found.html", principal, {"detail": message}, status_code=404)
 
 
 def map_svg(hub: Hub, principal: Principal, site: Site) -> str:

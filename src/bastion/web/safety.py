@@ -19,10 +19,11 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.scope import Global
 from bastion.auth.permissions import Permission
 from bastion.core.errors import BastionError
 from bastion.hub import Hub
-from bastion.safety import service
+from bastion.safety import service, trees
 from bastion.safety.schemas import (
     AssessmentCreate,
     CheckIn,
@@ -43,7 +44,7 @@ from bastion.web.visitors import Form, act, problem_text, read_form
 
 router = APIRouter(include_in_schema=False)
 HubDep = Annotated[Hub, Depends(get_hub)]
-Self = Annotated[Principal, Depends(Require(Permission.SAFETY_SELF))]
+Self = Annotated[Principal, Depends(Require(Permission.SAFETY_SELF, site=Global()))]
 
 DONE = {
     "assessed": "Assessment saved; your plan is below.",
@@ -85,6 +86,9 @@ def _context(hub: Hub, principal: Principal, session: Session) -> dict[str, Any]
             )
             for r in routines
         ],
+        "timer_sites": trees.worker_sites(
+            sites=hub.extras.get("sites", {}), allowed=principal.sites_with(Permission.SAFETY_SELF)
+        ),
         "staff": staff,
         "staff_timers": service.list_timers(session=session, open_only=True) if staff else [],
         "staff_reports": service.list_reports(session=session, limit=25) if staff else [],
@@ -191,11 +195,18 @@ async def start_timer(request: Request, hub: HubDep, principal: Self) -> Respons
             task=form.req("task"),
             interval_minutes=int(form.req("interval_minutes")),
             location=form.text("location", required=False),
+            site_id=form.text("site_id", required=False),
+        )
+        sites = trees.worker_sites(
+            sites=hub.extras.get("sites", {}),
+            allowed=principal.sites_with(Permission.SAFETY_SELF),
+            site_id=data.site_id,
         )
         return service.start_timer(
             session=session,
             owner_id=principal.user_id,
             data=data,
+            sites=sites,
             context=principal.context(),
             now=hub.clock.now(),
         )

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from bastion.alarms import service as alarms_service
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
+from bastion.api.scope import AnySite, Global
 from bastion.auth.permissions import Permission
 from bastion.automation import service as automation_service
 from bastion.automation.config import RuleConfig, rule_to_dict
@@ -27,15 +28,12 @@ def incidents_page(
     request: Request,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.ALARMS_READ))],
+    principal: Annotated[Principal, Depends(Require(Permission.ALARMS_READ, site=AnySite()))],
 ) -> HTMLResponse:
     """List incidents, newest activity first, each with the alarms correlated into it."""
-    sites = principal.sites_with(Permission.ALARMS_READ)
-    incidents = [
-        i
-        for i in alarms_service.list_incidents(session=session, limit=100)
-        if sites is None or i.site_id in sites
-    ]
+    incidents = alarms_service.list_incidents(
+        session=session, limit=100, site_ids=principal.sites_with(Permission.ALARMS_READ)
+    )
     rows = [
         {
             "incident": i,
@@ -69,7 +67,7 @@ def rules_page(
     request: Request,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.RULES_READ))],
+    principal: Annotated[Principal, Depends(Require(Permission.RULES_READ, site=Global()))],
 ) -> HTMLResponse:
     """List the automation rules (files and database) and their latest runs."""
     rules = []
@@ -92,7 +90,7 @@ def rules_page(
             "rules": rules,
             "traces": traces,
             "running": hub.extras.get("automation") is not None,
-            "can_manage": principal.allows(Permission.RULES_MANAGE),
+            "can_manage": principal.sites_with(Permission.RULES_MANAGE) is None,
         },
     )
 
@@ -102,18 +100,19 @@ def reports_page(
     request: Request,
     session: SessionDep,
     hub: HubDep,
-    principal: Annotated[Principal, Depends(Require(Permission.REPORTS_READ))],
+    principal: Annotated[Principal, Depends(Require(Permission.REPORTS_READ, site=AnySite()))],
 ) -> HTMLResponse:
-    """Show the operational charts and reaction-time figures; compliance exports come later."""
+    """Show the caller's sites' charts, reaction-time figures and where the records are."""
     since = hub.clock.now() - timedelta(days=30)
+    sites = principal.sites_with(Permission.REPORTS_READ)
     return page(
         request,
         "reports.html",
         principal,
         {
-            "events_chart": events_chart(hub, request),
+            "events_chart": events_chart(hub, request, principal),
             "zone_chart": zone_chart(hub, principal),
             "reaction_chart": reaction_chart(hub, principal, limit=15),
-            "stats": alarms_service.reaction_stats(session=session, since=since),
+            "stats": alarms_service.reaction_stats(session=session, since=since, site_ids=sites),
         },
     )

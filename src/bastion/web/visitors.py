@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from bastion.access.runtime import engine_of
 from bastion.api.deps import Principal, Require, get_hub, run_unit_of_work
+from bastion.api.resources import VISIT
+from bastion.api.scope import AnySite, FromBody, FromResource
 from bastion.auth.permissions import Permission
 from bastion.core.errors import BastionError, Forbidden, InvalidInput
 from bastion.hub import Hub
@@ -33,8 +35,14 @@ from bastion.web.templating import display_zone
 
 router = APIRouter(include_in_schema=False)
 HubDep = Annotated[Hub, Depends(get_hub)]
-Reader = Annotated[Principal, Depends(Require(Permission.PEOPLE_READ))]
-Reception = Annotated[Principal, Depends(Require(Permission.VISITORS_MANAGE))]
+Reader = Annotated[Principal, Depends(Require(Permission.PEOPLE_READ, site=AnySite()))]
+Registration = Annotated[
+    Principal, Depends(Require(Permission.VISITORS_MANAGE, site=FromBody("site_id")))
+]
+Reception = Annotated[
+    Principal, Depends(Require(Permission.VISITORS_MANAGE, site=FromResource("visit_id", VISIT)))
+]
+LogExport = Annotated[Principal, Depends(Require(Permission.VISITORS_MANAGE, site=AnySite()))]
 T = TypeVar("T")
 
 DONE = {
@@ -141,7 +149,8 @@ def _context(hub: Hub, principal: Principal, session: Session) -> dict[str, Any]
     sites = _sites(session, principal)
     engine = engine_of(hub)
     rows = visitors.list_visits(session=session, site_ids=frozenset(sites), limit=200)
-    hosts = {p.id: p for p in employees.list_staff(session=session)}
+    staff = employees.list_staff(session=session)
+    hosts = {p.id: p for p in principal.visible(Permission.PEOPLE_READ, staff)}
     on_site = {sid: visitors.visitors_on_site(session, sid, engine=engine) for sid in sites}
     zones = {
         sid: [
@@ -203,13 +212,8 @@ def _document(form: Form) -> visitors.IdentityDocument | None:
     )
 
 
-def _check_site(principal: Principal, site_id: str) -> None:
-    if not principal.allows(Permission.VISITORS_MANAGE, site_id):
-        raise Forbidden(f"this needs the visitors:manage permission at site {site_id!r}")
-
-
 @router.post("/console/visitors/register", response_class=HTMLResponse)
-async def register(request: Request, hub: HubDep, principal: Reception) -> Response:
+async def register(request: Request, hub: HubDep, principal: Registration) -> Response:
     """Pre-register a visitor, or register and check in a walk-in (``walk_in`` ticked)."""
     form = await read_form(request)
     now = hub.clock.now()
@@ -217,7 +221,6 @@ async def register(request: Request, hub: HubDep, principal: Reception) -> Respo
 
     def work(session: Session) -> Visit:
         site_id = form.req("site_id")
-        _check_site(principal, site_id)
         site = site_service.get_site(session=session, site_id=site_id)
         approved = None
         if form.flag("approve_restricted"):
@@ -278,9 +281,7 @@ async def _visit_action(
     form = await read_form(request)
 
     def work(session: Session) -> Visit:
-        visit = visitors.get_visit(session=session, visit_id=visit_id)
-        _check_site(principal, visit.site_id)
-        return action(session, form, visit)
+        return action(session, form, visitors.get_visit(session=session, visit_id=visit_id))
 
     try:
         visit = await act(hub, work)
@@ -345,7 +346,6 @@ def badge(visit_id: str, hub: HubDep, principal: Reception) -> Response:
     """Return the printable badge of a visit."""
     with hub.db.sessions() as session:
         visit = visitors.get_visit(session=session, visit_id=visit_id)
-        _check_site(principal, visit.site_id)
         pdf = render_badge(session, hub, visit)
     return Response(
         pdf,
@@ -355,7 +355,7 @@ def badge(visit_id: str, hub: HubDep, principal: Reception) -> Response:
 
 
 @router.get("/console/visitors/log.csv")
-async def export_log(request: Request, hub: HubDep, principal: Reception) -> Response:
+async def export_log(request: Request, hub: HubDep, principal: LogExport) -> Response:
     """Download the visitor log (the last ``days`` days, default 90) as CSV."""
     try:
         days = int(request.query_params.get("days", "90"))

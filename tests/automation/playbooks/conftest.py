@@ -97,7 +97,7 @@ def call_trees(
     manager = add_contact("Manager", ("email", smtp_server.url("manager@example.com")))
     staff = add_contact("Staff list", ("email", smtp_server.url("staff@example.com")))
     return {
-        "police-and-management": add_tree("police-and-management", [police, manager]),
+        "police-dispatch": add_tree("police-dispatch", [police]),
         "all-staff": add_tree("all-staff", [staff]),
         "management": add_tree("management", [manager]),
     }

@@ -27,7 +27,7 @@ def _trees(hub, smtp_server, clock) -> None:
             context=ACTOR,
             now=clock.now(),
         )
-        for name in ("police-and-management", "all-staff", "management"):
+        for name in ("police-dispatch", "all-staff", "management"):
             notify_service.create_tree(
                 session=session,
                 data=CallTreeCreate(name=name, tiers=[TierIn(contacts=[contact.id])]),
@@ -43,7 +43,7 @@ def test_read_roles_list_but_cannot_start(site_hub, client_for):
     assert listed["load_errors"] == []
     shown = auditor.get("/api/playbooks/armed_robbery").json()
     assert shown["step_list"][0]["kind"] == "notify"
-    assert "call tree 'police-and-management' does not exist" in " ".join(shown["problems"])
+    assert "step alert-police: call tree 'police-dispatch' does not exist" in shown["problems"]
     assert auditor.post("/api/playbooks/fire/runs", json={"drill": True}).status_code == 403
     assert auditor.get("/api/playbooks/packet.pdf").status_code == 403
     assert client_for(Role.EMPLOYEE).get("/api/playbooks").status_code == 403

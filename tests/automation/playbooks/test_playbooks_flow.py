@@ -137,11 +137,33 @@ async def test_robbery_bookmarks_cameras_and_opens_an_incident(emergency: Emerge
     assert incident["action"] == "requested" and incident["priority"] == 1
     assert len(emergency.smtp.to("manager@example.com")) == 1
     [post] = emergency.webhook.posts
-    assert post["title"] == "ROBBERY at Greenleaf Dispensary — West Loop (Sales floor)"
-    assert "silent panic alarm" in post["message"]
+    assert post["title"] == "Armed robbery in progress: Greenleaf Dispensary — West Loop"
+    assert "Silent hold-up alarm" in post["message"]
     # The door commands are caused by the panic event, through the run.
     [row] = [r for r in emergency.ledger("door.command")][:1]
     assert row.actor == "playbook:armed_robbery"
+
+
+async def test_robbery_gives_police_and_management_each_their_own_message_in_site_time(
+    emergency: Emergency,
+):
+    event_type, payload = TRIGGERS["armed_robbery"]
+    await emergency.hub.bus.publish(event_type, payload, site=SITE, context=DEVICE)
+    await emergency.settle()
+
+    # Police dispatch (the webhook): what dispatch needs, nothing meant for staff.
+    [post] = emergency.webhook.posts
+    assert "1200 W Example St, Chicago, IL 60607" in post["message"]
+    assert "zone Sales floor" in post["message"]
+    assert "Police have been called" not in post["message"]
+    assert "Do not come to the site" not in post["message"]
+    # Management (e-mail): the management text.
+    [mail] = emergency.smtp.to("manager@example.com")
+    assert "Police have been called" in mail.content
+    # 15:00 UTC on the frozen clock is 09:00 in Chicago.
+    for text in (post["message"], mail.content):
+        assert "2026-03-07 09:00 CST" in text
+        assert "UTC" not in text
 
 
 async def test_a_second_panic_joins_the_robbery_in_progress(emergency: Emergency):
@@ -170,14 +192,18 @@ async def test_drill_sends_nothing_and_moves_no_door(emergency: Emergency):
     assert steps["lock-vault"].status == "simulated"
     assert "door.command lock vault-door" in steps["lock-vault"].detail
     assert steps["bookmark"].status == "simulated"
-    assert steps["call-tree"].status == "done" and "nothing sent" in steps["call-tree"].detail
+    for alert in ("alert-police", "alert-management"):
+        assert steps[alert].status == "done" and "nothing sent" in steps[alert].detail
     assert emergency.smtp.messages == [] and emergency.webhook.posts == []
     assert emergency.ledger("door.") == [] and emergency.ledger("camera.") == []
     outcomes = {p["outcome"] for p in emergency.payloads("notify.delivery")}
     assert outcomes == {"drill"}
 
-    [notify_run] = await emergency.playbooks.notify_runs(run.id)
-    assert notify_run.drill and len(notify_run.recipients) == 2
+    notify_runs = await emergency.playbooks.notify_runs(run.id)
+    assert [(r.tree_name, r.drill, len(r.recipients)) for r in notify_runs] == [
+        ("police-dispatch", True, 1),
+        ("management", True, 1),
+    ]
 
 
 async def test_drill_report_shows_missed_slow_and_unacknowledged(emergency: Emergency, clock):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 
 import pytest
 from sqlalchemy import select
@@ -144,3 +146,86 @@ async def test_frigate_over_mosquitto_raises_alarms_and_sends_ptz(
     with hub.db.sessions() as session:
         types = sorted(a.alarm_type for a in session.execute(select(Alarm)).scalars())
     assert types == ["device_offline", "loitering"]
+
+
+def test_a_stationary_vehicle_with_fps_zero_uses_the_frame_times(translator):
+    car = _obj(
+        id="3-car",
+        label="car",
+        stationary=True,
+        current_zones=["restricted_bay"],
+        motionless_count=300,
+        fps=0,
+        frame_time=1700000012.0,
+    )
+    (out,) = translator.on_message("frigate/events", _msg("update", car, car))
+    assert out.payload.kind == "stationary_vehicle"
+
+
+def _hostile() -> list[tuple[bytes, str]]:
+    long_camera = _obj(camera="c" * 60_000, entered_zones=["dock_door_area"])
+    return [
+        (b"[" * 20_000 + b"]" * 20_000, "nested 20000 levels deep"),
+        (_msg("update", _obj(), _obj(top_score=int("9" * 500))), "a number 500 characters long"),
+        (_msg("update", _obj(), long_camera), "not in the site model"),
+        (_msg("update", _obj(), _obj(camera="garage")), "not in the site model"),
+        (_msg("update", _obj(), _obj(id="i" * 1000)), "usable 'after.id'"),
+        (b'{"after": {"camera": "dock_apron", "fps": Infinity}}', "Infinity is not a number"),
+    ]
+
+
+def test_hostile_frigate_messages_are_bad_input_not_exceptions(translator, caplog):
+    for payload, what in _hostile():
+        caplog.clear()
+        fresh = dataclasses.replace(translator, warned=set(), reported=set(), rejected=0)
+        assert fresh.on_message("frigate/events", payload) == []
+        (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+        assert what in warning.getMessage() and len(warning.getMessage()) < 300
+        assert fresh.rejected == 1
+
+
+async def test_hostile_frigate_messages_over_mosquitto_leave_the_ledger_clean(
+    hub, site, broker, prefix, recorder, caplog
+):
+    caplog.set_level(logging.WARNING)
+    alarms = await start_alarms(hub, tick_s=None)
+    integration, config = create(
+        {
+            "type": "frigate",
+            "site_id": site.site.id,
+            "topic_prefix": prefix,
+            "client_id": f"fr-{prefix[-8:]}",
+            "cameras": {"dock_apron": "cam-dock-apron"},
+            "zones": {"dock_door_area": "parking", "restricted_bay": "loading-dock"},
+            "loitering_zones": ["dock_door_area"],
+            "vehicle_zones": ["restricted_bay"],
+        }
+    )
+    await integration.setup(hub, config)
+    try:
+        await wait_until(integration.connection.connected.is_set)
+        for payload, _ in _hostile():
+            await publish_raw(f"{prefix}/events", payload)
+        car = _obj(
+            id="9-car",
+            label="car",
+            stationary=True,
+            current_zones=["restricted_bay"],
+            motionless_count=900,
+            fps=0,
+            frame_time=1700000100.0,
+        )
+        await publish_raw(f"{prefix}/events", _msg("update", car, car))
+        await wait_until(lambda: len(recorder.of("video.detection")) == 1)
+        await hub.bus.drain()
+        await hub.bus.drain()
+    finally:
+        await integration.unload()
+        await alarms.stop()
+    assert integration.translator.rejected == len(_hostile())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    with hub.db.sessions() as session:
+        assert [a.alarm_type for a in session.execute(select(Alarm)).scalars()] == [
+            "stationary_vehicle"
+        ]
+    assert max(len(r.payload) for r in hub.ledger.query(limit=1000)) < 2000

@@ -135,7 +135,8 @@ class SimProcess:
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
-        self.ready = self.wait_for(lambda r: r["kind"] == "ready", timeout=20)
+        # Starting Python on a busy machine can take a while; a dead process fails fast below.
+        self.ready = self.wait_for(lambda r: r["kind"] == "ready", timeout=120)
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
@@ -168,7 +169,9 @@ class SimProcess:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"timed out; last records: {self.records[-8:]}")
-                self._cond.wait(left)
+                if self.proc.poll() is not None and not self._thread.is_alive():
+                    raise AssertionError(f"the reader process exited ({self.proc.returncode})")
+                self._cond.wait(min(left, 1.0))
 
     async def await_for(
         self, pred: Callable[[dict[str, Any]], bool], within: float = 10.0, start: int = 0
@@ -193,6 +196,15 @@ class SimProcess:
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
+
+
+async def until(predicate: Callable[[], bool], within: float = 30.0) -> None:
+    """Wait until ``predicate()`` holds, polling; fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.02)
 
 
 def is_command(

@@ -14,6 +14,7 @@ from bastion.integrations.osdp.channel import BusChannel
 from bastion.integrations.osdp.codec import (
     FrameMonitor,
     KeypadBuffer,
+    StaleReplyFilter,
     build_frame,
     crc16,
     decode_card,
@@ -58,6 +59,42 @@ def test_monitor_finds_a_valid_frame_after_noise(noise: list[bytes], data: bytes
     monitor.feed(b"\x00" * 1500)  # any partial frame from the noise is now overrun
     frames = monitor.feed(build_frame(0x81, 0x50, data))
     assert frames and frames[-1].code == 0x50
+
+
+def test_a_reply_from_a_reader_not_addressed_is_dropped_as_stale() -> None:
+    stale = StaleReplyFilter()
+    late = build_frame(0x81, 0x40, sqn=2)  # reader 1 answering after the panel moved on
+    wanted = build_frame(0x82, 0x40, sqn=1)
+    assert stale.feed(b"\xff" + late + wanted, expect=2, now=0.0) == b"\xff" + wanted
+    assert stale.stale == 1
+    # The reader being addressed, broadcast replies, commands (echo) and bad frames pass.
+    broadcast = build_frame(0xFF, 0x40)
+    command = build_frame(0x01, 0x60)
+    garbled = late[:-1] + bytes([late[-1] ^ 1])
+    for raw in (late, broadcast, command, garbled, b"noise"):
+        assert stale.feed(raw, expect=1 if raw is late else 2, now=0.0) == raw
+    assert stale.stale == 1
+
+
+def test_an_unfinished_frame_is_held_until_complete_or_too_old() -> None:
+    stale = StaleReplyFilter(hold_s=0.05)
+    frame = build_frame(0x81, 0x40, sqn=1)
+    assert stale.feed(frame[:4], expect=1, now=0.0) == b""
+    assert stale.feed(frame[4:], expect=1, now=0.01) == frame
+    assert stale.feed(frame[:6], expect=1, now=1.0) == b""
+    assert stale.feed(b"", expect=1, now=1.02) == b""
+    assert stale.feed(b"", expect=1, now=1.06) == frame[:6]  # libosdp decides what it is
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=64), max_size=20), st.integers(0, 127))
+def test_stale_filter_never_raises_and_stays_bounded(chunks: list[bytes], expect: int) -> None:
+    stale = StaleReplyFilter()
+    passed = 0
+    for now, chunk in enumerate(chunks):
+        passed += len(stale.feed(chunk, expect=expect, now=float(now)))
+        assert len(stale._buf) <= 1440
+    assert passed <= sum(len(c) for c in chunks)
 
 
 card_events = st.fixed_dictionaries(

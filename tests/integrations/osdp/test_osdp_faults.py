@@ -59,21 +59,56 @@ async def test_corrupted_frames_garbage_and_foreign_replies_do_not_lose_reads(os
 async def test_unplugged_reader_goes_offline_then_recovers(osdp_env) -> None:
     env: OsdpEnv = await osdp_env(1)
     env.grant(CARD_GRANTED)
+    before = set(map(id, env.events))
     env.sim.send("unplug")
     offline = await env.wait_event(
-        lambda e: e.type.name == "device.health" and e.payload.status == "offline", within=25
+        lambda e: e.type.name == "device.status" and not e.payload.online and id(e) not in before,
+        within=25,
     )
-    alarm = await env.wait_event(
-        lambda e: e.type.name == "alarm.raised" and e.payload.alarm_type == "reader_offline"
-    )
-    assert alarm.payload.source_event_id == offline.id
+    assert (offline.payload.device_id, offline.payload.kind) == ("reader-1", "reader")
     status = env.integration.status()["reader-1"]
-    assert status["online"] is False and status["offline_alarm"] is True
-    assert status["last_reply_s"] >= 8.0  # silent for the spec's 8 s before "offline"
+    assert status["online"] is False
+    assert status["last_reply_s"] >= 7.0  # libosdp retries for the spec's 8 s first
+    assert not env.of("alarm.raised")  # judging the outage is the device-health tracker's job
+    seen_offline = set(map(id, env.events))
     env.sim.send("plug")
-    online = await env.wait_event(
-        lambda e: e.type.name == "device.health" and e.payload.status == "online", within=40
+    await env.wait_event(
+        lambda e: e.type.name == "device.status" and e.payload.online and id(e) not in seen_offline,
+        within=40,
     )
-    assert env.events.index(online) > env.events.index(offline)
     await env.wait_status("reader-1", online=True, secure=True)
     await _badge(env)
+
+
+async def test_a_late_reply_takes_no_reader_offline(osdp_env) -> None:
+    """A reply after libosdp's 200 ms timeout must not knock out the next reader, nor its own.
+
+    On a busy host a reader's reply can come late; it then lands in the next reader's
+    exchange and the panel's retry repeats the command. Both readers must stay online.
+    """
+    env: OsdpEnv = await osdp_env(2)
+    env.grant(CARD_GRANTED)
+    mark = len(env.events)
+    for _attempt in range(3):
+        start = env.sim.mark()
+        env.sim.send("late @1 1 0.5")
+        await env.sim.await_for(lambda r: r["kind"] == "late" and r["addr"] == 1, start=start)
+        try:  # the panel timed out, moved on, and asked reader 1 again
+            await env.sim.await_for(
+                lambda r: r["kind"] == "repeat" and r["addr"] == 1, within=5, start=start
+            )
+            break
+        except AssertionError:
+            continue  # the panel itself was held up long enough not to notice: try again
+    else:
+        pytest.fail("the panel never retried a late reply")
+    for addr in (1, 2):
+        start = env.sim.mark()
+        env.sim.send(f"card @{addr} {CARD_GRANTED}")
+        await env.sim.await_for(is_command(OUT, addr, control_code=5), within=15, start=start)
+    await env.hub.bus.drain()
+    drops = [
+        e for e in env.events[mark:] if e.type.name == "reader.status" and not e.payload.online
+    ]
+    assert drops == []
+    assert all(s["online"] and s["secure"] for s in env.integration.status().values())

@@ -7,7 +7,13 @@ import asyncio
 import pytest
 
 from bastion.integrations.osdp import MemoryKeyStore
-from tests.integrations.osdp.osdp_support import CARD_GRANTED, OsdpEnv, SimProcess, is_command
+from tests.integrations.osdp.osdp_support import (
+    CARD_GRANTED,
+    OsdpEnv,
+    SimProcess,
+    is_command,
+    until,
+)
 
 OUT = 1
 
@@ -32,10 +38,7 @@ async def test_key_rotation_installs_a_new_key(osdp_env) -> None:
     mark = env.sim.mark()
     assert await env.integration.rotate_key("reader-1")
     await env.sim.await_for(lambda r: r["kind"] == "keyset", start=mark)
-    for _ in range(200):
-        if env.keys.get("reader-1") != old:
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: env.keys.get("reader-1") != old)
     assert env.keys.get("reader-1") not in (None, old)
     await env.wait_status("reader-1", online=True, secure=True, key="keyed")
     env.grant(CARD_GRANTED)
@@ -49,10 +52,7 @@ async def test_rotation_requested_through_the_key_store(osdp_env) -> None:
     old = env.keys.get("reader-1")
     env.keys.rotate.add("reader-1")
     await env.sim.await_for(lambda r: r["kind"] == "keyset", start=1)
-    for _ in range(200):
-        if env.keys.get("reader-1") != old and not env.keys.rotation_requests():
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: env.keys.get("reader-1") != old and not env.keys.rotation_requests())
     assert env.keys.get("reader-1") != old
     assert not env.keys.rotation_requests()
 
@@ -72,7 +72,7 @@ async def test_reader_reset_to_plain_text_raises_an_alarm(osdp_env) -> None:
         assert env.integration.status()["reader-1"]["secure"] is False
         mark = sim.mark()
         sim.send(f"card {CARD_GRANTED}")
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # a read that must lead nowhere: nothing to wait for
         assert not [
             r
             for r in sim.records[mark:]

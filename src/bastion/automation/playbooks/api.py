@@ -2,7 +2,8 @@
 
 Reading needs ``alarms:read``; acting (starting, completing steps, roll call) and the
 packet, which carries key holders' phone numbers, need ``alarms:work``; a person's
-timeline needs ``events:read``. Site-scoped roles only see and act on their sites.
+timeline needs ``events:read``. Site-scoped roles only see and act on their sites; the
+playbook catalogue itself is shared by every site.
 """
 
 from __future__ import annotations
@@ -17,6 +18,17 @@ from sqlalchemy.orm import Session
 
 from bastion.access.service import parse_since
 from bastion.api.deps import Principal, Require, get_hub, run_unit_of_work
+from bastion.api.resources import PLAYBOOK_RUN
+from bastion.api.scope import (
+    AnySite,
+    FromBody,
+    FromQuery,
+    FromResource,
+    Global,
+    Missing,
+    ZoneFromBody,
+    only_site,
+)
 from bastion.auth.permissions import Permission
 from bastion.automation.playbooks import service
 from bastion.automation.playbooks.config import Loaded
@@ -36,16 +48,19 @@ from bastion.automation.playbooks.schemas import (
     StepInfo,
     TimelineItem,
 )
-from bastion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bastion.core.errors import Conflict, InvalidInput, NotFound
 from bastion.hub import Hub
 from bastion.safety.schemas import ThreatCallCreate
 from bastion.site.schemas import Site
 
 router = APIRouter(tags=["playbooks"])
 HubDep = Annotated[Hub, Depends(get_hub)]
-Reader = Annotated[Principal, Depends(Require(Permission.ALARMS_READ))]
-Worker = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK))]
-EventsReader = Annotated[Principal, Depends(Require(Permission.EVENTS_READ))]
+THE_RUN = FromResource("run_id", PLAYBOOK_RUN)
+ONLY_SITE = FromQuery("site_id", missing=Missing.ONLY_SITE)
+Catalogue = Annotated[Principal, Depends(Require(Permission.ALARMS_READ, site=Global()))]
+Lister = Annotated[Principal, Depends(Require(Permission.ALARMS_READ, site=AnySite()))]
+Reader = Annotated[Principal, Depends(Require(Permission.ALARMS_READ, site=THE_RUN))]
+Worker = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK, site=THE_RUN))]
 PREFIX = "/api/playbooks"
 
 
@@ -64,11 +79,6 @@ def summary(loaded: Loaded) -> PlaybookSummary:
     )
 
 
-def _check_site(principal: Principal, permission: Permission, site_id: str | None) -> None:
-    if site_id is not None and not principal.allows(permission, site_id):
-        raise Forbidden(f"no {permission.value} at site {site_id!r}")
-
-
 def site_of(runtime: PlaybookRuntime, site_id: str | None) -> Site:
     """Return a loaded site (the only one when None); raise NotFound."""
     site = runtime.site(site_id)
@@ -78,7 +88,7 @@ def site_of(runtime: PlaybookRuntime, site_id: str | None) -> Site:
 
 
 @router.get(PREFIX, response_model=PlaybookList)
-def list_playbooks(hub: HubDep, _: Reader) -> PlaybookList:
+def list_playbooks(hub: HubDep, _: Catalogue) -> PlaybookList:
     """List the playbooks, and the edited files that could not be loaded."""
     runtime = runtime_for(hub)
     return PlaybookList(
@@ -89,7 +99,7 @@ def list_playbooks(hub: HubDep, _: Reader) -> PlaybookList:
 
 @router.get(f"{PREFIX}/runs", response_model=list[RunRead])
 async def list_runs(
-    hub: HubDep, principal: Reader, active: Annotated[bool, Query()] = False
+    hub: HubDep, principal: Lister, active: Annotated[bool, Query()] = False
 ) -> list[RunRead]:
     """List runs and drills, newest first."""
     sites = principal.sites_with(Permission.ALARMS_READ)
@@ -105,12 +115,13 @@ async def list_runs(
 
 @router.get(f"{PREFIX}/presence", response_model=MusterRead)
 async def presence(
-    hub: HubDep, principal: Reader, site_id: Annotated[str | None, Query()] = None
+    hub: HubDep,
+    _: Annotated[Principal, Depends(Require(Permission.ALARMS_READ, site=ONLY_SITE))],
+    site_id: Annotated[str | None, Query()] = None,
 ) -> MusterRead:
     """Show who is on site now and in which zone."""
     runtime = runtime_for(hub)
     site = site_of(runtime, site_id)
-    _check_site(principal, Permission.ALARMS_READ, site.site.id)
     now = hub.clock.now()
     return await runtime.read(
         lambda s: service.muster_read(session=s, site=site, run=None, now=now)
@@ -120,28 +131,34 @@ async def presence(
 @router.get(f"{PREFIX}/timeline", response_model=list[TimelineItem])
 async def person_timeline(
     hub: HubDep,
-    _: EventsReader,
+    principal: Annotated[Principal, Depends(Require(Permission.EVENTS_READ, site=AnySite()))],
     person_id: Annotated[str, Query(min_length=1, max_length=64)],
     since: Annotated[str, Query(description="7d, 12h or an ISO time.")] = "7d",
 ) -> list[TimelineItem]:
-    """Join a person's access events, nearby alarms and ledger events (internal theft)."""
+    """Join a person's access events, nearby alarms and ledger events at the caller's sites."""
     now = hub.clock.now()
     start = parse_since(since, now=now)
+    sites = principal.sites_with(Permission.EVENTS_READ)
     return await runtime_for(hub).read(
         lambda s: service.timeline(
-            session=s, person_id=person_id, since=start, until=now + timedelta(seconds=1)
+            session=s,
+            person_id=person_id,
+            since=start,
+            until=now + timedelta(seconds=1),
+            site_ids=sites,
         )
     )
 
 
 @router.get(f"{PREFIX}/packet.pdf", response_class=Response)
 def packet(
-    hub: HubDep, principal: Worker, site_id: Annotated[str | None, Query()] = None
+    hub: HubDep,
+    _: Annotated[Principal, Depends(Require(Permission.ALARMS_WORK, site=ONLY_SITE))],
+    site_id: Annotated[str | None, Query()] = None,
 ) -> Response:
     """Download the law-enforcement packet of a site as PDF."""
     runtime = runtime_for(hub)
     site = site_of(runtime, site_id)
-    _check_site(principal, Permission.ALARMS_WORK, site.site.id)
     plan = load_plan(hub.settings.data_dir, site)
     pdf = render_packet(site, plan, generated_at=hub.clock.now())
     name = f"packet-{site.site.id}.pdf"
@@ -153,7 +170,7 @@ def packet(
 
 
 @router.get(f"{PREFIX}/{{playbook_id}}", response_model=PlaybookRead)
-def show_playbook(playbook_id: str, hub: HubDep, _: Reader) -> PlaybookRead:
+def show_playbook(playbook_id: str, hub: HubDep, _: Catalogue) -> PlaybookRead:
     """Show a playbook's steps and what would fail if it ran now."""
     runtime = runtime_for(hub)
     runtime.get(playbook_id)
@@ -177,14 +194,26 @@ def show_playbook(playbook_id: str, hub: HubDep, _: Reader) -> PlaybookRead:
 
 
 @router.post(f"{PREFIX}/{{playbook_id}}/runs", response_model=RunRead, status_code=201)
-async def start_run(playbook_id: str, data: RunStart, hub: HubDep, principal: Worker) -> RunRead:
+async def start_run(
+    playbook_id: str,
+    data: RunStart,
+    hub: HubDep,
+    principal: Annotated[
+        Principal,
+        Depends(
+            Require(
+                Permission.ALARMS_WORK,
+                site=FromBody("site_id", missing=Missing.ONLY_SITE),
+                zone=ZoneFromBody("zone_id"),
+            )
+        ),
+    ],
+) -> RunRead:
     """Start a playbook now, or run it as a drill (nothing sent, no door moved)."""
     runtime = runtime_for(hub)
-    site = runtime.site(data.site_id)
-    _check_site(principal, Permission.ALARMS_WORK, site.site.id if site else data.site_id)
     return await runtime.start_run(
         playbook_id,
-        site_id=data.site_id,
+        site_id=data.site_id or only_site(hub),
         zone_id=data.zone_id,
         drill=data.drill,
         context=principal.context(),
@@ -192,35 +221,23 @@ async def start_run(playbook_id: str, data: RunStart, hub: HubDep, principal: Wo
     )
 
 
-async def _run_for(
-    runtime: PlaybookRuntime, run_id: str, principal: Principal, perm: Permission
-) -> RunRead:
-    run = await runtime.run_read(run_id)
-    if run.site_id is not None and not principal.allows(perm, run.site_id):
-        raise NotFound(f"no playbook run {run_id!r}")
-    return run
-
-
-async def _run_site(
-    hub: Hub, run_id: str, principal: Principal, perm: Permission
-) -> tuple[PlaybookRuntime, Site]:
-    """Return the runtime and the site of a run the principal may see."""
+async def _run_site(hub: Hub, run_id: str) -> tuple[PlaybookRuntime, Site]:
+    """Return the runtime and the site of a run (the guard has checked the caller's reach)."""
     runtime = runtime_for(hub)
-    run = await _run_for(runtime, run_id, principal, perm)
+    run = await runtime.run_read(run_id)
     return runtime, site_of(runtime, run.site_id)
 
 
 @router.get(f"{PREFIX}/runs/{{run_id}}", response_model=RunRead)
-async def read_run(run_id: str, hub: HubDep, principal: Reader) -> RunRead:
+async def read_run(run_id: str, hub: HubDep, _: Reader) -> RunRead:
     """Show a run with its timed steps."""
-    return await _run_for(runtime_for(hub), run_id, principal, Permission.ALARMS_READ)
+    return await runtime_for(hub).run_read(run_id)
 
 
 @router.get(f"{PREFIX}/runs/{{run_id}}/report", response_model=RunReport)
-async def run_report(run_id: str, hub: HubDep, principal: Reader) -> RunReport:
+async def run_report(run_id: str, hub: HubDep, _: Reader) -> RunReport:
     """Report a run's gaps: steps missed or slow, unacknowledged recipients, unaccounted people."""
     runtime = runtime_for(hub)
-    await _run_for(runtime, run_id, principal, Permission.ALARMS_READ)
     notify_runs = await runtime.notify_runs(run_id)
     now = hub.clock.now()
     return await runtime.read(
@@ -250,7 +267,7 @@ async def complete_step(
 ) -> RunRead:
     """Complete or skip a step; the threat-call form is checked and filed (not in a drill)."""
     runtime = runtime_for(hub)
-    run = await _run_for(runtime, run_id, principal, Permission.ALARMS_WORK)
+    run = await runtime.run_read(run_id)
     step = next((s for s in run.steps if s.step_id == step_id), None)
     if step is None:
         raise NotFound(f"run {run_id!r} has no step {step_id!r}")
@@ -300,7 +317,6 @@ async def finish_run(
 ) -> RunRead:
     """Close a run (or cancel it); pending steps are reported as missed."""
     runtime = runtime_for(hub)
-    await _run_for(runtime, run_id, principal, Permission.ALARMS_WORK)
     now = hub.clock.now()
     await run_unit_of_work(
         hub,
@@ -316,9 +332,14 @@ async def finish_run(
 
 
 @router.get(f"{PREFIX}/runs/{{run_id}}/muster", response_model=MusterRead)
-async def muster(run_id: str, hub: HubDep, principal: Reader) -> MusterRead:
+async def muster(run_id: str, hub: HubDep, _: Reader) -> MusterRead:
     """Show the roll call: who was on site, where they were last seen, who is safe."""
-    runtime, site = await _run_site(hub, run_id, principal, Permission.ALARMS_READ)
+    return await muster_of(hub, run_id)
+
+
+async def muster_of(hub: Hub, run_id: str) -> MusterRead:
+    """Return the roll call of a run."""
+    runtime, site = await _run_site(hub, run_id)
     now = hub.clock.now()
     return await runtime.read(
         lambda s: service.muster_read(
@@ -330,7 +351,7 @@ async def muster(run_id: str, hub: HubDep, principal: Reader) -> MusterRead:
 @router.post(f"{PREFIX}/runs/{{run_id}}/muster/start", response_model=MusterRead)
 async def start_muster(run_id: str, hub: HubDep, principal: Worker) -> MusterRead:
     """Start mustering for a run that has no muster step (idempotent)."""
-    _, site = await _run_site(hub, run_id, principal, Permission.ALARMS_WORK)
+    _, site = await _run_site(hub, run_id)
     now = hub.clock.now()
     await run_unit_of_work(
         hub,
@@ -342,7 +363,7 @@ async def start_muster(run_id: str, hub: HubDep, principal: Worker) -> MusterRea
             now=now,
         ),
     )
-    return await muster(run_id, hub, principal)
+    return await muster_of(hub, run_id)
 
 
 @router.post(f"{PREFIX}/runs/{{run_id}}/muster/{{subject}}", response_model=MusterRead)
@@ -350,9 +371,9 @@ async def roll_call(
     run_id: str, subject: str, data: MusterMark, hub: HubDep, principal: Worker
 ) -> MusterRead:
     """Mark a person safe (or missing) at the roll call."""
-    _, site = await _run_site(hub, run_id, principal, Permission.ALARMS_WORK)
+    _, site = await _run_site(hub, run_id)
     await mark_at_roll_call(hub, principal, run_id, subject, data.status, site)
-    return await muster(run_id, hub, principal)
+    return await muster_of(hub, run_id)
 
 
 async def mark_at_roll_call(

@@ -18,7 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bastion.automation.actions import ACTIONS, ActionConfig
-from bastion.automation.config import _line, _LineLoader, _validate
+from bastion.automation.config import _line, _LineLoader, _validate, line_at
+from bastion.automation.references import Catalog, Ref, find_problems, prefixed
 from bastion.automation.triggers import TRIGGERS, TriggerConfig
 from bastion.core.errors import ConfigError
 from bastion.notify import templates as tpl
@@ -102,7 +103,9 @@ class StepConfig(_Strict):
         description="doors: egress, perimeter, zones or all; lockdown: building or zones.",
     )
     zones: tuple[str, ...] = Field(
-        default=(), title="Zones", description="Zone ids for select 'zones' (missing ones skipped)."
+        default=(),
+        title="Zones",
+        description="Zone ids for select 'zones' (each must exist at one of the loaded sites).",
     )
     notify: NotifySpec | None = Field(
         default=None, title="Notify", description="Call tree and template (kind 'notify')."
@@ -133,6 +136,18 @@ class StepConfig(_Strict):
             raise ValueError("select 'zones' needs a 'zones' list")
         return self
 
+    def references(self) -> list[Ref]:
+        """Return the zones, doors, cameras, call tree and template the step names."""
+        refs = [Ref("zone", zone, f"zones.{i}") for i, zone in enumerate(self.zones)]
+        for i, action in enumerate(self.actions):
+            refs += prefixed(f"actions.{i}", action.references())
+        if self.notify is not None:
+            refs += [
+                Ref("call_tree", self.notify.call_tree, "notify.call_tree"),
+                Ref("template", self.notify.template, "notify.template"),
+            ]
+        return refs
+
     @property
     def automatic(self) -> bool:
         """Return True when the step runs by itself at the start of the playbook."""
@@ -155,6 +170,15 @@ class PlaybookConfig(_Strict):
     )
     steps: tuple[StepConfig, ...] = Field(min_length=1, title="Steps", description="In order.")
 
+    def references(self) -> list[Ref]:
+        """Return everything the playbook names, with fields relative to the file."""
+        refs: list[Ref] = []
+        for i, trigger in enumerate(self.triggers):
+            refs += prefixed(f"triggers.{i}", trigger.references())
+        for i, step in enumerate(self.steps):
+            refs += prefixed(f"steps.{i}", step.references())
+        return refs
+
     def step(self, step_id: str) -> StepConfig:
         """Return the step called ``step_id`` or raise KeyError."""
         for step in self.steps:
@@ -165,11 +189,36 @@ class PlaybookConfig(_Strict):
 
 @dataclass(frozen=True)
 class Loaded:
-    """A playbook with where it came from."""
+    """A playbook with where it came from (and its line-marked YAML, for error lines)."""
 
     config: PlaybookConfig
     source: str
     shipped: bool
+    raw: Any = None
+
+
+def check_playbook_references(
+    config: PlaybookConfig,
+    catalog: Catalog,
+    *,
+    source: str | None = None,
+    raw: Any = None,
+    reachability: bool = True,
+) -> list[ConfigError]:
+    """Return an error naming file, line and field for every reference nothing has.
+
+    The playbook's inline templates count as known templates.
+    """
+    known = catalog.with_templates(config.templates)
+    return [
+        ConfigError(
+            message,
+            file=source,
+            line=line_at(raw, ref.field) if raw is not None else None,
+            field=ref.field,
+        )
+        for ref, message in find_problems(config.references(), known, reachability=reachability)
+    ]
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -286,10 +335,9 @@ def verify_steps(
             )
 
 
-def parse_playbook_text(text: str, *, source: str = "<string>") -> PlaybookConfig:
-    """Parse playbook YAML text."""
+def _load_yaml(text: str, source: str) -> Any:
     try:
-        data = yaml.load(text, Loader=_LineLoader)
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(
@@ -297,17 +345,27 @@ def parse_playbook_text(text: str, *, source: str = "<string>") -> PlaybookConfi
             file=source,
             line=mark.line + 1 if mark is not None else None,
         ) from None
-    return parse_playbook(data, source=source)
 
 
-def load_playbook_file(path: str | Path) -> PlaybookConfig:
-    """Read and parse one playbook file."""
+def parse_playbook_text(text: str, *, source: str = "<string>") -> PlaybookConfig:
+    """Parse playbook YAML text."""
+    return parse_playbook(_load_yaml(text, source), source=source)
+
+
+def read_playbook_file(path: str | Path, *, shipped: bool = False) -> Loaded:
+    """Read and parse one playbook file, keeping its line-marked YAML for later checks."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read playbook: {exc.strerror}", file=str(path)) from None
-    return parse_playbook_text(text, source=str(path))
+    raw = _load_yaml(text, str(path))
+    return Loaded(parse_playbook(raw, source=str(path)), str(path), shipped, raw)
+
+
+def load_playbook_file(path: str | Path) -> PlaybookConfig:
+    """Read and parse one playbook file."""
+    return read_playbook_file(path).config
 
 
 def load_library(
@@ -320,20 +378,20 @@ def load_library(
     """
     found: dict[str, Loaded] = {}
     for path in sorted(LIBRARY.glob("*.yaml")):
-        config = load_playbook_file(path)
-        found[config.id] = Loaded(config, str(path), shipped=True)
+        loaded = read_playbook_file(path, shipped=True)
+        found[loaded.config.id] = loaded
     for folder in folders:
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.yaml")):
             try:
-                config = load_playbook_file(path)
+                loaded = read_playbook_file(path)
             except ConfigError as exc:
                 if errors is None:
                     raise
                 errors.append(exc)
                 continue
-            found[config.id] = Loaded(config, str(path), shipped=False)
+            found[loaded.config.id] = loaded
     return found
 
 

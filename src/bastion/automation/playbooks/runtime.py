@@ -33,11 +33,13 @@ from bastion.automation.playbooks.config import (
     Loaded,
     PlaybookConfig,
     StepConfig,
+    check_playbook_references,
     load_library,
     select_doors,
     select_zones,
 )
 from bastion.automation.playbooks.schemas import RunRead
+from bastion.automation.references import Catalog, catalog_from_store
 from bastion.automation.state import RuleEnv, RunState
 from bastion.automation.triggers import CompiledTrigger, compile_trigger
 from bastion.core.context import Context
@@ -148,10 +150,22 @@ class PlaybookRuntime:
         per_site[step.id] = runners
         return runners
 
-    def problems(self, playbook_id: str) -> list[str]:
-        """Return what would fail if the playbook ran now (missing call trees, bad references)."""
+    def catalog(self) -> Catalog:
+        """Return what playbooks may name: the loaded sites and the notify store's trees."""
+        with self.hub.db.sessions() as session:
+            return catalog_from_store(session=session, sites=self.env.sites)
+
+    def problems(self, playbook_id: str, *, catalog: Catalog | None = None) -> list[str]:
+        """Return what would fail if the playbook ran now, in plain words.
+
+        Names nothing has (doors, zones, cameras, call trees, templates), call trees that
+        would reach nobody, and door or lockdown steps that select nothing at a site.
+        """
         entry = self.compiled[playbook_id]
-        found: list[str] = []
+        errors = check_playbook_references(
+            entry.config, catalog or self.catalog(), source=entry.loaded.source
+        )
+        found = [f"{_where(entry.config, e.field)}: {e.message}" for e in errors]
         sites: list[Site | None] = list(self.env.sites.values()) or [None]
         for step in entry.config.steps:
             for site in sites:
@@ -162,12 +176,16 @@ class PlaybookRuntime:
                     continue
                 if step.kind in ("doors", "lockdown") and site is not None and not runners:
                     found.append(f"step {step.id}: selects nothing at {site.site.id}")
-            if step.notify is not None:
-                with self.hub.db.sessions() as session:
-                    problem = call_tree_problem(session=session, tree=step.notify.call_tree)
-                if problem:
-                    found.append(f"step {step.id}: {problem}")
         return found
+
+    def log_problems(self) -> None:
+        """Log, with file and line, every reference of a loaded playbook that nothing has."""
+        catalog = self.catalog()
+        for entry in self.compiled.values():
+            for error in check_playbook_references(
+                entry.config, catalog, source=entry.loaded.source, raw=entry.loaded.raw
+            ):
+                _LOGGER.warning("playbook %s: %s", entry.config.id, error)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -182,6 +200,10 @@ class PlaybookRuntime:
         if types:
             self._unsubscribe = self.hub.bus.subscribe(self.handle, types=types)
         self.started = True
+        try:
+            await asyncio.to_thread(self.log_problems)
+        except Exception:  # a report about the playbooks must never keep them from running
+            _LOGGER.exception("checking the playbooks' references failed")
 
     async def stop(self) -> None:
         """Unsubscribe (runs in progress stay recorded in the database)."""
@@ -418,9 +440,12 @@ class PlaybookRuntime:
         zone_name = zone_id or "unknown"
         if site is not None and zone_id is not None:
             zone_name = site.zone(zone_id).name
+        now = self.hub.clock.now()
         values: dict[str, str] = {
             "site": site.site.name if site is not None else "the site",
+            "address": site.site.address if site is not None else "",
             "zone": zone_name,
+            "time": tpl.local_time(now, site.site.timezone if site is not None else None),
             "operator_note": note,
             **spec.variables,
         }
@@ -441,15 +466,13 @@ class PlaybookRuntime:
                     raise NotFound(f"no template {spec.template!r}")
                 title_src = str(shipped[spec.template]["title"])
                 body_src = str(shipped[spec.template]["body"])
-            now = self.hub.clock.now()
             title, message = tpl.render(
-                template_id=spec.template,
-                title=title_src,
-                body=body_src,
-                values={"time": now.strftime("%Y-%m-%d %H:%M UTC"), **values},
+                template_id=spec.template, title=title_src, body=body_src, values=values
             )
             values = {"title": title}
-        problem = await self.read(lambda s: call_tree_problem(session=s, tree=spec.call_tree))
+        problem = await self.read(
+            lambda s: notify_service.tree_problem(session=s, tree=spec.call_tree)
+        )
         if problem:
             raise ConfigError(problem, field=f"{step.id}.notify.call_tree")
         status: CallTreeRun = await notify_runtime_for(self.hub).start_call_tree(
@@ -479,23 +502,16 @@ class PlaybookRuntime:
         return await self.read(read)
 
 
-def call_tree_problem(*, session: Session, tree: str) -> str | None:
-    """Return why a call tree cannot be used (missing, or nobody active in it), else None."""
-    try:
-        found = notify_service.get_tree(session=session, tree_id=tree)
-    except NotFound:
-        return f"call tree {tree!r} does not exist"
-    members = [m for t in found.tiers for m in t.members]
-    if not members:
-        return f"call tree {tree!r} has nobody in it"
-    active = [
-        m
-        for m in members
-        if notify_service.get_contact(session=session, contact_id=m.contact_id).active
-    ]
-    if not active:
-        return f"call tree {tree!r} has no active contact"
-    return None
+def _where(playbook: PlaybookConfig, field: str | None) -> str:
+    """Return ``step <id>`` or ``trigger <n>`` for a field path, as operators read it."""
+    parts = (field or "").split(".")
+    if len(parts) > 1 and parts[1].isdigit():
+        index = int(parts[1])
+        if parts[0] == "steps" and index < len(playbook.steps):
+            return f"step {playbook.steps[index].id}"
+        if parts[0] == "triggers":
+            return f"trigger {index + 1}"
+    return field or "playbook"
 
 
 def _describe(event: Event[Any]) -> str:

@@ -7,7 +7,7 @@ changes and never commit. Sending and door commands happen in the runtime.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -386,8 +386,9 @@ def run_report(
         run=read,
         duration_s=round((end - run.started_at).total_seconds(), 3),
         gaps=gaps,
-        acknowledged=acknowledged,
-        unacknowledged=unacknowledged,
+        # One name once, though several notify steps may each have reached the person.
+        acknowledged=list(dict.fromkeys(acknowledged)),
+        unacknowledged=list(dict.fromkeys(unacknowledged)),
     )
 
 
@@ -535,22 +536,27 @@ def muster_read(
 
 
 def timeline(
-    *, session: Session, person_id: str, since: datetime, until: datetime, limit: int = 500
+    *,
+    session: Session,
+    person_id: str,
+    since: datetime,
+    until: datetime,
+    limit: int = 500,
+    site_ids: Collection[str] | None = None,
 ) -> list[TimelineItem]:
-    """Join a person's access events, alarms at the doors they used, and their ledger events."""
+    """Join a person's access events, alarms at the doors they used, and their ledger events.
+
+    With ``site_ids``, only what happened at those sites.
+    """
     subjects = [person_id, f"person:{person_id}"]
-    rows = list(
-        session.scalars(
-            select(LedgerRow)
-            .where(
-                or_(LedgerRow.subject.in_(subjects), LedgerRow.actor.in_(subjects)),
-                LedgerRow.time >= since,
-                LedgerRow.time <= until,
-            )
-            .order_by(LedgerRow.seq)
-            .limit(limit)
-        )
+    stmt = select(LedgerRow).where(
+        or_(LedgerRow.subject.in_(subjects), LedgerRow.actor.in_(subjects)),
+        LedgerRow.time >= since,
+        LedgerRow.time <= until,
     )
+    if site_ids is not None:
+        stmt = stmt.where(LedgerRow.site.in_(sorted(site_ids)))
+    rows = list(session.scalars(stmt.order_by(LedgerRow.seq).limit(limit)))
     items: list[TimelineItem] = []
     visits: list[tuple[datetime, str]] = []
     for row in rows:
@@ -583,13 +589,14 @@ def timeline(
 
         doors = sorted({d for _, d in visits})
         seen: set[str] = set()
-        for alarm in session.scalars(
-            select(Alarm).where(
-                Alarm.door_id.in_(doors),
-                Alarm.raised_at >= since - TIMELINE_ALARM_WINDOW,
-                Alarm.raised_at <= until + TIMELINE_ALARM_WINDOW,
-            )
-        ):
+        near_doors = select(Alarm).where(
+            Alarm.door_id.in_(doors),
+            Alarm.raised_at >= since - TIMELINE_ALARM_WINDOW,
+            Alarm.raised_at <= until + TIMELINE_ALARM_WINDOW,
+        )
+        if site_ids is not None:
+            near_doors = near_doors.where(Alarm.site_id.in_(sorted(site_ids)))
+        for alarm in session.scalars(near_doors):
             near = any(
                 d == alarm.door_id and abs(alarm.raised_at - t) <= TIMELINE_ALARM_WINDOW
                 for t, d in visits

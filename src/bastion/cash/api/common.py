@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.scope import FromPath
 from bastion.auth.permissions import Permission
 from bastion.cash import (
     counts,
@@ -25,12 +26,12 @@ from bastion.site.schemas import Site
 
 PREFIX = "/api/sites/{site_id}/cash"
 HubDep = Annotated[Hub, Depends(get_hub)]
-Reader = Annotated[Principal, Depends(Require(Permission.CASH_READ, site_param="site_id"))]
-Handler = Annotated[Principal, Depends(Require(Permission.CASH_HANDLE, site_param="site_id"))]
-Manager = Annotated[Principal, Depends(Require(Permission.CASH_MANAGE, site_param="site_id"))]
-Planner = Annotated[Principal, Depends(Require(Permission.CASH_PICKUPS, site_param="site_id"))]
+Reader = Annotated[Principal, Depends(Require(Permission.CASH_READ, site=FromPath("site_id")))]
+Handler = Annotated[Principal, Depends(Require(Permission.CASH_HANDLE, site=FromPath("site_id")))]
+Manager = Annotated[Principal, Depends(Require(Permission.CASH_MANAGE, site=FromPath("site_id")))]
+Planner = Annotated[Principal, Depends(Require(Permission.CASH_PICKUPS, site=FromPath("site_id")))]
 Compliance = Annotated[
-    Principal, Depends(Require(Permission.COMPLIANCE_MANAGE, site_param="site_id"))
+    Principal, Depends(Require(Permission.COMPLIANCE_MANAGE, site=FromPath("site_id")))
 ]
 PROBLEM = "application/problem+json"
 

@@ -8,8 +8,8 @@ vehicle that stays ``stationary`` in a vehicle zone for ``stationary_s`` seconds
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +21,13 @@ from bastion.core.events import (
     Payload,
     VideoDetectionPayload,
 )
+from bastion.integrations.payloads import BadPayload, loads
 
 _LOGGER = logging.getLogger(__name__)
 VEHICLE_LABELS = frozenset({"car", "truck", "motorcycle", "bus", "van"})
+MAX_ID = 64
+"""Longest camera name or object id accepted from Frigate (its own are far shorter)."""
+AVAILABILITY = frozenset({"online", "offline", "stopped"})
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,13 @@ class FrigateTranslator:
         _LOGGER.warning("%s (further ones are not logged)", message % args)
 
     def camera(self, name: str) -> str:
-        """Return our camera id for a Frigate camera name."""
-        return self.cameras.get(name, name)
+        """Return our camera id for a Frigate camera name (it must be known)."""
+        return self.cameras[name]
 
     def on_message(
         self, topic: str, payload: bytes, prefix: str = "frigate"
     ) -> list[FrigateOutput]:
-        """Handle one message from the Frigate topic tree."""
+        """Handle one message from the Frigate topic tree; bad input is counted and dropped."""
         if len(payload) > self.max_payload_bytes:
             self._warn(
                 "oversized", "Frigate payload on %s is %d bytes; dropped", topic, len(payload)
@@ -76,13 +80,37 @@ class FrigateTranslator:
         if sub not in ("events", "reviews"):
             return []
         try:
-            message = json.loads(payload)
-        except ValueError:
-            self._warn(f"json:{sub}", "malformed JSON on %s; dropped", topic)
+            return self._message(sub, payload)
+        except (ArithmeticError, RecursionError, ValueError) as exc:
+            # The checks below are meant to catch everything; this keeps a gap among them
+            # a rejected message, rather than an exception in the connection's loop.
+            self._warn(
+                f"unprocessable:{sub}",
+                "frigate/%s message could not be processed (%s); dropped",
+                sub,
+                type(exc).__name__,
+            )
+            return []
+
+    def _message(self, sub: str, payload: bytes) -> list[FrigateOutput]:
+        try:
+            message = loads(payload)
+        except BadPayload as exc:
+            self._warn(f"json:{sub}", "bad JSON on frigate/%s: %s; dropped", sub, exc)
             return []
         after = message.get("after") if isinstance(message, dict) else None
         if not isinstance(after, dict) or not isinstance(after.get("camera"), str):
-            self._warn(f"shape:{sub}", "%s message without 'after.camera'; dropped", topic)
+            self._warn(f"shape:{sub}", "frigate/%s message without 'after.camera'; dropped", sub)
+            return []
+        name = after["camera"]
+        if len(name) > MAX_ID or name not in self.cameras:
+            shown = name if len(name) <= MAX_ID else f"{name[:MAX_ID]}… ({len(name)} characters)"
+            self._warn(
+                f"camera:{sub}",
+                "frigate/%s names camera %r, which is not in the site model; dropped",
+                sub,
+                shown,
+            )
             return []
         before = message.get("before") if isinstance(message.get("before"), dict) else {}
         if sub == "events":
@@ -90,6 +118,9 @@ class FrigateTranslator:
         return self._review(after)
 
     def _available(self, word: str) -> list[FrigateOutput]:
+        if word not in AVAILABILITY:
+            self._warn("available", "frigate/available says %r; ignored", word[:40])
+            return []
         if word == self.available:
             return []
         previous, self.available = self.available, word
@@ -127,8 +158,8 @@ class FrigateTranslator:
                     label=str(after.get("label") or "object")[:32],
                     zone_id=self.zones.get(frigate_zone),
                     source_zones=(frigate_zone,),
-                    source_id=str(source_id)[:64],
-                    score=float(score) if isinstance(score, int | float) else None,
+                    source_id=source_id,
+                    score=_number(score),
                 ),
             )
         ]
@@ -137,8 +168,8 @@ class FrigateTranslator:
         if after.get("false_positive"):
             return []
         object_id = after.get("id")
-        if not isinstance(object_id, str):
-            self._warn("shape:id", "frigate/events message without 'after.id'; dropped")
+        if not isinstance(object_id, str) or not 0 < len(object_id) <= MAX_ID:
+            self._warn("shape:id", "frigate/events message without a usable 'after.id'; dropped")
             return []
         entered = set(_strings(after.get("entered_zones"))) - set(
             _strings(before.get("entered_zones"))
@@ -165,8 +196,9 @@ class FrigateTranslator:
             return []
         objects = _strings(data.get("objects"))
         enriched = {**after, "label": objects[0] if objects else "person"}
-        review_id = str(after.get("id") or "")
-        if not review_id:
+        review_id = after.get("id")
+        if not isinstance(review_id, str) or not 0 < len(review_id) <= MAX_ID:
+            self._warn("shape:review", "frigate/reviews message without a usable id; dropped")
             return []
         return self._detection("loitering", enriched, zones[0], review_id)
 
@@ -177,12 +209,19 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+def _number(value: Any) -> float | None:
+    """Return ``value`` as a float when it is a finite number (booleans are not), else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
 def _still_for(after: dict[str, Any]) -> float | None:
     """Return for how long the object has been stationary, in seconds, when Frigate says."""
-    frame, start = after.get("frame_time"), after.get("start_time")
-    motionless = after.get("motionless_count")
-    if isinstance(motionless, int | float) and isinstance(after.get("fps"), int | float):
-        return float(motionless) / float(after["fps"])
-    if isinstance(frame, int | float) and isinstance(start, int | float):
-        return float(frame) - float(start)
+    frame, start = _number(after.get("frame_time")), _number(after.get("start_time"))
+    motionless, fps = _number(after.get("motionless_count")), _number(after.get("fps"))
+    if motionless is not None and fps is not None and fps > 0:
+        return motionless / fps
+    if frame is not None and start is not None:
+        return frame - start
     return None

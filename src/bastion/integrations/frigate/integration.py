@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bastion.core.context import Context
+from bastion.core.errors import ConfigError
 from bastion.core.events import EVENT_CAMERA_PTZ, CameraPtzPayload, Event
 from bastion.core.ports import CLIP_SOURCES_KEY, clip_source_of, register_clip_source
 from bastion.integrations.frigate.clips import FrigateClips
@@ -63,6 +64,17 @@ class FrigateConfig(BaseModel):
     )
 
 
+def verify_mapping(field: str, mapping: dict[str, str], known: set[str], what: str) -> None:
+    """Require every Frigate name to map to a {what} of the site model."""
+    unknown = sorted(ours for ours in mapping.values() if ours not in known)
+    if unknown:
+        raise ConfigError(
+            f"frigate: {field} maps to {', '.join(map(repr, unknown))}, which the site has no"
+            f" {what} called",
+            field=field,
+        )
+
+
 class FrigateIntegration:
     """Bridge Frigate's MQTT contract and the bus."""
 
@@ -88,9 +100,12 @@ class FrigateIntegration:
             raise ValueError(f"frigate: site {config.site_id!r} is not loaded")
         self._hub, self._config = hub, config
         our_zones = {z.id for z in site.zones}
+        our_cameras = {d.id for d in site.devices if d.type is DeviceType.CAMERA}
+        verify_mapping("cameras", config.cameras, our_cameras, "camera")
+        verify_mapping("zones", config.zones, our_zones, "zone")
         zones = {z: z for z in [*config.loitering_zones, *config.vehicle_zones] if z in our_zones}
         zones.update(config.zones)
-        cameras = {d.id: d.id for d in site.devices if d.type is DeviceType.CAMERA}
+        cameras = {camera: camera for camera in our_cameras}
         cameras.update(config.cameras)
         self._ptz_topics = {ours: name for name, ours in cameras.items()}
         self.translator = FrigateTranslator(

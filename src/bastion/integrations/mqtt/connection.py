@@ -58,7 +58,13 @@ class MqttConnection:
         self._task = asyncio.create_task(self._run(), name=f"mqtt-{self.settings.client_id}")
 
     async def stop(self) -> None:
-        """Disconnect and stop the connection task."""
+        """Say goodbye (the last will is only sent for a lost connection), then disconnect."""
+        client = self._client
+        if self.will is not None and client is not None and self.connected.is_set():
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                await asyncio.wait_for(
+                    client.publish(self.will[0], self.will[1], qos=1, retain=True), 5
+                )
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -49,6 +49,16 @@ class MqttConfig(BaseModel):
     check_s: float = Field(
         default=1.0, gt=0, title="Check period", description="Seconds between supervision checks."
     )
+    status_topic: str | None = Field(
+        default=None,
+        title="Status topic",
+        description="Bastion publishes 'online' here (retained) and the broker 'offline' when"
+        " Bastion's connection is lost (default: bastion/status/<client id>).",
+    )
+
+    def status(self) -> str:
+        """Return the topic where this connection says whether Bastion is online."""
+        return self.status_topic or f"bastion/status/{self.client_id}"
 
 
 class MqttIntegration:
@@ -90,6 +100,8 @@ class MqttIntegration:
             ),
             self.board.subscriptions(),
             self.handle,
+            will=(config.status(), "offline"),
+            birth=(config.status(), "online"),
         )
         self.connection.start()
         self._check = asyncio.create_task(self._check_loop(config.check_s), name="mqtt-check")

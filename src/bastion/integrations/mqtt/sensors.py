@@ -1,14 +1,14 @@
 """Sensor logic without a broker: parse payloads, supervise availability, debounce restarts.
 
 :class:`SensorBoard` turns ``(topic, payload)`` into typed outputs and, on
-:meth:`SensorBoard.check`, into supervision outputs (offline after N s without a
-message, trouble on last-will, settle-window releases). It reads time only from the
+:meth:`SensorBoard.check`, into supervision outputs: link reports (``device.status``: down
+after N s without a message or on last-will, up when it talks again) that the
+device-health tracker judges, and settle-window releases. It reads time only from the
 clock it is given, so tests drive it with a frozen clock.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -16,19 +16,20 @@ from typing import Any
 
 from bastion.core.clock import Clock
 from bastion.core.events import (
-    EVENT_DEVICE_HEALTH,
+    EVENT_DEVICE_STATUS,
     EVENT_DOOR_FORCED,
     EVENT_DOOR_HELD,
     EVENT_DOOR_STATE,
     EVENT_SENSOR_READING,
     EVENT_SENSOR_STATE,
-    DeviceHealthPayload,
+    DeviceStatusPayload,
     DoorPayload,
     EventType,
     Payload,
     SensorReadingPayload,
     SensorStatePayload,
 )
+from bastion.integrations.payloads import BadPayload, loads
 from bastion.site.schemas import Device, DeviceType, Site
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,8 +52,11 @@ VALUE_RANGES: dict[str, tuple[float, float]] = {
     "aggression_score": (0, 1),
     "keyword_score": (0, 1),
 }
-"""Physically plausible ranges; readings outside are rejected as sensor faults."""
+"""The quantities we know, with their physically plausible ranges; readings outside are
+rejected as sensor faults. A device may also report the quantities its thresholds name."""
 DEFAULT_RANGE = (-1e6, 1e6)
+MAX_WARNED = 1000
+"""Distinct (source, problem) pairs remembered for warn-once; then one pair per problem."""
 INTRUSION = {DeviceType.MOTION, DeviceType.CONTACT, DeviceType.GLASS_BREAK, DeviceType.FENCE_SENSOR}
 SENSOR_TYPES = INTRUSION | {DeviceType.PANIC, DeviceType.ENVIRONMENTAL}
 
@@ -111,10 +115,12 @@ class SensorBoard:
     def _warn(self, key: str, kind: str, message: str, *args: Any) -> None:
         """Log the first occurrence of each (source, problem) pair; count every one."""
         self.rejected += 1
-        if (key, kind) in self.warned:
+        # A flood of made-up topics must not grow this set (nor the log) without end.
+        pair = (key[:64] if len(self.warned) < MAX_WARNED else "*", kind)
+        if pair in self.warned:
             _LOGGER.debug(message, *args)
             return
-        self.warned.add((key, kind))
+        self.warned.add(pair)
         _LOGGER.warning("%s (further ones are not logged)", message % args)
 
     # -- messages ----------------------------------------------------------------------------
@@ -140,7 +146,7 @@ class SensorBoard:
                 topic,
                 "oversized",
                 "MQTT payload on %s is %d bytes (limit %d); dropped",
-                topic,
+                _short(topic),
                 len(payload),
                 self.max_payload_bytes,
             )
@@ -148,9 +154,28 @@ class SensorBoard:
         device_id, part = self._resolve(topic)
         if device_id is None:
             self._warn(
-                part, "unknown", "MQTT message for unknown sensor %r on %s; ignored", part, topic
+                part,
+                "unknown",
+                "MQTT message for unknown sensor %r on %s; ignored",
+                _short(part),
+                _short(topic),
             )
             return []
+        try:
+            return self._on_sensor_message(device_id, part, payload)
+        except (ArithmeticError, RecursionError, ValueError) as exc:
+            # The checks below are meant to catch everything; this keeps a gap among them
+            # a rejected message, rather than an exception in the connection's loop.
+            self._warn(
+                device_id,
+                "unprocessable",
+                "MQTT payload from %s could not be processed (%s); dropped",
+                device_id,
+                type(exc).__name__,
+            )
+            return []
+
+    def _on_sensor_message(self, device_id: str, part: str, payload: bytes) -> list[Output]:
         tracker = self.trackers[device_id]
         try:
             text = payload.decode("utf-8").strip()
@@ -179,9 +204,9 @@ class SensorBoard:
         data: Any = text
         if text[:1] in "{[":
             try:
-                data = json.loads(text)
-            except ValueError:
-                self._warn(device_id, "json", "malformed JSON from %s; dropped", device_id)
+                data = loads(text)
+            except BadPayload as exc:
+                self._warn(device_id, "json", "bad JSON from %s: %s; dropped", device_id, exc)
                 return []
         outputs = self._seen(tracker, now)
         if isinstance(data, dict) and data.get("heartbeat") and len(data) == 1:
@@ -269,6 +294,15 @@ class SensorBoard:
         for quantity, value in data.items():
             if quantity in ("heartbeat", "time", "ts", "battery"):
                 continue
+            if quantity not in units and quantity not in VALUE_RANGES:
+                self._warn(
+                    device.id,
+                    "quantity",
+                    "unknown quantity %r from %s (not in the site model); dropped",
+                    _short(str(quantity)),
+                    device.id,
+                )
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 self._warn(
                     device.id,
@@ -296,7 +330,7 @@ class SensorBoard:
                     EVENT_SENSOR_READING,
                     SensorReadingPayload(
                         device_id=device.id,
-                        quantity=str(quantity)[:64],
+                        quantity=quantity,
                         value=float(value),
                         unit=units.get(quantity, ""),
                     ),
@@ -307,10 +341,13 @@ class SensorBoard:
 
     # -- supervision -------------------------------------------------------------------------
 
-    def _health(self, tracker: _Tracker, status: str, detail: str) -> Output:
+    def _link(self, tracker: _Tracker, online: bool, detail: str) -> Output:
+        """Report the sensor's link for the device-health tracker to judge."""
         return Output(
-            EVENT_DEVICE_HEALTH,
-            DeviceHealthPayload(device_id=tracker.device.id, status=status, detail=detail),
+            EVENT_DEVICE_STATUS,
+            DeviceStatusPayload(
+                device_id=tracker.device.id, kind="sensor", online=online, detail=detail
+            ),
             tracker.device.id,
         )
 
@@ -322,7 +359,9 @@ class SensorBoard:
         if previous in ("unavailable", "offline"):
             tracker.unavailable_since = None
             tracker.settle_until = now + self.debounce_s
-            outputs.append(self._health(tracker, "restored", f"back after {previous}"))
+            outputs.append(self._link(tracker, True, f"back after {previous}"))
+        elif previous == "unknown":
+            outputs.append(self._link(tracker, True, "reporting"))
         return outputs
 
     def _unavailable(self, tracker: _Tracker, now: float, detail: str) -> list[Output]:
@@ -331,7 +370,7 @@ class SensorBoard:
         tracker.status = "unavailable"
         tracker.unavailable_since = now
         tracker.held = None
-        return [self._health(tracker, "trouble", f"unavailable ({detail})")]
+        return [self._link(tracker, False, f"unavailable ({detail})")]
 
     def _debounce(self, tracker: _Tracker, out: Output, now: float) -> list[Output]:
         """Hold intrusion activations inside the settle window after a restart.
@@ -367,17 +406,24 @@ class SensorBoard:
         for tracker in self.trackers.values():
             outputs.extend(self._release(tracker, now))
             if tracker.status == "online" and tracker.last_seen is not None:
-                silent, what = now - tracker.last_seen, "no message"
+                silent = now - tracker.last_seen
             elif tracker.status == "unavailable" and tracker.unavailable_since is not None:
-                silent, what = now - tracker.unavailable_since, "unavailable"
+                silent = now - tracker.unavailable_since
             else:
                 continue
-            if silent >= self.offline_after_s:
-                tracker.status = "offline"
-                detail = f"{what} for {self.offline_after_s:g} s"
-                outputs.append(self._health(tracker, "offline", detail))
+            if silent < self.offline_after_s:
+                continue
+            if tracker.status == "online":  # an unavailable sensor was reported down already
+                detail = f"no message for {self.offline_after_s:g} s"
+                outputs.append(self._link(tracker, False, detail))
+            tracker.status = "offline"
         return outputs
 
     def status(self, device_id: str) -> str:
         """Return the supervision status of a sensor."""
         return self.trackers[device_id].status
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """Return ``text`` cut for a log line (a topic or id from a device can be huge)."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import osdp
 
-from bastion.integrations.osdp.codec import FrameMonitor
+from bastion.integrations.osdp.codec import FrameMonitor, StaleReplyFilter, frame_address
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -228,6 +228,9 @@ class BusChannel(osdp.Channel):  # type: ignore[misc]
         self._logged: set[str] = set()
         self.last_seen: dict[int, float] = {}
         self.last_plain: dict[int, float] = {}
+        self.stale = StaleReplyFilter()
+        self._addressed: int | None = None
+        self._ready = bytearray()
 
     def ensure_open(self) -> bool:
         """Open the transport if it is closed and the back-off allows; return whether open."""
@@ -251,7 +254,7 @@ class BusChannel(osdp.Channel):  # type: ignore[misc]
         return True
 
     def read(self, max_bytes: int) -> bytes:
-        """Return bytes from the bus for libosdp; never raises."""
+        """Return bytes from the bus for libosdp, less stale replies; never raises."""
         if not self.ensure_open():
             return b""
         try:
@@ -261,16 +264,21 @@ class BusChannel(osdp.Channel):  # type: ignore[misc]
             return b""
         if data:
             self._watch(data)
-        return data
+        self._ready += self.stale.feed(data, expect=self._addressed, now=time.monotonic())
+        out = bytes(self._ready[:max_bytes])
+        del self._ready[:max_bytes]
+        return out
 
     def write(self, buf: bytes) -> int:
         """Send a frame for libosdp after its wire time; never raises."""
         if not self.ensure_open():
             return 0
         try:
+            data = bytes(buf)
+            self._addressed = frame_address(data)
             if self.char_time:
-                time.sleep(len(buf) * self.char_time)
-            sent = self.transport.write(bytes(buf))
+                time.sleep(len(data) * self.char_time)
+            sent = self.transport.write(data)
         except Exception as exc:
             self._fail(exc)
             return 0
@@ -279,6 +287,8 @@ class BusChannel(osdp.Channel):  # type: ignore[misc]
 
     def flush(self) -> None:
         """Drop unread input (libosdp calls this after an error); never raises."""
+        self._ready.clear()
+        self.stale.clear()
         if not self.is_open:
             return
         try:
@@ -303,6 +313,8 @@ class BusChannel(osdp.Channel):  # type: ignore[misc]
     def close(self) -> None:
         """Close the transport."""
         self.is_open = False
+        self._ready.clear()
+        self.stale.clear()
         try:
             self.transport.close()
         except Exception:

@@ -115,14 +115,10 @@ class FrameMonitor:
         return out
 
     def _check(self, raw: bytes) -> Frame | None:
-        ctrl = raw[4]
-        if ctrl & CTRL_CRC:
-            if len(raw) < 8 or crc16(raw[:-2]) != (raw[-2] | (raw[-1] << 8)):
-                self.bad_checksum += 1
-                return None
-        elif checksum8(raw[:-1]) != raw[-1]:
+        if not integrity_ok(raw):
             self.bad_checksum += 1
             return None
+        ctrl = raw[4]
         secure = bool(ctrl & CTRL_SCB)
         code_at = 5
         if secure:
@@ -160,6 +156,90 @@ class FrameMonitor:
             "busy": self.busy,
             "nak": self.nak,
         }
+
+
+def integrity_ok(raw: bytes) -> bool:
+    """Return whether a whole frame's CRC-16 (or one-byte checksum) is right."""
+    if raw[4] & CTRL_CRC:
+        return len(raw) >= 8 and crc16(raw[:-2]) == (raw[-2] | (raw[-1] << 8))
+    return checksum8(raw[:-1]) == raw[-1]
+
+
+def frame_address(data: bytes | bytearray) -> int | None:
+    """Return the address byte (reply bit cleared) of a frame that starts ``data``."""
+    start = 1 if data[:1] == bytes([MARK]) else 0
+    if len(data) < start + 2 or data[start] != SOM:
+        return None
+    return data[start + 1] & 0x7F
+
+
+@dataclass
+class StaleReplyFilter:
+    """Keep a reply from a reader the panel is no longer waiting for away from libosdp.
+
+    On a shared line, a reply that comes after libosdp stopped waiting for it (a busy
+    host, a slow reader) lands in the next reader's exchange, and libosdp takes that
+    innocent reader offline for the "invalid PD address". The panel only ever waits for
+    the reader it addressed last, so a whole, valid reply from another address is stale:
+    it is counted and dropped. Every other byte passes unchanged; the bytes of an
+    unfinished frame are held until it is complete, or passed on after ``hold_s``.
+    """
+
+    hold_s: float = 0.05
+    stale: int = 0
+    _buf: bytearray = field(default_factory=bytearray)
+    _held_since: float | None = None
+
+    def feed(self, data: bytes, *, expect: int | None, now: float) -> bytes:
+        """Return what libosdp should see of ``data`` (plus held bytes now released)."""
+        buf = self._buf
+        buf.extend(data)
+        out = bytearray()
+        while buf:
+            start = buf.find(SOM)
+            if start < 0:
+                out += buf
+                buf.clear()
+                break
+            if start:
+                out += buf[:start]
+                del buf[:start]
+            if len(buf) < 5:
+                break
+            length = buf[2] | (buf[3] << 8)
+            if length < MIN_FRAME or length > MAX_FRAME:
+                out += buf[:1]
+                del buf[:1]
+                continue
+            if len(buf) < length:
+                break
+            raw = bytes(buf[:length])
+            del buf[:length]
+            if self._is_stale(raw, expect):
+                self.stale += 1
+                continue
+            out += raw
+        if not buf:
+            self._held_since = None
+        elif self._held_since is None:
+            self._held_since = now
+        elif now - self._held_since >= self.hold_s:
+            out += buf
+            buf.clear()
+            self._held_since = None
+        return bytes(out)
+
+    def clear(self) -> None:
+        """Forget held bytes (libosdp flushed the line)."""
+        self._buf.clear()
+        self._held_since = None
+
+    @staticmethod
+    def _is_stale(raw: bytes, expect: int | None) -> bool:
+        if expect is None or not raw[1] & 0x80:
+            return False
+        address = raw[1] & 0x7F
+        return address not in (expect, 0x7F) and integrity_ok(raw)
 
 
 @dataclass(frozen=True, slots=True)

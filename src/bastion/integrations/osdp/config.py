@@ -96,9 +96,6 @@ class OsdpConfig(OsdpModel):
     pin_timeout_s: float = Field(
         default=10.0, gt=0, le=120, title="PIN timeout", description="Seconds to type the PIN."
     )
-    offline_after_s: float = Field(
-        default=8.0, gt=0, le=120, title="Offline after", description="Silence before offline."
-    )
     held_prealarm_s: float = Field(
         default=5.0, ge=0, title="Pre-alarm", description="Beep this long before held-open."
     )

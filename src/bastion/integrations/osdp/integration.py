@@ -25,6 +25,7 @@ from bastion.core.errors import ConfigError
 from bastion.core.events import (
     EVENT_ALARM_RAISED,
     EVENT_DEVICE_HEALTH,
+    EVENT_DEVICE_STATUS,
     EVENT_DOOR_FORCED,
     EVENT_DOOR_HELD,
     EVENT_DOOR_REX,
@@ -33,6 +34,7 @@ from bastion.core.events import (
     EVENT_READER_STATUS,
     AlarmPayload,
     DeviceHealthPayload,
+    DeviceStatusPayload,
     DoorPayload,
     EventType,
     Payload,
@@ -142,8 +144,6 @@ class ReaderState:
     door: Door | None
     key: KeyState = "none"
     link: PdLink = field(default_factory=PdLink)
-    started: float = field(default_factory=time.monotonic)
-    offline: bool = False
     insecure_since: float | None = None
     insecure_alarm: bool = False
     tamper: bool = False
@@ -214,6 +214,8 @@ class OsdpIntegration:
                 await self._open_bus(loop, site, bus_cfg, devices)
         self._wire_doors(site, cfg)
         self._running = True
+        for reader in self._readers.values():
+            self._link_status(reader, "waiting for the reader to answer")
         for bus in self._buses.values():
             bus.worker.start()
         self._tasks = [
@@ -370,7 +372,6 @@ class OsdpIntegration:
                 "online": reader.link.online,
                 "secure": reader.link.secure,
                 "key": reader.key,
-                "offline_alarm": reader.offline,
                 "insecure_alarm": reader.insecure_alarm,
                 "tamper": reader.tamper,
                 "power_fail": reader.power_fail,
@@ -382,7 +383,10 @@ class OsdpIntegration:
 
     def bus_counters(self) -> dict[str, dict[str, int]]:
         """Return the frame monitor counters of every bus."""
-        return {name: bus.channel.monitor.counters() for name, bus in self._buses.items()}
+        return {
+            name: {**bus.channel.monitor.counters(), "stale": bus.channel.stale.stale}
+            for name, bus in self._buses.items()
+        }
 
     # --- events from the workers (loop thread) ------------------------------------------
 
@@ -721,6 +725,20 @@ class OsdpIntegration:
                 self._status_payload(reader, "link changed"),
                 Context(actor=f"device:{reader.id}"),
             )
+        if link.online != before.online:
+            self._link_status(
+                reader, "reader answers" if link.online else "reader stopped answering"
+            )
+
+    def _link_status(self, reader: ReaderState, detail: str) -> None:
+        """Report the raw link state for the device-health tracker to judge."""
+        self._emit(
+            EVENT_DEVICE_STATUS,
+            DeviceStatusPayload(
+                device_id=reader.id, kind="reader", online=reader.link.online, detail=detail
+            ),
+            Context(actor=f"device:{reader.id}"),
+        )
 
     def _status_payload(self, reader: ReaderState, detail: str) -> ReaderStatusPayload:
         key: KeyState = reader.key
@@ -837,7 +855,7 @@ class OsdpIntegration:
             if outcomes:
                 self._door_outcomes(self._site.door(door_id), outcomes, self._door_io[door_id])
         for reader in self._readers.values():
-            self._health(reader, now, cfg)
+            self._supervise_secure(reader, now, cfg)
             if reader.pin is not None and now > reader.pin.deadline:
                 card_hash, reader.pin = reader.pin.card_hash, None
                 verdict = self._decide(reader, PresentationKind.CARD_AND_PIN, card_hash=card_hash)
@@ -848,44 +866,19 @@ class OsdpIntegration:
         # A float read from a dict the worker writes: safe without a lock in CPython.
         return bus.channel.last_seen.get(reader.address, 0.0) if bus else 0.0
 
-    def _health(self, reader: ReaderState, now: float, cfg: OsdpConfig) -> None:
+    def _supervise_secure(self, reader: ReaderState, now: float, cfg: OsdpConfig) -> None:
+        """Alarm on a reader that answers, but not over the secure channel.
+
+        Offline and flapping readers are judged by the device-health tracker from the
+        ``device.status`` reports of :meth:`_on_link`.
+        """
+        if not cfg.require_secure:
+            return
         link = reader.link
         seen = self._last_seen(reader)
-        last = max(seen, reader.started)
         ctx = Context(actor=f"device:{reader.id}")
         door_id = reader.door.id if reader.door else None
         zone = reader.door.to_zone if reader.door else None
-        silent = now - last >= cfg.offline_after_s and not link.online
-        if silent and not reader.offline:
-            reader.offline = True
-            self._emit(
-                EVENT_DEVICE_HEALTH,
-                DeviceHealthPayload(
-                    device_id=reader.id,
-                    status="offline",
-                    detail=f"no reply for {now - last:.1f} s",
-                ),
-                ctx,
-                AlarmPayload(
-                    alarm_type="reader_offline",
-                    priority=2,
-                    message=f"Reader {reader.id} offline",
-                    zone_id=zone,
-                    door_id=door_id,
-                    device_id=reader.id,
-                ),
-            )
-        elif reader.offline and link.online:
-            reader.offline = False
-            self._emit(
-                EVENT_DEVICE_HEALTH,
-                DeviceHealthPayload(
-                    device_id=reader.id, status="online", detail="reader answers again"
-                ),
-                ctx,
-            )
-        if not cfg.require_secure:
-            return
         answering = link.online or (seen and now - seen < 2.0)
         if link.secure or not answering:
             reader.insecure_since = None

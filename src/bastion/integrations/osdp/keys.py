@@ -45,6 +45,10 @@ class ReaderKeyStore(Protocol):
         """Mark the rotation request of ``reader_id`` as handled."""
         ...
 
+    def forget(self, reader_id: str) -> None:
+        """Remove every key of ``reader_id`` (a reset reader is keyed again in install mode)."""
+        ...
+
 
 class MemoryKeyStore:
     """Keys in memory only: for tests and throw-away demos (keys are lost on restart)."""
@@ -89,4 +93,11 @@ class MemoryKeyStore:
     def clear_rotation(self, reader_id: str) -> None:
         """Forget a rotation request."""
         with self._lock:
+            self.rotate.discard(reader_id)
+
+    def forget(self, reader_id: str) -> None:
+        """Remove every key of a reader."""
+        with self._lock:
+            self.keys.pop(reader_id, None)
+            self.pending.pop(reader_id, None)
             self.rotate.discard(reader_id)

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 import osdp
 import osdp_sys
 
-from bastion.integrations.osdp.codec import REPLY_BUSY, SOM, build_frame
+from bastion.integrations.osdp.codec import MAX_FRAME, REPLY_BUSY, SOM, build_frame
 
 HELP = """commands ([@ADDR] picks a reader; default: the first):
   card [@A] <number | fc:number | raw:BITS:HEX>   present a card (26-bit H10301 by default)
@@ -35,6 +35,7 @@ HELP = """commands ([@ADDR] picks a reader; default: the first):
   tamper [@A] on|off         power [@A] fail|ok          unplug [@A] / plug [@A]
   nak [@A] N                 NAK the next N commands     busy [@A] N   answer BUSY N times
   corrupt [@A] N             garble the next N replies   garbage N     N random bytes on the line
+  late [@A] N [SECONDS]      send the next N replies SECONDS late (default 0.5)
   foreign ADDR               a reply from an unknown address
   status                     show the readers            quit"""
 
@@ -64,33 +65,53 @@ class SimPd:
     nak: int = 0
     busy: int = 0
     corrupt: int = 0
+    late: int = 0
+    late_s: float = 0.5
     received: int = 0
     hold: bytearray = field(default_factory=bytearray)
+    last_command: bytes = b""
+    last_reply: bytes = b""
+    repeats: int = 0
 
     def take(self, data: bytes) -> None:
-        """Receive line bytes; while BUSY is injected, answer our commands BUSY unseen."""
-        if self.busy <= 0 and not self.hold:
-            self.rx.extend(data)
-            return
-        self.hold.extend(data)
-        while self.hold:
-            start = self.hold.find(SOM)
-            if start < 0 or len(self.hold) - start < 5:
+        """Receive line bytes frame by frame, answering a repeated command as the spec says.
+
+        A panel that gave up waiting (our reply was late) sends the same command again
+        with the same sequence number; a reader must then send its previous reply again,
+        not act twice. While BUSY is injected, our commands are answered BUSY unseen.
+        """
+        hold = self.hold
+        hold.extend(data)
+        while hold:
+            start = hold.find(SOM)
+            if start < 0:
+                start = len(hold)
+            self.rx.extend(hold[:start])  # not a frame: libosdp discards it
+            del hold[:start]
+            if len(hold) < 5:
                 break
-            length = self.hold[start + 2] | (self.hold[start + 3] << 8)
-            if len(self.hold) - start < length:
+            length = hold[2] | (hold[3] << 8)
+            if not 7 <= length <= MAX_FRAME:
+                self.rx.extend(hold[:1])
+                del hold[:1]
+                continue
+            if len(hold) < length:
                 break
-            frame = bytes(self.hold[start : start + length])
-            del self.hold[: start + length]
-            if self.busy > 0 and length >= 7 and frame[1] & 0x7F == self.address:
+            frame = bytes(hold[:length])
+            del hold[:length]
+            ours = length >= 7 and frame[1] & 0x7F == self.address
+            if ours and self.busy > 0:
                 self.busy -= 1
                 self.bus.send(build_frame(0x80 | self.address, REPLY_BUSY, sqn=frame[4] & 0x03))
                 self.bus.emit({"kind": "busy", "addr": self.address})
+            elif ours and frame[4] & 0x03 and frame == self.last_command and self.last_reply:
+                self.repeats += 1
+                self.bus.send(self.last_reply)
+                self.bus.emit({"kind": "repeat", "addr": self.address})
             else:
+                if ours:
+                    self.last_command, self.last_reply = frame, b""
                 self.rx.extend(frame)
-        if self.busy <= 0 and self.hold:
-            self.rx.extend(self.hold)
-            self.hold.clear()
 
     def start(self, log_level: int) -> None:
         """Create the libosdp PD context."""
@@ -229,11 +250,23 @@ class SimBus:
         """Put a reader's reply on the line, applying the injected faults."""
         if pd.unplugged:
             return
+        pd.last_reply = data
+        if pd.late > 0:
+            # Another thread, so the other readers on the line keep answering meanwhile.
+            pd.late -= 1
+            timer = threading.Timer(pd.late_s, self._send_late, (pd, data))
+            timer.daemon = True
+            timer.start()
+            return
         if pd.corrupt > 0:
             pd.corrupt -= 1
             data = data[:-1] + bytes([data[-1] ^ 0x5A])
             self.emit({"kind": "corrupted", "addr": pd.address})
         self.send(data)
+
+    def _send_late(self, pd: SimPd, data: bytes) -> None:
+        self.send(data)
+        self.emit({"kind": "late", "addr": pd.address})
 
     def send(self, data: bytes) -> None:
         """Write raw bytes on the line after their wire time."""
@@ -438,6 +471,9 @@ class Prompt:
             pd.busy = int(arg or 1)
         elif cmd == "corrupt":
             pd.corrupt = int(arg or 1)
+        elif cmd == "late":
+            pd.late = int(arg or 1)
+            pd.late_s = float(args[1]) if len(args) > 1 else 0.5
         else:
             raise ValueError(f"unknown command {cmd!r} (try 'help')")
         bus.emit({"kind": "ok", "cmd": cmd, "addr": pd.address})

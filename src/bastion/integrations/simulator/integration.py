@@ -104,6 +104,9 @@ class SimulatorIntegration:
             raise ValueError(f"simulator: site {config.site_id!r} is not loaded")
         if config.osdp_folder is not None:
             self.readers = ReaderProcesses(site, config.osdp_folder)
+            store = hub.extras.get("osdp_keys")
+            if store is not None:
+                await asyncio.to_thread(self.readers.reconcile_keys, store)
             await self.readers.start()
             self._decisions = asyncio.Queue()
             queue = self._decisions

@@ -16,9 +16,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bastion.integrations.osdp.keys import ReaderKeyStore
 from bastion.site.schemas import DeviceType, Site
 
 _LOGGER = logging.getLogger(__name__)
+KEY_FOLDER = "sim-keys"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,22 @@ def reader_lines(site: Site, folder: Path) -> dict[str, ReaderLine]:
     return lines
 
 
+def key_folder(folder: Path, bus: str) -> Path:
+    """Return where the simulated readers of one bus keep their keys.
+
+    Each bus has its own folder: addresses repeat across buses (both start at 1), and
+    readers sharing ``pd-1.key`` would each take the other's key on the next start.
+    """
+    return folder / KEY_FOLDER / bus
+
+
+def _read_key(path: Path) -> bytes | None:
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 class ReaderProcesses:
     """One ``bastion sim reader`` child process per bus, driven through its stdin."""
 
@@ -59,15 +77,50 @@ class ReaderProcesses:
             grouped.setdefault(line.bus, []).append(line)
         return grouped
 
-    async def start(self, *, ready_within_s: float = 30.0) -> None:
-        """Start every bus process and wait until each reports ready."""
+    def reconcile_keys(self, store: ReaderKeyStore) -> list[str]:
+        """Make each simulated reader and the panel's key store agree before the buses start.
+
+        Keys kept in the shared folder of earlier versions move to their bus when they are
+        the reader's key. A reader whose key is lost or different is reset: both sides
+        forget it and the panel keys it again in install mode. Returns the readers reset.
+        Blocking (file I/O).
+        """
+        shared = self.folder / KEY_FOLDER
+        reset: list[str] = []
+        for reader_id, line in sorted(self.lines.items()):
+            path = key_folder(self.folder, line.bus) / f"pd-{line.address}.key"
+            panel = store.get(reader_id)
+            ours = _read_key(path)
+            moved = _read_key(shared / f"pd-{line.address}.key")
+            if ours is None and panel is not None and moved == panel:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(panel.hex())
+                path.chmod(0o600)
+                ours = panel
+            if panel is not None and ours != panel:
+                store.forget(reader_id)
+                path.unlink(missing_ok=True)
+                reset.append(reader_id)
+        for old in shared.glob("pd-*.key"):
+            old.unlink()
+        if reset:
+            _LOGGER.warning("simulated readers %s lost their keys; keying them again", reset)
+        return reset
+
+    async def start(self, *, ready_within_s: float = 120.0) -> None:
+        """Start every bus process and wait until each reports ready.
+
+        A process that dies is noticed at once (its output ends); the time limit is only
+        for one that hangs, and is generous because a busy machine starts Python slowly.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         for bus, lines in sorted(self.buses().items()):
             baud = lines[0].baud
-            args = [sys.executable, "-m", "bastion", "sim", "reader", "--baud", str(baud)]
+            # The sim command's own module: importing the whole CLI takes seconds more.
+            args = [sys.executable, "-m", "bastion.cli.sim", "reader", "--baud", str(baud)]
             for line in sorted(lines, key=lambda item: item.address):
                 args += ["--address", str(line.address)]
-            args += ["--link", str(lines[0].link), "--key-dir", str(self.folder / "sim-keys")]
+            args += ["--link", str(lines[0].link), "--key-dir", str(key_folder(self.folder, bus))]
             proc = await asyncio.create_subprocess_exec(
                 *args,
                 stdin=asyncio.subprocess.PIPE,

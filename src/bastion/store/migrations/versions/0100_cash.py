@@ -3,7 +3,7 @@ POS batches, transactions, rejections and exceptions, carriers, pickups, bank co
 compliance tasks and per-site cash settings.
 
 Revision ID: 0100_cash
-Revises: 0008
+Revises: 0010
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 from bastion.store.base import BigIntPK, UTCDateTime
 
 revision = "0100_cash"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Maintenance: device health and uptime, so a silent or unstable device becomes one alarm."""
