@@ -27,6 +27,7 @@ ROUTER_MODULES = (
     "bastion.automation.playbooks.api",
     "bastion.cash.api",
     "bastion.api.pos",
+    "bastion.search.api",
     "bastion.web.people",
     "bastion.web.visitors",
     "bastion.web.safety",
@@ -34,6 +35,7 @@ ROUTER_MODULES = (
     "bastion.web.analysis",
     "bastion.web.cash",
     "bastion.web.cash_review",
+    "bastion.web.events",
     "bastion.web.pages",
 )
 
