@@ -67,6 +67,11 @@ def search(hub: Hub, site: Site, filters: EventFilter, page: int = 1) -> EventPa
 
 def export_lines(hub: Hub, site: Site, filters: EventFilter) -> list[EventLine]:
     """Return every matching event (up to :data:`EXPORT_LIMIT`), newest first."""
+    return search_lines(hub, site, filters, EXPORT_LIMIT)
+
+
+def search_lines(hub: Hub, site: Site, filters: EventFilter, limit: int) -> list[EventLine]:
+    """Return the newest ``limit`` matching events."""
     with hub.db.sessions() as session:
         names = Names.load(session, site)
         found = search_events(
@@ -75,6 +80,6 @@ def export_lines(hub: Hub, site: Site, filters: EventFilter) -> list[EventLine]:
             names=names,
             zone=site_zone(site),
             filters=filters,
-            page_size=EXPORT_LIMIT,
+            page_size=limit,
         )
     return found.lines
