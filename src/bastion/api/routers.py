@@ -29,6 +29,7 @@ ROUTER_MODULES = (
     "bastion.api.pos",
     "bastion.search.api",
     "bastion.web.people",
+    "bastion.web.cardholders",
     "bastion.web.visitors",
     "bastion.web.safety",
     "bastion.web.emergency",
