@@ -395,12 +395,12 @@ class NotifyPayload(Payload):
 
 
 class IncidentPayload(Payload):
-    """An incident was opened, grew, was requested by a rule, or was closed."""
+    """An incident was opened, grew, was escalated, was requested by a rule, or was closed."""
 
     incident_id: str | None = Field(
         default=None, description="Incident id (None on a request not yet handled)."
     )
-    action: Literal["requested", "opened", "updated", "closed"] = Field(
+    action: Literal["requested", "opened", "updated", "closed", "escalated"] = Field(
         description="What happened to the incident."
     )
     title: str = Field(default="", description="One-line summary.")
