@@ -68,10 +68,17 @@ def test_board_and_engine_share_one_registry_whatever_the_events(dispensary):
     assert [i.zone_name for i in registry.covering(SITE, "cash-door")] == ["Vault"]
 
 
-def test_plain_unlock_never_beats_a_lockdown_on_the_board(dispensary):
+def test_an_unlock_during_a_lockdown_shows_as_override_and_ends_with_it(dispensary):
     board = DoorBoard([dispensary])
     board.apply(ev(EVENT_LOCKDOWN, LockdownPayload(zone_ids=("vault",), active=True)))
-    board.apply(ev(EVENT_DOOR_COMMAND, DoorCommandPayload(door_id="vault-door", command="unlock")))
+    board.apply(
+        ev(
+            EVENT_DOOR_COMMAND,
+            DoorCommandPayload(door_id="vault-door", command="unlock", reason="fire egress"),
+        )
+    )
+    assert board.states(SITE)["vault-door"] == "override"
+    assert board.overrides(SITE)["vault-door"].reason == "fire egress"
     board.apply(ev(EVENT_LOCKDOWN, LockdownPayload(zone_ids=("vault",), active=False)))
     assert board.states(SITE)["vault-door"] == "locked"
 

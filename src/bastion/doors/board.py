@@ -5,9 +5,10 @@ replaying the ledger. Device adapters (OSDP, MQTT) report what doors actually do
 operator and rule commands are shown as the state they ask for until a device
 reports otherwise. Whether a door is locked down is not the board's to decide: it
 reads the shared :class:`LockdownRegistry`, the same one the access engine denies by.
-Lockdown wins over a plain unlock (the command is ignored while the lockdown holds);
-only a reasoned lockdown override unlocks such a door, and lifting the last lockdown
-that held it locks it again rather than leaving it silently unlocked.
+People cannot unlock a locked-down door without a reasoned override (the door API
+refuses them); an unlock that still arrives (a rule, a fire playbook's egress) is
+shown as an override, never as a quiet "unlocked", and lifting the last lockdown that
+held such a door locks it again rather than leaving it silently unlocked.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ class DoorBoard:
         if isinstance(payload, DoorPayload):
             changed = self._apply_door(site_id, event.type.name, payload)
         elif isinstance(payload, DoorCommandPayload):
-            changed = self._apply_command(site_id, payload)
+            changed = self._apply_command(site_id, payload, event.context.actor)
         elif isinstance(payload, DoorOverridePayload):
             status = self._doors.get((site_id, payload.door_id))
             if status is not None:
@@ -182,12 +183,17 @@ class DoorBoard:
             status.state = payload.state
         return True
 
-    def _apply_command(self, site_id: str, payload: DoorCommandPayload) -> bool:
+    def _apply_command(self, site_id: str, payload: DoorCommandPayload, actor: str | None) -> bool:
         status = self._doors.get((site_id, payload.door_id))
         if status is None:
             return False
-        if payload.command in _UNLOCKING and payload.door_id in self.lockdowns.doors(site_id):
-            return False  # lockdown wins over a plain unlock
+        holding = self.lockdowns.covering(site_id, payload.door_id)
+        if payload.command in _UNLOCKING and holding:
+            # People are refused at the API; what still arrives comes from a rule or a
+            # playbook (fire egress). It is shown as an override and undone at the lift.
+            status.override = Override(
+                actor, payload.reason or "unlocked by automation", tuple(i.zone_id for i in holding)
+            )
         status.state = _COMMAND_STATE[payload.command]
         status.alarm = None
         if payload.command not in _UNLOCKING:
