@@ -58,7 +58,9 @@ def map_svg(hub: Hub, principal: Principal, site: Site) -> str:
     notes: dict[str, str] = {}
     for item in board.lockdowns.active(sid):
         for door in item.doors:
-            notes[door] = " and ".join(filter(None, [notes.get(door), f"held by the {item.describe()}"]))
+            notes[door] = " and ".join(
+                filter(None, [notes.get(door), f"held by the {item.describe()}"])
+            )
     for door, override in board.overrides(sid).items():
         notes[door] = f"unlocked by override: {override.reason}"
     return render_site_svg(
