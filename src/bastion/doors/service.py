@@ -164,7 +164,14 @@ async def lockdown_zone(
     else:
         named = lockdowns.lift(sid, zone_id)
     named = named or current or lockdowns.get(sid, zone_id)
-    assert named is not None
+    if named is None:  # applied meanwhile by a subscriber: name it from the site graph
+        named = Lockdown(
+            site_id=sid,
+            zone_id=zone_id,
+            zone_name=zone_name,
+            doors=tuple(d.id for d in graph.lockdown_doors(zone_id)),
+            reason=reason,
+        )
     relocked = sorted(overridden - still)
     for door_id in relocked:
         await bus.publish(
