@@ -380,7 +380,10 @@ def run_report(
         select(MusterEntry).where(MusterEntry.run_id == run.id, MusterEntry.status != "safe")
     ):
         gaps.append(
-            Gap(kind="unaccounted", detail=f"{entry.name} ({entry.status}, last {entry.zone_id})")
+            Gap(
+                kind="unaccounted",
+                detail=f"{entry.name} ({entry.status}, last seen {entry.zone_id or 'nowhere recorded'})",
+            )
         )
     return RunReport(
         run=read,
