@@ -206,6 +206,9 @@ def event_chain(hub: Hub, alarm: Alarm, event_ids: Iterable[str]) -> list[ChainE
 
     The chain holds the events named by its evidence and procedure log, and every event
     sharing (or descending from) the context of its cause or of its ``alarm.raised``.
+    An alarm has one ``alarm.raised``: when a device adapter and the alarms domain both
+    reported the same cause (deduplicated into this alarm), only the one that raised it
+    is listed.
     """
     ids = set(event_ids)
     with hub.db.sessions() as session:
@@ -219,6 +222,8 @@ def event_chain(hub: Hub, alarm: Alarm, event_ids: Iterable[str]) -> list[ChainE
         ).scalars()
         seen = {r.id for r in rows}
         rows += [r for r in related if r.id not in seen]
+    if alarm.raised_event_id is not None:
+        rows = [r for r in rows if r.type != "alarm.raised" or r.id == alarm.raised_event_id]
     entries = [
         ChainEntry(r.time, r.type, r.actor, _summary(r), r.id, cause=r.id == alarm.source_event_id)
         for r in rows
