@@ -1,0 +1,121 @@
+"""``bastion compliance``: check a site against its state's rules, list packs, mock audits.
+
+The check works on files alone (site YAML, its profile, the data directory's local
+rules, overrides and records), so auditors and scripts can run it anywhere. Exit
+status: 0 when no rule fails, 1 when one does, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bastion.cli.common import DataDirOption, console, one_line_errors
+from bastion.compliance import engine
+from bastion.compliance.packs import STATES, builtin_pack, load_pack
+from bastion.compliance.profile import LicenseType, Profile, load_profile
+from bastion.compliance.records import Records, load_records
+from bastion.core.errors import ConfigError
+from bastion.site.loader import load_site_file
+
+app = typer.Typer(
+    help="Compliance: state rule packs, checks and mock audits.", no_args_is_help=True
+)
+StateOption = Annotated[str, typer.Option("--state", help="Two-letter state code, e.g. IL.")]
+LicenseOption = Annotated[
+    LicenseType | None, typer.Option("--license", help="Licence type (default: from the site).")
+]
+SiteArg = Annotated[Path, typer.Argument(help="Site YAML file.")]
+
+
+def _profile_for(site_path: Path, data_dir: Path | None) -> Profile:
+    sibling = site_path.with_name(f"{site_path.stem}.compliance.yaml")
+    if sibling.is_file():
+        return load_profile(sibling)
+    if data_dir is not None and (data_dir / "compliance" / "profile.yaml").is_file():
+        return load_profile(data_dir / "compliance" / "profile.yaml")
+    return Profile()
+
+
+def _records_for(data_dir: Path | None) -> Records:
+    if data_dir is not None and (data_dir / "compliance" / "records.yaml").is_file():
+        return load_records(data_dir / "compliance" / "records.yaml")
+    return Records()
+
+
+def build_report(
+    site_path: Path, state: str, license: str | None, data_dir: Path | None
+) -> engine.Report:
+    """Load everything from files and run the state's rules."""
+    state = state.upper()
+    if state not in STATES:
+        raise ConfigError(
+            f"no rule pack for state {state!r}; we have {', '.join(STATES)}", field="--state"
+        )
+    site = load_site_file(site_path)
+    return engine.run(
+        pack=load_pack(state, data_dir),
+        site=site,
+        profile=_profile_for(site_path, data_dir),
+        records=_records_for(data_dir),
+        now=datetime.now(UTC),
+        license=license,
+    )
+
+
+@app.command("check")
+@one_line_errors
+def check(
+    site: SiteArg,
+    state: StateOption,
+    license: LicenseOption = None,
+    data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Check a site against its state's rules; exit 1 when any rule fails."""
+    report = build_report(site, state, license, data_dir)
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        table = Table(title=f"{report.site_name} — {report.state} ({report.license or 'all'})")
+        for column in ("Rule", "Status", "Conf.", "Requirement", "Citation", "Evidence"):
+            table.add_column(column)
+        for f in report.findings:
+            table.add_row(
+                f.rule, f.status, f.confidence, f.title, f.citation, (f.evidence or [""])[0]
+            )
+        console.print(table)
+        counts = report.counts()
+        console.print(
+            f"{counts['pass']} pass, {counts['fail']} fail, {counts['unknown']} unknown, "
+            f"{counts['manual']} manual; score {report.score()}%"
+        )
+        for problem in report.problems:
+            console.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+    if report.counts()["fail"]:
+        raise typer.Exit(1)
+
+
+@app.command("packs")
+@one_line_errors
+def packs() -> None:
+    """List the state rule packs and how many rules each holds."""
+    table = Table(title="Compliance rule packs")
+    for column in ("State", "Name", "Regulator", "Rules", "[T]", "[S]", "[R]"):
+        table.add_column(column)
+    for state in STATES:
+        pack = builtin_pack(state)
+        conf = [r.confidence for r in pack.rules]
+        table.add_row(
+            state,
+            pack.name,
+            pack.regulator,
+            str(len(pack.rules)),
+            *(str(conf.count(c)) for c in ("T", "S", "R")),
+        )
+    console.print(table)
