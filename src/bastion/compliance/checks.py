@@ -472,7 +472,8 @@ def _visitor_log(subject: Subject, params: VisitorParams) -> Outcome:
     for visit in visits:
         empty = [f for f in params.fields if f not in ("date",) and not visit.detail.get(f)]
         if empty:
-            gaps.append(f"visit {visit.ref or visit.at:%Y-%m-%d}: missing {', '.join(empty)}")
+            name = visit.ref or f"{visit.at:%Y-%m-%d %H:%M}"
+            gaps.append(f"visit {name}: missing {', '.join(empty)}")
     if gaps:
         return Outcome("fail", gaps[:20])
     return Outcome("pass", [f"{len(visits)} visits in {params.lookback_days} days, all complete"])

@@ -1,0 +1,138 @@
+"""Break one thing per check kind in a copy of the example dispensary and see the rule fail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bastion.compliance import engine
+from bastion.compliance.packs import builtin_pack
+from bastion.compliance.profile import Profile
+from bastion.compliance.records import Record, Records
+from bastion.site.loader import load_site
+from bastion.site.schemas import Site
+
+from .conftest import EXAMPLES, NOW
+
+
+def _site(edit: tuple[str, str] | None = None) -> Site:
+    text = (EXAMPLES / "dispensary.yaml").read_text()
+    if edit is not None:
+        assert edit[0] in text
+        text = text.replace(*edit)
+    return load_site(text, source="copy.yaml")
+
+
+NO_RECORDS = Records()
+
+
+def _status(state: str, site: Site, profile: Profile, records: Records = NO_RECORDS) -> dict:
+    report = engine.run(
+        pack=builtin_pack(state), site=site, profile=profile, records=records, now=NOW
+    )
+    return {f.rule: f for f in report.findings}
+
+
+def test_the_example_dispensary_against_illinois(dispensary_profile) -> None:
+    found = _status("IL", _site(), dispensary_profile)
+    failed = sorted(rule for rule, f in found.items() if f.status == "fail")
+    # The dock roll-up door has no contact sensor in the site model: a real gap.
+    assert failed == ["IL-ALM-001"]
+    assert "dock-rollup" in found["IL-ALM-001"].evidence[0]
+    assert found["IL-VID-005"].status == "pass"
+    assert found["IL-INV-001"].status == "unknown"  # no records given
+
+
+def test_site_model_check_fails_when_the_vault_loses_its_cameras(dispensary_profile) -> None:
+    site = _site(("    covers: [vault]\n", "    covers: [back-of-house]\n"))
+    found = _status("IL", site, dispensary_profile)
+    assert found["IL-VID-005"].status == "fail"
+    assert any(
+        "vault zone vault is covered by no camera" in e for e in found["IL-VID-005"].evidence
+    )
+
+
+def test_site_model_check_fails_when_the_vault_is_not_always_armed(dispensary_profile) -> None:
+    text_edit = (
+        "    camera_required: true\n    always_armed: true\n    traversal_s: 3\n",
+        "    camera_required: true\n    traversal_s: 3\n",
+    )
+    found = _status("IL", _site(text_edit), dispensary_profile)
+    assert found["IL-SEC-003"].status == "fail"
+
+
+def test_window_without_glass_break_fails(dispensary_profile) -> None:
+    site = _site(
+        ("  - {id: lobby-gb, type: glass_break, zone: lobby, name: Lobby storefront}\n", "")
+    )
+    assert _status("IL", site, dispensary_profile)["IL-ALM-002"].status == "fail"
+
+
+def test_settings_check_fails_on_short_video_retention(dispensary_profile) -> None:
+    profile = dispensary_profile.model_copy(
+        update={"video": dispensary_profile.video.model_copy(update={"retention_days": 30})}
+    )
+    found = _status("IL", _site(), profile)
+    assert found["IL-VID-003"].status == "fail"
+    assert "kept 30 days < 90" in found["IL-VID-003"].evidence[0]
+
+
+def test_camera_frame_rate_and_resolution_per_state(dispensary_profile) -> None:
+    found = _status("NV", _site(), dispensary_profile)
+    # Nevada wants 1920×1080: the lot PTZ records 1280×720.
+    assert found["NV-VID-001"].status == "fail"
+    assert found["NV-VID-001"].evidence == ["cam-lot-ptz: 1280×720 < 1920×1080"]
+    assert _status("NV", _site(), Profile())["NV-VID-001"].status == "unknown"
+
+
+def test_records_checks_need_records_and_judge_their_age(dispensary_profile) -> None:
+    fresh = Records(
+        items=(Record(kind="inventory_count", at=NOW - timedelta(hours=20), by="Ana"),),
+        available=True,
+    )
+    stale = Records(
+        items=(Record(kind="inventory_count", at=NOW - timedelta(days=3), by="Ana"),),
+        available=True,
+    )
+    assert _status("IL", _site(), dispensary_profile, fresh)["IL-INV-001"].status == "pass"
+    assert _status("IL", _site(), dispensary_profile, stale)["IL-INV-001"].status == "fail"
+    assert (
+        _status("IL", _site(), dispensary_profile, Records(available=True))["IL-INV-001"].status
+        == "fail"
+    )
+
+
+def test_incident_notified_late_fails_the_deadline_rule(dispensary_profile) -> None:
+    late = Record(
+        kind="incident",
+        at=NOW - timedelta(days=2),
+        ref="INC-7",
+        detail={
+            "type": "theft",
+            "discovered_at": (NOW - timedelta(days=2)).isoformat(),
+            "notified_at": (NOW - timedelta(hours=1)).isoformat(),
+        },
+    )
+    found = _status("CA", _site(), dispensary_profile, Records(items=(late,), available=True))
+    assert found["CA-INC-001"].status == "fail"
+    assert "INC-7: notified late" in found["CA-INC-001"].evidence[0]
+
+
+def test_visitor_log_missing_fields_fails(dispensary_profile) -> None:
+    visit = Record(kind="visit", at=NOW, ref="V1", detail={"name": "x", "purpose": "repair"})
+    found = _status("WA", _site(), dispensary_profile, Records(items=(visit,), available=True))
+    assert found["WA-VIS-001"].status == "fail"
+    assert "badge_number" in found["WA-VIS-001"].evidence[0]
+
+
+def test_manual_rule_waits_for_an_attestation_with_a_document(dispensary_profile) -> None:
+    assert _status("WA", _site(), dispensary_profile)["WA-BDG-001"].status == "manual"
+    signed = Record(
+        kind="attestation",
+        at=NOW - timedelta(days=10),
+        by="Compliance Officer",
+        rule="WA-BDG-001",
+        detail={"document": "badges-2026.pdf"},
+    )
+    found = _status("WA", _site(), dispensary_profile, Records(items=(signed,), available=True))
+    assert found["WA-BDG-001"].status == "pass"
+    assert "badges-2026.pdf" in found["WA-BDG-001"].evidence[0]
