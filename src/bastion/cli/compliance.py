@@ -119,3 +119,30 @@ def packs() -> None:
             *(str(conf.count(c)) for c in ("T", "S", "R")),
         )
     console.print(table)
+
+
+@app.command("audit")
+@one_line_errors
+def audit(
+    site: SiteArg,
+    state: StateOption,
+    out: Annotated[Path, typer.Option("--out", help="PDF file to write.")],
+    html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML copy.")] = None,
+    license: LicenseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write an inspector-style mock-audit report (PDF, optionally HTML) of a site."""
+    from bastion.compliance.audit import AuditInput, render_html, render_pdf
+
+    report = build_report(site, state, license, data_dir)
+    data = AuditInput(
+        report=report, site=load_site_file(site), regulator=builtin_pack(state.upper()).regulator
+    )
+    out.write_bytes(render_pdf(data))
+    if html is not None:
+        html.write_text(render_html(data), encoding="utf-8")
+    counts = report.counts()
+    console.print(
+        f"wrote {out}: score {report.score()}%, {counts['fail']} fail, "
+        f"{counts['unknown']} not testable, {counts['manual']} manual"
+    )
