@@ -35,6 +35,7 @@ ROUTER_MODULES = (
     "bastion.web.cash",
     "bastion.web.cash_review",
     "bastion.web.pages",
+    "bastion.compliance.api",
 )
 
 

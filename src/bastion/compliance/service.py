@@ -378,6 +378,7 @@ def check_site(
     context: Context,
     now: datetime,
     state: str | None = None,
+    keep: bool = True,
 ) -> engine.Report:
     """Check a stored site against its state's rules; keep the run and ledger its counts."""
     state = state or state_of(session, site)
@@ -403,6 +404,8 @@ def check_site(
         now=now,
         license=settings.license if settings is not None else None,
     )
+    if not keep:
+        return report
     run = ComplianceRun(
         id=new_id(),
         site_id=site.site.id,
@@ -435,3 +438,7 @@ def last_run(session: Session, site_id: str) -> ComplianceRun | None:
         .order_by(ComplianceRun.at.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+SYSTEM = Context(actor="system:compliance")
+"""Actor of the checks the server runs by itself."""
