@@ -136,3 +136,82 @@ def test_manual_rule_waits_for_an_attestation_with_a_document(dispensary_profile
     found = _status("WA", _site(), dispensary_profile, Records(items=(signed,), available=True))
     assert found["WA-BDG-001"].status == "pass"
     assert "badges-2026.pdf" in found["WA-BDG-001"].evidence[0]
+
+
+def _profile_with(base: Profile, **sections: dict) -> Profile:
+    data = base.model_dump()
+    for key, value in sections.items():
+        data[key] = {**data[key], **value} if isinstance(data[key], dict) else value
+    return Profile.model_validate(data)
+
+
+PANICS = (
+    "  - {id: counter-panic-1, type: panic, zone: sales-floor, name: Sales counter left}\n"
+    "  - {id: counter-panic-2, type: panic, zone: sales-floor, name: Sales counter right}\n"
+    "  - {id: checkin-panic, type: panic, zone: lobby, name: Check-in desk}\n"
+    "  - {id: cash-panic, type: panic, zone: cash-room, name: Cash counting table}\n"
+)
+LAPSED = Record(
+    kind="training",
+    at=NOW - timedelta(days=400),
+    ref="person P1",
+    detail={"course": "security", "expires_at": (NOW - timedelta(days=35)).isoformat()},
+)
+
+
+def test_every_check_kind_fails_when_its_one_fact_is_broken(dispensary_profile) -> None:
+    """For each check kind: the example passes the rule, one broken fact makes it fail."""
+    good = _site()
+    cases = [
+        # (state, rule, broken site edit or None, profile change, records)
+        (
+            "WA",
+            "WA-ALM-001",
+            ("  - {id: front-entry-dc, type: contact, door: front-entry}\n", ""),
+            {},
+            None,
+        ),
+        ("IL", "IL-SEC-002", None, {"doors": {"front-entry": {"lock": "electric"}}}, None),
+        ("OR", "OR-VID-006", None, {"power": {"backup_minutes": 10}}, None),
+        ("MA", "MA-ALM-001", (PANICS, ""), {}, None),
+        ("CO", "CO-ALM-003", None, {"alarm": {"monitored": False}}, None),
+        ("WA", "WA-VID-002", None, {"cameras": {"cam-vault-1": {"fps": 5}}}, None),
+        ("OR", "OR-VID-004", None, {"video": {"offsite_backup_days": 10}}, None),
+        ("MA", "MA-VID-002", None, {"video": {"failure_alert_minutes": 30}}, None),
+        ("WA", "WA-VIS-002", None, {"retention": {"visitor_log": 30}}, None),
+        ("CA", "CA-TT-003", None, {}, LAPSED),
+    ]
+    fine = _profile_with(
+        dispensary_profile,
+        power={"backup_minutes": 600},
+        video={"offsite_backup_days": 30},
+        barrier_sensors={"dock-rollup": ["contact"]},  # the fix for the one real finding
+    )
+    kinds = set()
+    for state, rule, edit, change, record in cases:
+        fresh = Record(
+            kind="training",
+            at=NOW - timedelta(days=10),
+            ref="person P1",
+            detail={"course": "security", "expires_at": (NOW + timedelta(days=300)).isoformat()},
+        )
+        before = _status(state, good, fine, Records(items=(fresh,), available=True))[rule]
+        assert before.status == "pass", (rule, before.evidence)
+        site = _site(edit) if edit else good
+        broken_profile = _profile_with(fine, **change) if change else fine
+        records = Records(items=(record or fresh,), available=True)
+        after = _status(state, site, broken_profile, records)[rule]
+        assert after.status == "fail", (rule, after.evidence)
+        kinds.add(after.kind)
+    assert kinds == {
+        "perimeter_contacts",
+        "exterior_locks",
+        "backup_power",
+        "panic_alarm",
+        "profile_fact",
+        "camera_fps",
+        "offsite_backup",
+        "failure_alert",
+        "record_retention",
+        "training_current",
+    }
