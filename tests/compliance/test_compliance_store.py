@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from bastion.cash import tasks as cash_tasks
 from bastion.compliance import incidents, retention, service
 from bastion.compliance.models import ComplianceRecord
+from bastion.compliance.policy import policy
 from bastion.core.context import Context
 from bastion.core.errors import InvalidInput
 from bastion.people.models import Visit
@@ -185,7 +186,7 @@ def test_purge_redacts_past_retention_respects_holds_and_the_ledger_still_verifi
             context=CTX,
             now=now,
         )
-        assert retention.policy(pack, profile)["inventory"].days == 1096
+        assert policy(pack, profile)["inventory"].days == 1096
         done = retention.purge(
             session=session, site_id=SITE, pack=pack, profile=profile, context=CTX, now=now
         )

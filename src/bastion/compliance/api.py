@@ -22,6 +22,7 @@ from bastion.compliance import audit, incidents, retention, service
 from bastion.compliance.engine import Report
 from bastion.compliance.models import ComplianceRecord, CorrectiveAction, LegalHold
 from bastion.compliance.packs import builtin_pack
+from bastion.compliance.policy import policy
 from bastion.compliance.schemas import (
     ActionIn,
     ActionRead,
@@ -285,7 +286,7 @@ def read_retention(site_id: str, session: SessionDep, hub: HubDep, _: Reader) ->
     site = _site(session, site_id)
     state = _state(session, site)
     pack = service.pack_for(session, site_id, state, hub.settings.data_dir)
-    rules = retention.policy(pack, service.profile_of(session, site_id))
+    rules = policy(pack, service.profile_of(session, site_id))
     return RetentionRead(
         state=state,
         policy=[

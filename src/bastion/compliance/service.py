@@ -26,6 +26,7 @@ from bastion.compliance.models import (
     CorrectiveAction,
 )
 from bastion.compliance.packs import STATES, Pack, apply_override, load_pack
+from bastion.compliance.policy import policy
 from bastion.compliance.profile import Profile, first_error
 from bastion.compliance.records import Record, Records
 from bastion.core.context import Context, new_id
@@ -392,8 +393,6 @@ def check_site(
     profile = profile_of(session, site.site.id)
     # The server keeps each record class as long as the retention policy says (never
     # shorter than the state's minimum): that, not the raw setting, is what is checked.
-    from bastion.compliance.retention import policy
-
     kept = {name: p.days for name, p in policy(pack, profile).items()}
     profile = profile.model_copy(update={"retention": kept})
     report = engine.run(
