@@ -99,3 +99,53 @@ def test_packs_lists_every_state() -> None:
     assert result.exit_code == 0
     for state in ("CA", "CO", "IL", "MA", "MI", "NV", "OR", "WA"):
         assert state in result.output
+
+
+def test_check_reads_the_records_of_an_initialised_data_directory(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+    monkeypatch.delenv("BASTION_SECRET_KEYS", raising=False)
+    from datetime import UTC, datetime, timedelta
+
+    from bastion.cli.common import hub_for
+    from bastion.compliance import service
+    from bastion.core.context import Context
+
+    runner = CliRunner()
+    data = tmp_path / "data"
+    init = runner.invoke(
+        app, ["init", "--site", str(EXAMPLES / "dispensary.yaml"), "--data-dir", str(data)]
+    )
+    assert init.exit_code == 0, init.output
+
+    def inventory() -> dict:
+        result = runner.invoke(
+            app,
+            [
+                "compliance",
+                "check",
+                str(EXAMPLES / "dispensary.yaml"),
+                "--state",
+                "IL",
+                "--json",
+                "--data-dir",
+                str(data),
+            ],
+        )
+        return {f["rule"]: f for f in json.loads(result.stdout)["findings"]}["IL-INV-001"]
+
+    assert inventory()["status"] == "fail"  # a database, but no count in it
+    now = datetime.now(UTC)
+    with hub_for(data) as hub, hub.unit_of_work() as session:
+        service.add_record(
+            session=session,
+            site_id="dispensary-main",
+            kind="inventory_count",
+            at=now - timedelta(hours=3),
+            by="Ana Ruiz",
+            context=Context(actor="test"),
+            now=now,
+        )
+    found = inventory()
+    assert found["status"] == "pass" and "Ana Ruiz" in found["evidence"][0]

@@ -1,7 +1,8 @@
 """``bastion compliance``: check a site against its state's rules, list packs, mock audits.
 
 The check works on files alone (site YAML, its profile, the data directory's local
-rules, overrides and records), so auditors and scripts can run it anywhere. Exit
+rules, overrides and records), so auditors and scripts can run it anywhere; given an
+initialised data directory, it also reads the site's stored records and overrides. Exit
 status: 0 when no rule fails, 1 when one does, 2 on bad input.
 """
 
@@ -10,14 +11,21 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from bastion.cli.common import DataDirOption, console, one_line_errors
+from bastion.cli.common import (
+    DataDirOption,
+    console,
+    has_database,
+    hub_for,
+    one_line_errors,
+    settings_for,
+)
 from bastion.compliance import engine
-from bastion.compliance.packs import STATES, builtin_pack, load_pack
+from bastion.compliance.packs import STATES, apply_override, builtin_pack, load_pack
 from bastion.compliance.profile import LicenseType, Profile, load_profile
 from bastion.compliance.records import Records, load_records
 from bastion.core.errors import ConfigError
@@ -42,10 +50,27 @@ def _profile_for(site_path: Path, data_dir: Path | None) -> Profile:
     return Profile()
 
 
-def _records_for(data_dir: Path | None) -> Records:
+def _records_for(
+    data_dir: Path | None, site_id: str
+) -> tuple[Records, list[tuple[str, dict[str, Any], str]]]:
+    """Return the records (and stored rule overrides) for a site.
+
+    A ``records.yaml`` in the data directory wins; else an initialised data directory's
+    database gives the site's stored records, visits, training and counts.
+    """
     if data_dir is not None and (data_dir / "compliance" / "records.yaml").is_file():
-        return load_records(data_dir / "compliance" / "records.yaml")
-    return Records()
+        return load_records(data_dir / "compliance" / "records.yaml"), []
+    if data_dir is None or not has_database(settings_for(data_dir)):
+        return Records(), []
+    from bastion.compliance import service
+    from bastion.compliance.models import ComplianceOverride
+
+    with hub_for(data_dir) as hub, hub.db.sessions() as session:
+        overrides = [
+            (o.rule, o.params, o.reason)
+            for o in session.query(ComplianceOverride).filter_by(site_id=site_id)
+        ]
+        return service.gather(session, site_id), overrides
 
 
 def build_report(
@@ -58,11 +83,16 @@ def build_report(
             f"no rule pack for state {state!r}; we have {', '.join(STATES)}", field="--state"
         )
     site = load_site_file(site_path)
+    records, overrides = _records_for(data_dir, site.site.id)
+    pack = load_pack(state, data_dir)
+    for rule, params, reason in overrides:
+        if rule.split("-")[0] == state:
+            apply_override(pack, rule, params, reason)
     return engine.run(
-        pack=load_pack(state, data_dir),
+        pack=pack,
         site=site,
         profile=_profile_for(site_path, data_dir),
-        records=_records_for(data_dir),
+        records=records,
         now=datetime.now(UTC),
         license=license,
     )
