@@ -10,6 +10,7 @@ import yaml
 
 from bastion.auth.permissions import Role
 from bastion.core.context import Context
+from bastion.core.ports import register_clip_source
 from bastion.site import service as site_service
 from bastion.site.loader import load_site_file
 
@@ -74,14 +75,22 @@ def test_an_officer_checks_records_reports_and_audits_a_site(two_sites, client_f
             "due_on": "2026-12-31",
         },
     ).json()
+
+    class Recorder:
+        def clip_url(self, camera_id, start, end):
+            return f"https://nvr.example/{camera_id}.mp4"
+
+    register_clip_source(two_sites.extras, SITE, Recorder())
     pdf = officer.get(f"{BASE}/audit.pdf")
     assert pdf.headers["content-type"] == "application/pdf"
     doc = pdfium.PdfDocument(pdf.content)
     try:
         first = doc[0].get_textpage().get_text_range()
+        whole = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
     finally:
         doc.close()
     assert "IL-ALM-001" in first and "Facilities lead" in first
+    assert "https://nvr.example/cam-vault-1.mp4" in whole
     closed = officer.post(f"{BASE}/actions/{action['id']}/close", json={"note": "contact fitted"})
     assert closed.json()["status"] == "closed"
 

@@ -8,6 +8,7 @@ the site named in the path, so an id from another site answers 404.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -43,6 +44,7 @@ from bastion.compliance.schemas import (
     TaskLine,
 )
 from bastion.core.errors import InvalidInput
+from bastion.core.ports import clip_source_of
 from bastion.hub import Hub
 from bastion.site import service as site_service
 from bastion.site.schemas import Site
@@ -403,8 +405,21 @@ def audit_input(session: Session, hub: Hub, site_id: str, state: str | None) -> 
         audit.ActionLine(a.rule, a.title, a.owner, a.due_on, a.status)
         for a in service.list_actions(session, site_id)
     ]
+    clips: dict[str, str] = {}
+    source = clip_source_of(hub.extras, site_id)
+    if source is not None:
+        now = hub.clock.now()
+        for cam in site.devices:
+            if cam.type == "camera":
+                url = source.clip_url(cam.id, now - timedelta(seconds=10), now)
+                if url:
+                    clips[cam.id] = url
     return audit.AuditInput(
-        report=report, site=site, regulator=builtin_pack(chosen).regulator, actions=actions
+        report=report,
+        site=site,
+        regulator=builtin_pack(chosen).regulator,
+        actions=actions,
+        clips=clips,
     )
 
 

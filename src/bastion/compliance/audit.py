@@ -75,6 +75,8 @@ class AuditInput:
     site: Site
     regulator: str
     actions: list[ActionLine] = field(default_factory=list)
+    clips: dict[str, str] = field(default_factory=dict)
+    """Recorder links (camera id → clip of the last seconds) for the camera evidence."""
 
 
 def _local(data: AuditInput) -> str:
@@ -230,6 +232,22 @@ def render_pdf(data: AuditInput) -> bytes:
         story.append(PageBreak())
         story.append(Paragraph("Camera evidence", styles["Heading2"]))
         story.append(Image(io.BytesIO(plan_png(site)), width=180 * mm, height=116 * mm))
+        if data.clips:
+            story.append(
+                Paragraph("Recorder stills and clips at the time of the check", styles["Heading3"])
+            )
+            for camera_id, url in sorted(data.clips.items()):
+                story.append(
+                    Paragraph(
+                        f'{camera_id}: <link href="{_escape(url)}">{_escape(url)}</link>', small
+                    )
+                )
+        else:
+            story.append(
+                Paragraph(
+                    "No recorder is connected: the plan above is drawn from the site model.", small
+                )
+            )
     if data.actions:
         story.append(Paragraph("Corrective actions", styles["Heading2"]))
         rows = [["Rule", "Action", "Owner", "Due", "Status"]]
