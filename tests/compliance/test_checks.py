@@ -215,3 +215,14 @@ def test_every_check_kind_fails_when_its_one_fact_is_broken(dispensary_profile) 
         "record_retention",
         "training_current",
     }
+
+
+def test_profile_ids_the_site_does_not_have_are_reported(dispensary_profile) -> None:
+    profile = _profile_with(
+        dispensary_profile, zones={"pos": ["sales-flor"]}, cameras={"cam-x": {"fps": 30}}
+    )
+    report = engine.run(
+        pack=builtin_pack("IL"), site=_site(), profile=profile, records=NO_RECORDS, now=NOW
+    )
+    assert "profile: zones.pos names unknown zone 'sales-flor'" in report.problems
+    assert "profile: cameras names unknown camera 'cam-x'" in report.problems

@@ -126,7 +126,7 @@ def check(
             f"{counts['manual']} manual; score {report.score()}%"
         )
         for problem in report.problems:
-            console.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+            console.print(f"[yellow]warning:[/] {problem}", highlight=False)
     if report.counts()["fail"]:
         raise typer.Exit(1)
 

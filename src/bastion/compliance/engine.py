@@ -92,6 +92,32 @@ def license_of(site: Site, profile: Profile, given: str | None) -> str | None:
     return given or profile.license or FACILITY_LICENSE.get(site.site.facility_type)
 
 
+def profile_problems(site: Site, profile: Profile) -> list[str]:
+    """Return one line per id the profile names that the site model does not have."""
+    zones = {z.id for z in site.zones}
+    doors = {d.id for d in site.doors}
+    barriers = {b.id for b in site.barriers}
+    cameras = {d.id for d in site.devices if d.type == "camera"} | {"default"}
+    problems = [
+        f"profile: zones.{role} names unknown zone {zone!r}"
+        for role, ids in profile.zones.items()
+        for zone in ids
+        if zone not in zones
+    ]
+    problems += [
+        f"profile: doors names unknown door {d!r}" for d in profile.doors if d not in doors
+    ]
+    problems += [
+        f"profile: barrier_sensors names unknown barrier {b!r}"
+        for b in profile.barrier_sensors
+        if b not in barriers
+    ]
+    problems += [
+        f"profile: cameras names unknown camera {c!r}" for c in profile.cameras if c not in cameras
+    ]
+    return problems
+
+
 def evaluate(rule: Rule, subject: Subject) -> Outcome:
     """Run one rule's check."""
     if rule.kind == "attestation":
@@ -137,5 +163,5 @@ def run(
         license=lic,
         at=now,
         findings=findings,
-        problems=[str(p) for p in pack.problems],
+        problems=[str(p) for p in pack.problems] + profile_problems(site, profile),
     )
