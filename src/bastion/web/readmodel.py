@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from bastion.alarms.models import Alarm
+from bastion.api.deps import Principal
 from bastion.auth.models import User
-from bastion.core.errors import NotFound
+from bastion.auth.permissions import Permission
+from bastion.core.errors import Forbidden, NotFound
 from bastion.hub import Hub
 from bastion.site.schemas import DeviceType, Site
 from bastion.store.ledger import LedgerRow
@@ -43,6 +45,21 @@ def pick_site(hub: Hub, site_id: str | None) -> Site:
     if not sites:
         raise NotFound("no site is loaded; import one with 'bastion site import FILE'")
     return sites[sorted(sites)[0]]
+
+
+def site_for(hub: Hub, principal: Principal, permission: Permission, wanted: str | None) -> Site:
+    """Return the chosen (or first) loaded site where the principal holds ``permission``."""
+    sites = loaded_sites(hub)
+    allowed = sorted(sid for sid in sites if principal.allows(permission, sid))
+    if wanted:
+        if wanted not in sites:
+            raise NotFound(f"no site {wanted!r}")
+        if wanted not in allowed:
+            raise Forbidden(f"this needs the {permission.value} permission at {wanted}")
+        return sites[wanted]
+    if not allowed:
+        raise NotFound("no site is loaded where you may see this")
+    return sites[allowed[0]]
 
 
 @dataclass(frozen=True)

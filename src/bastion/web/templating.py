@@ -34,6 +34,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Alarms", "/console/alarms", Permission.ALARMS_READ),
     NavItem("Map", "/console/map", Permission.DOORS_READ),
     NavItem("Incidents", "/console/incidents", Permission.ALARMS_READ),
+    NavItem("Events", "/console/events", Permission.EVENTS_READ),
     NavItem("People", "/console/people", Permission.PEOPLE_READ),
     NavItem("Visitors", "/console/visitors", Permission.PEOPLE_READ),
     NavItem("Emergency", "/console/emergency", Permission.ALARMS_READ),
