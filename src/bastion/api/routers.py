@@ -38,6 +38,8 @@ ROUTER_MODULES = (
     "bastion.web.cash_review",
     "bastion.web.events",
     "bastion.web.pages",
+    "bastion.compliance.api",
+    "bastion.web.compliance",
 )
 
 
@@ -54,6 +56,7 @@ RUNTIME_STARTERS = (
     "bastion.people.runtime:start_people",
     "bastion.automation.playbooks.runtime:start_playbooks",
     "bastion.cash.runtime:start_cash",
+    "bastion.compliance.runtime:start_compliance",
 )
 
 

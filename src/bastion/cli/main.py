@@ -42,6 +42,10 @@ LazyGroup.groups = {
     ),
     "people": ("bastion.cli.people", "People: visitors and employees."),
     "cash": ("bastion.cli.cash", "Cash: tills, safes, POS imports, exceptions, reports."),
+    "compliance": (
+        "bastion.cli.compliance",
+        "Compliance: state rule packs, checks and mock audits.",
+    ),
 }
 
 show_flags_as_flags()

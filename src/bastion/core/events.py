@@ -1040,3 +1040,33 @@ EVENT_DOOR_OVERRIDE = register(
         "A locked-down door was unlocked by an explicit, reasoned lockdown override.",
     )
 )
+
+
+# --- compliance ---------------------------------------------------------------------------
+
+
+class CompliancePayload(Payload):
+    """A compliance record, override, hold, corrective action, run or purge changed.
+
+    Carries ids, rule ids, counts and record kinds only: never a name or a document.
+    """
+
+    action: Literal[
+        "record_added",
+        "incident_reported",
+        "override_set",
+        "profile_set",
+        "hold_placed",
+        "hold_released",
+        "action_opened",
+        "action_closed",
+        "checked",
+        "purged",
+    ] = Field(description="What happened.")
+    target: str = Field(description="Record, rule or action id concerned ('*' for runs).")
+    detail: dict[str, str] = Field(default_factory=dict, description="Non-personal facts.")
+
+
+EVENT_COMPLIANCE = register(
+    EventType("compliance.changed", CompliancePayload, "Compliance data changed or was checked.")
+)
