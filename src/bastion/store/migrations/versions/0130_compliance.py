@@ -2,7 +2,7 @@
 corrective actions and check runs.
 
 Revision ID: 0130_compliance
-Revises: 0100_cash
+Revises: 0110_incident_bounds
 """
 
 import sqlalchemy as sa
