@@ -218,6 +218,9 @@ class DeviceStatusPayload(Payload):
     kind: DeviceKind = Field(description="Kind of device, which selects its health settings.")
     online: bool = Field(description="Whether the device answers.")
     detail: str = Field(default="", max_length=200, description="What was observed.")
+    degraded: bool = Field(
+        default=False, description="Answers, but not well enough (e.g. a camera without frames)."
+    )
 
 
 class SensorReadingPayload(Payload):
