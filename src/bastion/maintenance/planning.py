@@ -213,7 +213,7 @@ def add_schedule(
     if task not in TASKS:
         raise InvalidInput(f"unknown task {task!r}; known: {', '.join(TASKS)}")
     title, default_days, _ = TASKS[task]
-    days = every_days or default_days
+    days = default_days if every_days is None else every_days
     if not 1 <= days <= 3660:
         raise InvalidInput("a schedule repeats every 1 to 3660 days")
     if zone_id is not None:
