@@ -83,6 +83,9 @@ class Permission(StrEnum):
     CASH_MANAGE = "cash:manage"
     CASH_PICKUPS = "cash:pickups"
     CASH_INGEST = "cash:ingest"
+    UPKEEP_READ = "upkeep:read"
+    UPKEEP_TEST = "upkeep:test"
+    UPKEEP_MANAGE = "upkeep:manage"
 
 
 class Role(StrEnum):
@@ -121,6 +124,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.NOTIFY_SEND,
             P.SAFETY_SELF,
             P.CASH_READ,
+            P.UPKEEP_READ,
         }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(
@@ -140,6 +144,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ANALYSIS_READ,
             P.SAFETY_SELF,
             P.CASH_READ,
+            P.UPKEEP_READ,
         }
     ),
     Role.AUDITOR: READ_ONLY | {P.LEDGER_VERIFY},

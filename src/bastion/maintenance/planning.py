@@ -118,6 +118,31 @@ def register(*, session: Session, site: Site, context: Context, now: datetime) -
     return sorted(rows.values(), key=lambda a: (order.get(a.device_id, 1 << 30), a.device_id))
 
 
+def registered(*, session: Session, site_id: str) -> dict[str, Asset]:
+    """Return the stored register rows of a site by device id."""
+    rows = session.execute(select(Asset).where(Asset.site_id == site_id)).scalars()
+    return {a.device_id: a for a in rows}
+
+
+def blank_assets(site: Site, known: dict[str, Asset]) -> list[Asset]:
+    """Return the register in site-model order: stored rows, and blank ones (not stored)."""
+    out = []
+    for device in site.devices:
+        row = known.get(device.id)
+        if row is None:
+            row = Asset(site_id=site.site.id, device_id=device.id, kind=device.type.value)
+            row.model, row.firmware = "", ""
+        out.append(row)
+    return out
+
+
+def record_reference(
+    *, session: Session, site_id: str, camera_id: str, context: Context, now: datetime
+) -> None:
+    """Ledger that a camera's reference view was approved."""
+    _record(session, site_id, f"camera:{camera_id}", "approved", context, now)
+
+
 ASSET_FIELDS = (
     "model",
     "firmware",
