@@ -35,6 +35,7 @@ ROUTER_MODULES = (
     "bastion.web.cash",
     "bastion.web.cash_review",
     "bastion.maintenance.api",
+    "bastion.web.upkeep",
     "bastion.web.pages",
 )
 
