@@ -63,3 +63,22 @@ def test_the_scan_agrees_with_the_plain_merge(pairs, tolerance):
     recorded, gaps = naive_scan([(float(a), float(b)) for a, b in pairs], 0, 900, tolerance)
     assert coverage.recorded_s == pytest.approx(recorded)
     assert [(g.start, g.end) for g in coverage.gaps] == gaps
+
+
+@settings(max_examples=100, deadline=None)
+@given(segments, st.integers(0, 20), st.integers(1, 7))
+def test_the_block_by_block_sweep_agrees_across_block_edges(pairs, tolerance, block):
+    from bastion.maintenance import gaps as module
+
+    original = module.BLOCK
+    module.BLOCK = block
+    try:
+        ordered = sorted(pairs)
+        starts = np.array([p[0] for p in ordered], dtype=np.float64)
+        ends = np.array([p[1] for p in ordered], dtype=np.float64)
+        coverage = scan(starts, ends, 0, 900, min_gap_s=tolerance)
+    finally:
+        module.BLOCK = original
+    recorded, gaps = naive_scan([(float(a), float(b)) for a, b in pairs], 0, 900, tolerance)
+    assert coverage.recorded_s == pytest.approx(recorded)
+    assert [(g.start, g.end) for g in coverage.gaps] == gaps

@@ -10,6 +10,7 @@ a few linear passes. Times are seconds (floats or integers) on any common epoch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,48 +76,95 @@ def scan(
     segment edges) and not listed, but the recorded seconds stay exact. Segments may be
     unsorted and may overlap; overlap is reported, never counted twice.
     """
-    s = np.asarray(starts)
-    e = np.asarray(ends)
+    s = np.asarray(starts, dtype=np.float64)
+    e = np.asarray(ends, dtype=np.float64)
     if s.shape != e.shape or s.ndim != 1:
         raise ValueError("starts and ends must be one-dimensional arrays of the same length")
     if period_end <= period_start:
         raise ValueError("the period must end after it starts")
-    if s.size:
-        inside = (e > period_start) & (s < period_end)
-        if not inside.all():
-            s, e = s[inside], e[inside]
-    if s.size == 0:
-        return Coverage(period_start, period_end, 0.0, (Gap(period_start, period_end),), segments=0)
-    if s.size > 1 and bool((s[1:] < s[:-1]).any()):
+    if s.size and (s[0] < period_start or s[-1] >= period_end):
+        s, e = _inside(s, e, period_start, period_end)
+    swept = _sweep(s, e, min_gap_s) if s.size else None
+    if swept is None and s.size:
         order = np.argsort(s, kind="stable")
-        s, e = s[order], e[order]
-    reach = np.maximum.accumulate(e)
-    # A hole opens between segment i and i+1 when i+1 starts after everything so far ended.
-    holes = np.flatnonzero(s[1:] > reach[:-1])
-    hole_starts = reach[holes].astype(np.float64)
-    hole_ends = s[holes + 1].astype(np.float64)
-    first, last = float(s[0]), float(reach[-1])
-    union = float(np.clip(last, period_start, period_end) - max(first, period_start))
-    union -= float((hole_ends - hole_starts).sum())
-    raw = float((np.minimum(e, period_end) - np.maximum(s, period_start)).sum())
-    overlap = max(0.0, raw - union)
-    edges: list[Gap] = []
-    if first > period_start:
-        edges.append(Gap(period_start, first))
-    long = (hole_ends - hole_starts) > min_gap_s
-    inner = [
-        Gap(a, b) for a, b in zip(hole_starts[long].tolist(), hole_ends[long].tolist(), strict=True)
-    ]
-    tail = [Gap(last, period_end)] if last < period_end else []
-    gaps = tuple(g for g in (*edges, *inner, *tail) if g.seconds > min_gap_s)
+        s, e = _inside(s[order], e[order], period_start, period_end)
+        swept = _sweep(s, e, min_gap_s) if s.size else None
+    if swept is None:
+        return Coverage(period_start, period_end, 0.0, (Gap(period_start, period_end),), segments=0)
+    holes_s, inner, raw, last = swept
+    first = float(s[0])
+    union = min(last, period_end) - max(first, period_start) - holes_s
+    if first < period_start:
+        before = int(np.searchsorted(s, period_start))
+        raw -= float(period_start * before - s[:before].sum())
+    if last > period_end:
+        over = e - period_end
+        raw -= float(over[over > 0].sum())
+    edges = [Gap(period_start, first)] if first - period_start > min_gap_s else []
+    tail = [Gap(last, period_end)] if period_end - last > min_gap_s else []
     return Coverage(
         period_start,
         period_end,
         max(0.0, union),
-        gaps,
+        (*edges, *inner, *tail),
         segments=int(s.size),
-        overlap_s=overlap,
+        overlap_s=max(0.0, raw - union),
     )
+
+
+def _inside(
+    s: npt.NDArray[np.float64], e: npt.NDArray[np.float64], lo: float, hi: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    keep = (e > lo) & (s < hi)
+    return (s, e) if keep.all() else (s[keep], e[keep])
+
+
+BLOCK = 1 << 16
+"""Segments handled per step: small enough for the CPU cache, large enough for numpy."""
+
+
+def _sweep(
+    s: npt.NDArray[np.float64], e: npt.NDArray[np.float64], min_gap_s: float
+) -> tuple[float, list[Gap], float, float] | None:
+    """Merge sorted segments block by block; None when they turn out not to be sorted.
+
+    Returns the seconds in holes, the holes longer than ``min_gap_s``, the summed
+    segment lengths and the end of the last segment. Each block is scanned while it is
+    in the cache (a running maximum of the ends carried from block to block), which is
+    about twice as fast as whole-array passes on a year of segments.
+    """
+    n = s.size
+    size = min(n, BLOCK)
+    reach = np.empty(size)
+    space = np.empty(size)
+    scratch = np.empty(size)
+    descending = np.empty(size, dtype=bool)
+    carry = -math.inf
+    holes = raw = 0.0
+    gaps: list[Gap] = []
+    for lo in range(0, n, BLOCK):
+        hi = min(n, lo + BLOCK)
+        m = hi - lo
+        block_s = s[lo:hi]
+        if lo and block_s[0] < s[lo - 1]:
+            return None
+        if m > 1 and np.less(block_s[1:], block_s[:-1], out=descending[: m - 1]).any():
+            return None
+        r = reach[:m]
+        np.maximum.accumulate(e[lo:hi], out=r)
+        if carry > r[0]:
+            np.maximum(r, carry, out=r)
+        sp = space[:m]
+        np.subtract(block_s[1:], r[:-1], out=sp[1:])
+        sp[0] = block_s[0] - carry if lo else 0.0
+        for i in np.flatnonzero(sp > min_gap_s).tolist():
+            before = r[i - 1] if i else carry
+            gaps.append(Gap(float(before), float(block_s[i])))
+        np.maximum(sp, 0, out=sp)
+        holes += float(sp.sum())
+        raw += float(np.subtract(e[lo:hi], block_s, out=scratch[:m]).sum())
+        carry = float(r[-1])
+    return holes, gaps, raw, carry
 
 
 def naive_scan(
