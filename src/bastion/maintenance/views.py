@@ -31,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 Image = npt.NDArray[Any]
 WORK_WIDTH = 480
 GRID = (8, 6)
+FEATURES = 250
+"""ORB features per image: enough to fit a similarity, few enough to match fast."""
 """Columns and rows of the cell grid the blocked and defocused checks use."""
 
 
@@ -103,7 +105,7 @@ def _cell_sharpness(grey: Image) -> npt.NDArray[np.float32]:
 
 def _features(grey: Image) -> tuple[Any, Any]:
     # A detector per call: OpenCV's objects are not to be shared between threads.
-    return cv2.ORB.create(nfeatures=500, fastThreshold=12).detectAndCompute(grey, None)
+    return cv2.ORB.create(nfeatures=FEATURES, fastThreshold=12).detectAndCompute(grey, None)
 
 
 class Reference:
