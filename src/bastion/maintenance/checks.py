@@ -131,7 +131,7 @@ def record_recording_check(
         row.coverage_pct = round(coverage.percent, 4)
         row.gaps = [[g.start, g.end] for g in coverage.gaps]
         warnings = list(found.warnings)
-        if coverage.overlap_s > 0:
+        if coverage.overlap_s >= 0.5:  # less is rounding at segment edges
             warnings.append(f"segments overlap by {coverage.overlap_s:.0f} s in all (counted once)")
         row.warnings = warnings
         short = coverage.percent < settings.required_coverage_pct
