@@ -59,7 +59,8 @@ class WorkOrder(Base):
     id: Mapped[str] = mapped_column(String(26), primary_key=True)
     site_id: Mapped[str] = mapped_column(String(63))
     schedule_id: Mapped[str | None] = mapped_column(
-        ForeignKey("maintenance_schedules.id"), default=None
+        ForeignKey("maintenance_schedules.id", name="fk_maintenance_work_orders_schedule"),
+        default=None,
     )
     task: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(160))
@@ -96,7 +97,8 @@ class WalkTestDevice(Base):
     __tablename__ = "maintenance_walk_test_devices"
 
     walk_test_id: Mapped[str] = mapped_column(
-        ForeignKey("maintenance_walk_tests.id"), primary_key=True
+        ForeignKey("maintenance_walk_tests.id", name="fk_maintenance_walk_test_devices_test"),
+        primary_key=True,
     )
     device_id: Mapped[str] = mapped_column(String(63), primary_key=True)
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -55,7 +55,7 @@ def upgrade() -> None:
             sa.String(26),
             sa.ForeignKey(
                 "maintenance_schedules.id",
-                name="fk_maintenance_work_orders_schedule_id_maintenance_schedules",
+                name="fk_maintenance_work_orders_schedule",
             ),
         ),
         sa.Column("task", sa.String(32), nullable=False),
@@ -91,7 +91,7 @@ def upgrade() -> None:
             sa.String(26),
             sa.ForeignKey(
                 "maintenance_walk_tests.id",
-                name="fk_maintenance_walk_test_devices_walk_test_id_maintenance_walk_tests",
+                name="fk_maintenance_walk_test_devices_test",
             ),
             primary_key=True,
         ),
