@@ -24,7 +24,7 @@ from bastion.api.scope import FromPath
 from bastion.auth.permissions import Permission
 from bastion.core.errors import InvalidInput, NotFound
 from bastion.hub import Hub
-from bastion.maintenance import checks, planning, report, uptime, walktests
+from bastion.maintenance import checks, hardening, planning, report, uptime, walktests
 from bastion.maintenance.recordings import SourceProblem
 from bastion.maintenance.runtime import DeviceHealthRuntime
 from bastion.maintenance.schemas import (
@@ -34,6 +34,8 @@ from bastion.maintenance.schemas import (
     CoverageReport,
     DayUptime,
     DeviceHealthRead,
+    FindingRead,
+    HardeningRead,
     RecordingCheckCreate,
     RecordingCheckRead,
     ScheduleCreate,
@@ -518,3 +520,56 @@ def upgrade_plan(
         )
         for i in items
     ]
+
+
+# --- hardening score -------------------------------------------------------------------------
+
+
+def _hardening(hub: Hub, session: Session, site_id: str) -> hardening.Assessment:
+    return hardening.assess(
+        session=session,
+        ledger=hub.ledger,
+        site=site_of(hub, site_id),
+        settings=settings_of(hub, site_id),
+        host=hub.settings.host,
+        cookie_secure=hub.settings.cookie_secure,
+        now=hub.clock.now(),
+    )
+
+
+def _hardening_read(hub: Hub, site_id: str, found: hardening.Assessment) -> HardeningRead:
+    return HardeningRead(
+        score=found.score,
+        findings=[
+            FindingRead(kind=f.kind, target=f.target, problem=f.problem, fix=f.fix, weight=f.weight)
+            for f in found.findings
+        ],
+        trend=hardening.trend(hub.ledger, site_id),
+    )
+
+
+@router.get("/hardening", response_model=HardeningRead)
+def get_hardening(
+    site_id: str, session: SessionDep, hub: HubDep, principal: Reader
+) -> HardeningRead:
+    """Return the hardening score now, what weakens the site (each with its fix), the trend."""
+    return _hardening_read(hub, site_id, _hardening(hub, session, site_id))
+
+
+@router.post("/hardening", response_model=HardeningRead)
+def record_hardening(
+    site_id: str, session: SessionDep, hub: HubDep, principal: Tester
+) -> HardeningRead:
+    """Score the site now and record the score in the ledger (a point of the trend)."""
+    found = _hardening(hub, session, site_id)
+    hardening.record(
+        session=session,
+        site_id=site_id,
+        assessment=found,
+        context=principal.context(),
+        now=hub.clock.now(),
+    )
+    session.flush()
+    read = _hardening_read(hub, site_id, found)
+    read.trend.append((hub.clock.now(), found.score))
+    return read

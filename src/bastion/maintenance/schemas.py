@@ -204,3 +204,21 @@ class UpgradeRead(BaseModel):
     name: str
     reasons: list[str]
     replacement_cents: int | None
+
+
+class FindingRead(BaseModel):
+    """One weakness of the site's security system and its fix."""
+
+    kind: str
+    target: str
+    problem: str
+    fix: str
+    weight: int
+
+
+class HardeningRead(BaseModel):
+    """The hardening score now, its findings, and the recorded scores (trend)."""
+
+    score: int
+    findings: list[FindingRead]
+    trend: list[tuple[datetime, int]]
