@@ -23,7 +23,7 @@ from bastion.api.scope import FromBody, FromQuery, Missing
 from bastion.auth.permissions import Permission
 from bastion.core.errors import BastionError, Forbidden, InvalidInput, NotFound
 from bastion.hub import Hub
-from bastion.maintenance import checks, planning, report, walktests
+from bastion.maintenance import checks, hardening, planning, report, walktests
 from bastion.maintenance.api import health_board, settings_of
 from bastion.maintenance.models import RecordingCheck
 from bastion.site.schemas import DeviceType, Site
@@ -107,6 +107,16 @@ def _context(hub: Hub, site: Site, principal: Principal, session: Session) -> di
         "zones": zones_with_sensors,
         "schedules": planning.list_schedules(session=session, site_id=sid),
         "orders": planning.work_orders(session=session, site_id=sid, state="open"),
+        "hardening": hardening.assess(
+            session=session,
+            ledger=hub.ledger,
+            site=site,
+            settings=settings_of(hub, sid),
+            host=hub.settings.host,
+            cookie_secure=hub.settings.cookie_secure,
+            now=hub.clock.now(),
+        ),
+        "trend": hardening.trend(hub.ledger, sid),
         "width": TIMELINE_W,
         "can_test": principal.allows(Permission.UPKEEP_TEST, sid),
     }

@@ -131,3 +131,19 @@ def test_schedules_work_orders_and_assets_over_http(estate, client_for):
     assert len(assets) == len(estate.extras["sites"][SITE].devices)
     upgrades = manager.get(f"{BASE}/upgrades").json()
     assert [u["device_id"] for u in upgrades] == ["cam-vault-1"]
+
+
+def test_the_hardening_score_is_read_and_recorded_at_its_site_only(estate, client_for):
+    manager = client_for(Role.SECURITY_MANAGER, site_id=SITE)  # enrolled in TOTP
+    client_for(Role.OPERATOR, site_id=SITE)  # signs in with a password alone
+    now = manager.get(f"{BASE}/hardening")
+    assert now.status_code == 200
+    body = now.json()
+    assert 0 <= body["score"] <= 100 and body["trend"] == []
+    assert any(f["kind"] == "operator_without_totp" for f in body["findings"])
+    recorded = manager.post(f"{BASE}/hardening").json()
+    assert [s for _, s in recorded["trend"]] == [recorded["score"]]
+    assert len(manager.get(f"{BASE}/hardening").json()["trend"]) == 1
+    other = client_for(Role.SECURITY_MANAGER, site_id=OTHER)
+    assert other.get(f"{BASE}/hardening").status_code == 403
+    assert other.post(f"{BASE}/hardening").status_code == 403

@@ -37,7 +37,13 @@ def test_the_page_shows_every_section_and_its_forms_work(site_hub, client_for, f
         planning.open_due(session=session, now=clock.now(), context=Context(actor="t"))
     page = manager.get(f"/console/upkeep?site={SITE}")
     assert page.status_code == 200
-    for anchor in ('id="health-board"', 'id="coverage"', 'id="walk-tests"', 'id="schedules"'):
+    for anchor in (
+        'id="health-board"',
+        'id="coverage"',
+        'id="walk-tests"',
+        'id="schedules"',
+        'id="hardening-score"',
+    ):
         assert anchor in page.text
     assert "Vault Camera" in page.text or "cam-vault-1" in page.text
     assert 'href="/console/upkeep" aria-current="page"' in page.text
