@@ -37,6 +37,8 @@ ROUTER_MODULES = (
     "bastion.web.cash",
     "bastion.web.cash_review",
     "bastion.web.events",
+    "bastion.maintenance.api",
+    "bastion.web.upkeep",
     "bastion.web.pages",
     "bastion.compliance.api",
     "bastion.web.compliance",
@@ -57,6 +59,7 @@ RUNTIME_STARTERS = (
     "bastion.automation.playbooks.runtime:start_playbooks",
     "bastion.cash.runtime:start_cash",
     "bastion.compliance.runtime:start_compliance",
+    "bastion.maintenance.upkeep:start_upkeep",
 )
 
 

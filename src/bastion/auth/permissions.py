@@ -87,6 +87,9 @@ class Permission(StrEnum):
     CASH_PICKUPS = "cash:pickups"
     CASH_INGEST = "cash:ingest"
     DOORS_OVERRIDE_LOCKDOWN = "doors:override_lockdown"
+    UPKEEP_READ = "upkeep:read"
+    UPKEEP_TEST = "upkeep:test"
+    UPKEEP_MANAGE = "upkeep:manage"
 
 
 class Role(StrEnum):
@@ -125,6 +128,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.NOTIFY_SEND,
             P.SAFETY_SELF,
             P.CASH_READ,
+            P.UPKEEP_READ,
         }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(
@@ -144,6 +148,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ANALYSIS_READ,
             P.SAFETY_SELF,
             P.CASH_READ,
+            P.UPKEEP_READ,
         }
     ),
     Role.AUDITOR: READ_ONLY | {P.LEDGER_VERIFY},

@@ -46,6 +46,10 @@ LazyGroup.groups = {
         "bastion.cli.compliance",
         "Compliance: state rule packs, checks and mock audits.",
     ),
+    "upkeep": (
+        "bastion.cli.upkeep",
+        "Upkeep checks: recording gaps in a segment folder, camera views.",
+    ),
 }
 
 show_flags_as_flags()

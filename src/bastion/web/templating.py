@@ -45,6 +45,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Reports", "/console/reports", Permission.REPORTS_READ),
     NavItem("Analysis", "/console/analysis", Permission.ANALYSIS_READ),
     NavItem("Compliance", "/console/compliance", Permission.COMPLIANCE_READ),
+    NavItem("Upkeep", "/console/upkeep", Permission.UPKEEP_READ),
 )
 
 
