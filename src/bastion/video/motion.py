@@ -51,7 +51,9 @@ class MotionGate:
             self._calibrating = self.calibration_frames
             return False
         grown = cv2.dilate(mask, KERNEL, iterations=2)
-        contours, _ = cv2.findContours(np.asarray(grown, np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        contours, _ = cv2.findContours(
+            np.asarray(grown, np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+        )
         for contour in contours:
             if cv2.contourArea(contour) > self.contour_area:
                 x, y, w, h = cv2.boundingRect(contour)
