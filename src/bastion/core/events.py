@@ -1055,7 +1055,10 @@ class FaceSeenPayload(Payload):
     """A face was recognised on a camera (Frigate's face recognition or our own)."""
 
     camera_id: str = Field(description="Camera that saw it.")
-    subject: str | None = Field(default=None, description="Person matched, when enrolled.")
+    subject: str | None = Field(default=None, description="Person matched, when known.")
+    face_key: str | None = Field(
+        default=None, description="Keyed hash of the face-library name (never the name)."
+    )
     score: float = Field(ge=0, le=1, description="Recognition confidence 0–1.")
     source: str = Field(description="Who recognised it, e.g. frigate.")
 

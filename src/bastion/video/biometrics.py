@@ -10,16 +10,12 @@ someone else denies (and the video runtime raises an alarm); no face yet asks fo
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from bastion.access.reasons import Reason
-from bastion.integrations.payloads import BadPayload, loads
 
 KEEP_S = 300.0
-MAX_NAME = 100
 
 
 @dataclass(frozen=True)
@@ -73,52 +69,3 @@ class FaceWitness:
         if others:
             return Reason.FACE_MISMATCH, f"the face on {door.camera_id} is not the cardholder's"
         return Reason.FACE_REQUIRED, f"no face match on {door.camera_id} in {door.window_s:g} s"
-
-
-@dataclass(frozen=True)
-class FrigateFace:
-    """A face Frigate recognised: camera name, library name, score, time."""
-
-    camera: str
-    name: str
-    score: float
-    t: float | None
-
-
-def parse_frigate_face(sub: str, payload: bytes) -> FrigateFace | None:
-    """Return the face in a ``tracked_object_update`` or ``events`` message, else None.
-
-    Raises :class:`BadPayload` for malformed JSON; other shapes are simply not faces.
-    """
-    message = loads(payload)
-    if not isinstance(message, dict):
-        raise BadPayload("not a JSON object")
-    if sub == "tracked_object_update":
-        if message.get("type") != "face":
-            return None
-        return _face(
-            message.get("camera"),
-            message.get("name"),
-            message.get("score"),
-            message.get("timestamp"),
-        )
-    if sub == "events":
-        after = message.get("after")
-        if not isinstance(after, dict):
-            return None
-        label = after.get("sub_label")
-        if not isinstance(label, list | tuple) or len(label) != 2:
-            return None  # older Frigate sends a bare name without a score: not enough here
-        return _face(after.get("camera"), label[0], label[1], after.get("frame_time"))
-    return None
-
-
-def _face(camera: Any, name: Any, score: Any, t: Any) -> FrigateFace | None:
-    if not isinstance(camera, str) or not isinstance(name, str):
-        return None
-    if not name.strip() or len(name) > MAX_NAME or len(camera) > MAX_NAME:
-        return None
-    if not isinstance(score, int | float) or isinstance(score, bool) or not math.isfinite(score):
-        return None
-    when = float(t) if isinstance(t, int | float) and math.isfinite(t) else None
-    return FrigateFace(camera, name.strip(), max(0.0, min(1.0, float(score))), when)

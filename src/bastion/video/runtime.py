@@ -51,6 +51,8 @@ from bastion.video.worker import CameraWorker, draw
 
 _LOGGER = logging.getLogger(__name__)
 EXTRAS_KEY = "video"
+UNKNOWN_FACE = "(unknown face)"
+"""Who a recognised but unenrolled face is: somebody, never the cardholder."""
 KIND_OF_RULE = {"loitering": "loitering", "parked": "stationary_vehicle"}
 
 
@@ -315,10 +317,12 @@ class VideoRuntime:
 
     def _face(self, event: Event[Any]) -> None:
         payload = event.payload
-        if isinstance(payload, FaceSeenPayload):
-            self.witness.observe(
-                payload.camera_id, payload.subject, payload.score, event.time.timestamp()
-            )
+        if not isinstance(payload, FaceSeenPayload):
+            return
+        person = payload.subject
+        if person is None and payload.face_key is not None and event.site is not None:
+            person = self.faces.get((event.site, payload.face_key), UNKNOWN_FACE)
+        self.witness.observe(payload.camera_id, person, payload.score, event.time.timestamp())
 
     def person_for_face(self, site_id: str, name: str) -> str | None:
         """Return the person enrolled with a face-library name at a site, if any."""
