@@ -1,5 +1,9 @@
-"""Fixtures of the video suites: the monitoring hub (dispensary loaded), broker, recorder."""
+"""Fixtures of the video suites: broker, topic prefix and the example site.
 
-from tests.monitoring_support import broker, hub, prefix, recorder, site
+The monitoring hub (with its recorder) is imported by the modules that run the
+runtime; the API suite uses the application's hub from the root conftest.
+"""
 
-__all__ = ["broker", "hub", "prefix", "recorder", "site"]
+from tests.monitoring_support import broker, prefix, site
+
+__all__ = ["broker", "prefix", "site"]

@@ -34,6 +34,7 @@ ROUTER_MODULES = (
     "bastion.web.analysis",
     "bastion.web.cash",
     "bastion.web.cash_review",
+    "bastion.video.api",
     "bastion.web.pages",
 )
 
@@ -51,6 +52,7 @@ RUNTIME_STARTERS = (
     "bastion.people.runtime:start_people",
     "bastion.automation.playbooks.runtime:start_playbooks",
     "bastion.cash.runtime:start_cash",
+    "bastion.video.runtime:start_video",
 )
 
 

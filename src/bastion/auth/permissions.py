@@ -33,6 +33,9 @@ Decisions worth knowing:
   (``cash:ingest``).
 * The armored-pickup schedule (``cash:pickups``) deliberately does not end in ``:read``:
   auditors and operators never see when cash leaves the building.
+* Biometric enrolment (``biometrics:manage``) is HR's as well as the security manager's:
+  it records a person's consent. Operators see the cameras (``video:read``); changing
+  what is analysed (``video:manage``) stays with the security manager.
 * ``security_manager`` holds everything except ``people:manage`` (HR's records) and
   ``compliance:manage`` (the compliance officer's), and may manage accounts; but
   nobody may grant a role, mint a token or act on an account whose permissions they
@@ -83,6 +86,9 @@ class Permission(StrEnum):
     CASH_MANAGE = "cash:manage"
     CASH_PICKUPS = "cash:pickups"
     CASH_INGEST = "cash:ingest"
+    VIDEO_READ = "video:read"
+    VIDEO_MANAGE = "video:manage"
+    BIOMETRICS_MANAGE = "biometrics:manage"
 
 
 class Role(StrEnum):
@@ -121,6 +127,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.NOTIFY_SEND,
             P.SAFETY_SELF,
             P.CASH_READ,
+            P.VIDEO_READ,
         }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(
@@ -151,6 +158,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.PEOPLE_MANAGE,
             P.VISITORS_MANAGE,
             P.SAFETY_SELF,
+            P.BIOMETRICS_MANAGE,
         }
     ),
     Role.EMPLOYEE: frozenset({P.SAFETY_SELF, P.CASH_HANDLE}),

@@ -22,7 +22,7 @@ from bastion.video.runtime import VideoRuntime
 from bastion.video.schemas import CameraWrite, RuleWrite
 from tests.monitoring_support import wait_until
 
-from .footage import CLIP, DOOR_AREA, EMPTY_LAWN, VAN_BAY
+from ..footage import CLIP, DOOR_AREA, EMPTY_LAWN, VAN_BAY
 
 CTX = Context(actor="user:manager")
 CAMERA = "cam-lot-east"
