@@ -35,6 +35,7 @@ ROUTER_MODULES = (
     "bastion.web.cash",
     "bastion.web.cash_review",
     "bastion.video.api",
+    "bastion.web.video",
     "bastion.web.pages",
 )
 
