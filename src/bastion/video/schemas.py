@@ -100,9 +100,11 @@ class DetectionRead(BaseModel):
 
     id: str
     camera_id: str
+    camera_name: str
     kind: str
     label: str
     zone_id: str | None
+    zone_name: str | None
     detail: str
     score: float
     at: datetime

@@ -81,13 +81,16 @@ def rules(site: Site, rows: list[VideoRule]) -> list[RuleRead]:
 def detections(site: Site, rows: list[VideoDetection]) -> list[DetectionRead]:
     """Return detections with site-local times and snapshot links."""
     base = f"/api/sites/{site.site.id}/video/detections"
+    zones = {z.id: z.name for z in site.zones}
     return [
         DetectionRead(
             id=d.id,
             camera_id=d.camera_id,
+            camera_name=service.camera_name(site, d.camera_id),
             kind=d.kind,
             label=d.label,
             zone_id=d.zone_id,
+            zone_name=zones.get(d.zone_id) if d.zone_id else None,
             detail=d.detail,
             score=d.score,
             at=d.at,
