@@ -38,6 +38,7 @@ from bastion.core.events import (
     VideoDetectionPayload,
     VideoRulePayload,
 )
+from bastion.core.periodic import cancel, repeat
 from bastion.hub import Hub, work_in_thread
 from bastion.site.schemas import Site
 from bastion.store.files import secure_dir
@@ -51,6 +52,7 @@ from bastion.video.worker import CameraWorker, draw
 
 _LOGGER = logging.getLogger(__name__)
 EXTRAS_KEY = "video"
+HEALTH_EVERY_S = 60.0
 UNKNOWN_FACE = "(unknown face)"
 """Who a recognised but unenrolled face is: somebody, never the cardholder."""
 KIND_OF_RULE = {"loitering": "loitering", "parked": "stationary_vehicle"}
@@ -67,8 +69,17 @@ class _Hit:
 class VideoRuntime:
     """Camera workers and the face second factor of one hub."""
 
-    def __init__(self, hub: Hub, *, detector: Callable[[], Detector] = NanoDet) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        detector: Callable[[], Detector] = NanoDet,
+        tick_s: float | None = HEALTH_EVERY_S,
+    ) -> None:
         self.hub = hub
+        self.tick_s = tick_s
+        self._ticker: asyncio.Task[None] | None = None
+        self._reported: dict[tuple[str, str], int] = {}
         self.make_detector = detector
         self.workers: dict[tuple[str, str], CameraWorker] = {}
         self.witness = FaceWitness()
@@ -103,9 +114,32 @@ class VideoRuntime:
             bus.subscribe(self._config, types=[EVENT_VIDEO_CONFIG]),
         ]
         await self.reload()
+        if self.tick_s:
+            self._ticker = asyncio.create_task(
+                repeat(self.tick_s, self.tick, logger=_LOGGER, what="video health tick"),
+                name="video-health",
+            )
+
+    async def tick(self) -> None:
+        """Report frame drops in device health and erase biometrics past their retention."""
+        for key, worker in list(self.workers.items()):
+            dropped = worker.stats.dropped
+            if worker.online and dropped != self._reported.get(key, 0):
+                self._reported[key] = dropped
+                self._status_from_thread(worker, True, "analysing")
+
+        def expire(session: Any) -> int:
+            return service.expire(
+                session=session, now=self.hub.clock.now(), context=Context(actor="system:video")
+            )
+
+        if await work_in_thread(self.hub, expire):
+            await self.reload()
 
     async def stop(self) -> None:
         """Stop every camera and unsubscribe."""
+        await cancel(self._ticker)
+        self._ticker = None
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
