@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from bastion.access.runtime import engine_of
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
 from bastion.api.scope import DoorZones, FromPath
 from bastion.auth.permissions import Permission
@@ -217,6 +218,7 @@ def enrol(
         data=data,
         context=principal.context(),
         now=hub.clock.now(),
+        engine=engine_of(hub),
     )
     return views.enrolments(session, [row])[0]
 
@@ -233,6 +235,7 @@ def revoke(
         enrolment_id=enrolment_id,
         context=principal.context(),
         now=hub.clock.now(),
+        engine=engine_of(hub),
     )
     return views.enrolments(session, [row])[0]
 

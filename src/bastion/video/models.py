@@ -94,6 +94,7 @@ class BiometricEnrolment(Base):
     consent_text: Mapped[str] = mapped_column(String(400))
     retain_until: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    credential_id: Mapped[str | None] = mapped_column(String(26), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (

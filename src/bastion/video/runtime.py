@@ -130,7 +130,10 @@ class VideoRuntime:
 
         def expire(session: Any) -> int:
             return service.expire(
-                session=session, now=self.hub.clock.now(), context=Context(actor="system:video")
+                session=session,
+                now=self.hub.clock.now(),
+                context=Context(actor="system:video"),
+                engine=self.hub.extras.get("access_engine"),
             )
 
         if await work_in_thread(self.hub, expire):

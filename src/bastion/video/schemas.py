@@ -127,6 +127,13 @@ class EnrolmentWrite(Strict):
     template: str | None = Field(
         default=None, max_length=20000, title="Template (base64), when the reader exports it"
     )
+    card: str | None = Field(
+        default=None,
+        max_length=200,
+        title="Card number the reader sends after a match",
+        description="Fingerprint readers that match on the device and then send a card read "
+        "(e.g. h10301:12:3456 or raw:26:…): the access credential issued for it opens doors.",
+    )
     consent: bool = Field(title="The person consented in writing")
     consent_text: str = Field(
         default="Biometric data used only to open secured doors of this site.",
@@ -147,6 +154,7 @@ class EnrolmentRead(BaseModel):
     consent_at: datetime
     retain_until: datetime
     revoked: bool
+    credential_id: str | None = None
 
 
 class FaceDoorWrite(Strict):

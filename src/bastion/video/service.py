@@ -13,6 +13,9 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bastion.access import service as access_service
+from bastion.access.cards import parse_card
+from bastion.access.engine import AccessEngine
 from bastion.core.context import Context, new_id
 from bastion.core.errors import Conflict, InvalidInput, NotFound
 from bastion.core.events import (
@@ -200,6 +203,10 @@ def recent_detections(
 # --- biometrics -------------------------------------------------------------------------------
 
 
+def _keyed_hash(value: str, *, purpose: str) -> str:
+    return crypto.keyring().keyed_hash(value, purpose=purpose)
+
+
 def match_hash(kind: str, reference: str) -> str:
     """Return the keyed hash a biometric reference is looked up by."""
     return crypto.keyring().keyed_hash(f"{kind}:{reference.strip()}", purpose=HASH_PURPOSE)
@@ -212,10 +219,17 @@ def enrol(
     data: EnrolmentWrite,
     context: Context,
     now: datetime,
+    engine: AccessEngine | None = None,
 ) -> BiometricEnrolment:
-    """Enrol a person's fingerprint or face; refused without recorded consent."""
+    """Enrol a person's fingerprint or face; refused without recorded consent.
+
+    A fingerprint with the card number its reader sends after a match also gets an access
+    card credential (expiring with the enrolment), so the match opens doors like a card.
+    """
     if not data.consent:
         raise InvalidInput("biometric enrolment needs the person's written consent")
+    if data.card is not None and data.kind != "fingerprint":
+        raise InvalidInput("only a fingerprint reader sends a card number after a match")
     person = session.get(Person, data.person_id)
     if person is None or person.site_id not in (site_id, None):
         raise NotFound(f"no person {data.person_id!r} at site {site_id}")
@@ -247,9 +261,40 @@ def enrol(
         revoked=False,
         created_at=now,
     )
+    if data.card is not None:
+        credential = access_service.issue_credential(
+            session=session,
+            person_id=person.id,
+            kind="card",
+            card=parse_card(data.card.strip()),
+            hasher=_keyed_hash,
+            expires_at=row.retain_until,
+            context=context,
+            now=now,
+            engine=engine,
+        )
+        row.credential_id = credential.id
     session.add(row)
     _biometric(session, row, "enrolled", context, now)
     return row
+
+
+def _revoke_credential(
+    session: Session,
+    row: BiometricEnrolment,
+    context: Context,
+    now: datetime,
+    engine: AccessEngine | None,
+) -> None:
+    if row.credential_id is not None:
+        access_service.revoke_credential(
+            session=session,
+            credential_id=row.credential_id,
+            reason="biometric enrolment ended",
+            context=context,
+            now=now,
+            engine=engine,
+        )
 
 
 def _biometric(
@@ -273,18 +318,27 @@ def _biometric(
 
 
 def revoke(
-    *, session: Session, site_id: str, enrolment_id: str, context: Context, now: datetime
+    *,
+    session: Session,
+    site_id: str,
+    enrolment_id: str,
+    context: Context,
+    now: datetime,
+    engine: AccessEngine | None = None,
 ) -> BiometricEnrolment:
     """Revoke an enrolment and erase its template and reference (only the hash stays)."""
     row = session.get(BiometricEnrolment, enrolment_id)
     if row is None or row.site_id != site_id:
         raise NotFound(f"no biometric enrolment {enrolment_id!r} at site {site_id}")
     row.revoked, row.template, row.reference = True, None, "(erased)"
+    _revoke_credential(session, row, context, now, engine)
     _biometric(session, row, "revoked", context, now)
     return row
 
 
-def expire(*, session: Session, now: datetime, context: Context) -> int:
+def expire(
+    *, session: Session, now: datetime, context: Context, engine: AccessEngine | None = None
+) -> int:
     """Erase enrolments past their retention date; return how many."""
     rows = session.scalars(
         select(BiometricEnrolment).where(
@@ -293,6 +347,7 @@ def expire(*, session: Session, now: datetime, context: Context) -> int:
     ).all()
     for row in rows:
         row.revoked, row.template, row.reference = True, None, "(erased)"
+        _revoke_credential(session, row, context, now, engine)
         _biometric(session, row, "expired", context, now)
     return len(rows)
 

@@ -113,6 +113,7 @@ def enrolments(session: Session, rows: list[BiometricEnrolment]) -> list[Enrolme
             consent_at=r.consent_at,
             retain_until=r.retain_until,
             revoked=r.revoked,
+            credential_id=r.credential_id,
         )
         for r in rows
     ]

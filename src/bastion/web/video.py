@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from bastion.access.runtime import engine_of
 from bastion.api.deps import Principal, Require, get_hub
 from bastion.api.scope import FromBody, FromQuery, Missing
 from bastion.auth.permissions import Permission
@@ -133,13 +134,14 @@ async def enrol(request: Request, hub: HubDep, principal: Enroller) -> Response:
     site = site_for(hub, principal, form.text("site", required=False))
     typed = {
         k: form.text(k, required=False) or ""
-        for k in ("person_id", "kind", "consent_text", "retain_days")
+        for k in ("person_id", "kind", "card", "consent_text", "retain_days")
     }
     try:
         data = EnrolmentWrite(
             person_id=form.text("person_id", required=False) or "",
             kind=form.text("kind", required=False) or "",
             reference=form.text("reference", required=False) or "",
+            card=form.text("card", required=False) or None,
             consent=form.flag("consent"),
             consent_text=form.text("consent_text", required=False) or "",
             retain_days=int(form.text("retain_days", required=False) or 365),
@@ -152,6 +154,7 @@ async def enrol(request: Request, hub: HubDep, principal: Enroller) -> Response:
                 data=data,
                 context=principal.context(),
                 now=hub.clock.now(),
+                engine=engine_of(hub),
             )
 
         await act(hub, work)

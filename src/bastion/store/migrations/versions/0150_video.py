@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("consent_text", sa.String(400), nullable=False),
         sa.Column("retain_until", UTCDateTime(), nullable=False),
         sa.Column("revoked", sa.Boolean(), nullable=False),
+        sa.Column("credential_id", sa.String(26), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("site_id", "kind", "match_hash", name="uq_biometric_match"),
     )
