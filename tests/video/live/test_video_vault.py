@@ -182,6 +182,7 @@ async def test_a_stranger_frigate_knows_by_name_is_a_mismatch_and_bad_messages_a
         await wait_until(integration.connection.connected.is_set)
         await publish_raw(f"{prefix}/tracked_object_update", b"{not json")
         await publish_raw(f"{prefix}/tracked_object_update", _face_update("x" * 500, 0.9))
+        await publish_raw(f"{prefix}/tracked_object_update", _face_update("unknown", 0.9))
         await publish_raw(f"{prefix}/tracked_object_update", _face_update("mallory", 0.97))
         await wait_until(lambda: len(recorder.of("video.face")) == 1)
         verdict = engine.decide(engine.presentation_for(cards["alice"], DOOR))

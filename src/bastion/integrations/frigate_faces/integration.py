@@ -25,6 +25,7 @@ from bastion.site.schemas import DeviceType, Site
 _LOGGER = logging.getLogger(__name__)
 MAX_PAYLOAD = 65536
 MAX_NAME = 100
+NOT_RECOGNISED = frozenset({"unknown", "none", ""})
 
 
 class FrigateFacesConfig(BaseModel):
@@ -172,6 +173,8 @@ def _face(camera: Any, name: Any, score: Any, t: Any) -> FrigateFace | None:
         return None
     if not name.strip() or len(name) > MAX_NAME or len(camera) > MAX_NAME:
         return None
+    if name.strip().lower() in NOT_RECOGNISED:
+        return None  # a face seen but not recognised proves nothing either way
     if not isinstance(score, int | float) or isinstance(score, bool) or not math.isfinite(score):
         return None
     when = float(t) if isinstance(t, int | float) and math.isfinite(t) else None
