@@ -209,7 +209,7 @@ class VideoRuntime:
             source=source,
             fps=fps,
             specs=specs,
-            detector=self.make_detector(),
+            make_detector=self.make_detector,
             timezone=ZoneInfo(site.site.timezone),
             on_hits=self._hits_from_thread,
             on_status=self._status_from_thread,

@@ -62,7 +62,7 @@ class CameraWorker:
     source: str
     fps: float
     specs: list[RuleSpec]
-    detector: Detector
+    make_detector: Callable[[], Detector]
     timezone: tzinfo
     on_hits: OnHits
     on_status: OnStatus
@@ -74,6 +74,7 @@ class CameraWorker:
     done: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _detector: Detector | None = None
 
     def start(self) -> None:
         """Start the camera's thread."""
@@ -99,6 +100,14 @@ class CameraWorker:
             self.on_status(self, online, detail)
 
     def _run(self) -> None:
+        try:
+            # Loaded here, not in the event loop: reading the model takes a moment.
+            self._detector = self.make_detector()
+        except Exception as exc:
+            _LOGGER.error("camera %s: no detector (%s)", self.camera_id, exc)
+            self._status(False, f"no detector: {exc}"[:120])
+            self.done.set()
+            return
         try:
             while not self._stop.is_set():
                 capture = cv2.VideoCapture(self.source)
@@ -126,7 +135,8 @@ class CameraWorker:
 
     def _analyse(self, capture: cv2.VideoCapture) -> bool:
         """Analyse until the stream ends; return True for a file read to its end."""
-        pipeline = CameraPipeline(self.camera_id, self.detector, self.specs, gate=self.gate)
+        assert self._detector is not None
+        pipeline = CameraPipeline(self.camera_id, self._detector, self.specs, gate=self.gate)
         pipeline.stats = self.stats
         native = capture.get(cv2.CAP_PROP_FPS) or self.fps
         native = native if 0 < native <= 120 else self.fps

@@ -17,6 +17,7 @@ from bastion.alarms.runtime import start_alarms
 from bastion.core.context import Context
 from bastion.site import service as site_service
 from bastion.video import service
+from bastion.video.detector import ModelError
 from bastion.video.models import VideoDetection
 from bastion.video.runtime import VideoRuntime
 from bastion.video.schemas import CameraWrite, RuleWrite
@@ -127,3 +128,21 @@ async def test_a_camera_that_does_not_open_is_reported_offline_and_blocks_no_oth
     status = {e.payload.device_id: e.payload.online for e in recorder.of("device.status")}
     assert status[CAMERA] is False
     assert good.stats.frames == 28
+
+
+async def test_a_missing_detector_model_is_reported_not_raised(hub, site, recorder, short_clip):
+    _configure(hub, site, str(short_clip))
+
+    def missing():
+        raise ModelError("detector model /nowhere/nanodet_int8.onnx is missing")
+
+    video = VideoRuntime(hub, detector=missing)
+    await video.start()
+    try:
+        worker = video.workers[(site.site.id, CAMERA)]
+        await wait_until(worker.done.is_set, 30)
+        await wait_until(lambda: len(recorder.of("device.status")) == 1, 30)
+    finally:
+        await video.stop()
+    status = recorder.of("device.status")[0].payload
+    assert status.online is False and "no detector" in status.detail
