@@ -6,9 +6,11 @@ van), written to a temporary file so the camera worker reads it like a short rec
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -17,7 +19,7 @@ from bastion.alarms.runtime import start_alarms
 from bastion.core.context import Context
 from bastion.site import service as site_service
 from bastion.video import service
-from bastion.video.detector import ModelError
+from bastion.video.detector import Detection, ModelError
 from bastion.video.models import VideoDetection
 from bastion.video.runtime import VideoRuntime
 from bastion.video.schemas import CameraWrite, RuleWrite
@@ -146,3 +148,62 @@ async def test_a_missing_detector_model_is_reported_not_raised(hub, site, record
         await video.stop()
     status = recorder.of("device.status")[0].payload
     assert status.online is False and "no detector" in status.detail
+
+
+async def test_after_hours_presence_and_line_crossings_reach_the_ledger_and_alarms(
+    hub, site, recorder, tmp_path
+):
+    """A fake detector walks one person across a line inside an always-after-hours zone."""
+    clip = tmp_path / "walk.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (160, 120))
+    for _ in range(40):
+        writer.write(np.zeros((120, 160, 3), np.uint8))
+    writer.release()
+    calls = {"n": 0}
+
+    def walker(frame):
+        calls["n"] += 1
+        x = 20 + 6 * calls["n"]
+        return [Detection("person", 0.9, (x - 5, 40, x + 5, 90))]
+
+    now = hub.clock.now()
+    with hub.unit_of_work() as session:
+        site_service.import_site(session=session, site=site, context=CTX, now=now)
+        service.put_camera(
+            session=session,
+            site=site,
+            camera_id=CAMERA,
+            data=CameraWrite(source=str(clip), fps=5, motion_gate=False),
+            context=CTX,
+            now=now,
+        )
+        for data in (
+            RuleWrite(
+                name="Night",
+                kind="after_hours",
+                points=[(0, 0), (1, 0), (1, 1), (0, 1)],
+                starts=time(0, 0),
+                ends=time(23, 59, 59),
+                zone_id="parking",
+            ),
+            RuleWrite(name="Gate line", kind="line", points=[(0.5, 0), (0.5, 1)]),
+        ):
+            service.add_rule(
+                session=session, site=site, camera_id=CAMERA, data=data, context=CTX, now=now
+            )
+    alarms = await start_alarms(hub, tick_s=None)
+    video = VideoRuntime(hub, detector=lambda: walker)
+    await video.start()
+    try:
+        await wait_until(video.workers[(site.site.id, CAMERA)].done.is_set, 60)
+        await wait_until(lambda: len(recorder.of("video.rule")) == 2, 30)
+        await wait_until(lambda: len(alarms.raised) == 1, 30)
+    finally:
+        await video.stop()
+        await alarms.stop()
+    kinds = sorted(e.payload.kind for e in recorder.of("video.rule"))
+    assert kinds == ["after_hours", "line_cross"]
+    with hub.db.sessions() as session:
+        alarm = session.scalars(select(Alarm)).one()
+    assert alarm.alarm_type == "after_hours_presence" and alarm.zone_id == "parking"
+    assert [e.type for e in hub.ledger.query(types=["video.rule"], limit=5)] != []
