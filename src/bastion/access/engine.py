@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bastion.access.reasons import GRANTING, PENDING, TEXT, Reason
 from bastion.access.snapshot import (
@@ -66,6 +66,14 @@ _BLOCKED_MODES = {
     DoorMode.EGRESS_ONLY: Reason.EGRESS_ONLY,
 }
 _CARD_MODES = frozenset({DoorMode.CARD_ONLY, DoorMode.CARD_AND_PIN})
+
+
+class SecondFactor(Protocol):
+    """A further check some doors make after the card and levels pass (e.g. a face match)."""
+
+    def check(self, door_key: str, person_id: str, t: float) -> tuple[Reason, str] | None:
+        """Return None to let the decision go on, or the refusal reason and its detail."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +183,7 @@ class AccessEngine:
         self.stopper: Callable[[], Awaitable[None]] | None = None
         self._verdicts: dict[tuple[Any, ...], Verdict] = {}
         self._verdicts_version = -1
+        self.second_factor: SecondFactor | None = None
 
     # --- loading and incremental changes ----------------------------------------------------
 
@@ -573,6 +582,13 @@ class AccessEngine:
             if trace is not None and best < 0:
                 trace.append(Step("levels", False, f"none of {list(person.levels)} covers {key}"))
             return _Outcome(reason, door, cred, person)
+        factor = self.second_factor
+        if factor is not None:
+            refused = factor.check(key, person.id, t)
+            if refused is not None:
+                if trace is not None:
+                    trace.append(Step("second factor", False, refused[1]))
+                return _Outcome(refused[0], door, cred, person)
         out = _Outcome(Reason.GRANTED, door, cred, person)
         if door.first_person_in and door.unlock is not None and door.unlock.active(t):
             day = door.unlock.local_day(t)

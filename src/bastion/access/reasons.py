@@ -35,6 +35,8 @@ class Reason(StrEnum):
     ESCORT_RATIO_EXCEEDED = "escort_ratio_exceeded"
     TWO_PERSON_PENDING = "two_person_pending"
     TWO_PERSON_TIMEOUT = "two_person_timeout"
+    FACE_REQUIRED = "face_required"
+    FACE_MISMATCH = "face_mismatch"
 
 
 GRANTING: frozenset[Reason] = frozenset({Reason.GRANTED, Reason.EGRESS, Reason.ANTI_PASSBACK_SOFT})
@@ -46,6 +48,7 @@ PENDING: frozenset[Reason] = frozenset(
         Reason.TWO_PERSON_PENDING,
         Reason.TWO_PERSON_TIMEOUT,
         Reason.ESCORT_REQUIRED,
+        Reason.FACE_REQUIRED,
     }
 )
 """Reasons where the door waits for a second factor (PIN, second person, host)."""
@@ -78,4 +81,6 @@ TEXT: dict[Reason, str] = {
     Reason.ESCORT_RATIO_EXCEEDED: "the host already escorts the most visitors allowed",
     Reason.TWO_PERSON_PENDING: "two-person rule: waiting for a second authorised card",
     Reason.TWO_PERSON_TIMEOUT: "two-person rule: the first card timed out; waiting again",
+    Reason.FACE_REQUIRED: "the door needs the cardholder's face on its camera first",
+    Reason.FACE_MISMATCH: "the face on the door camera is not the cardholder's",
 }

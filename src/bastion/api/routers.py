@@ -39,6 +39,8 @@ ROUTER_MODULES = (
     "bastion.web.events",
     "bastion.maintenance.api",
     "bastion.web.upkeep",
+    "bastion.video.api",
+    "bastion.web.video",
     "bastion.web.pages",
     "bastion.compliance.api",
     "bastion.web.compliance",
@@ -60,6 +62,7 @@ RUNTIME_STARTERS = (
     "bastion.cash.runtime:start_cash",
     "bastion.compliance.runtime:start_compliance",
     "bastion.maintenance.upkeep:start_upkeep",
+    "bastion.video.runtime:start_video",
 )
 
 

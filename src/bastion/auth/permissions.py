@@ -33,6 +33,9 @@ Decisions worth knowing:
   (``cash:ingest``).
 * The armored-pickup schedule (``cash:pickups``) deliberately does not end in ``:read``:
   auditors and operators never see when cash leaves the building.
+* Biometric enrolment (``biometrics:manage``) is HR's as well as the security manager's:
+  it records a person's consent. Operators see the cameras (``video:read``); changing
+  what is analysed (``video:manage``) stays with the security manager.
 * ``security_manager`` holds everything except ``people:manage`` (HR's records) and
   ``compliance:manage`` (the compliance officer's), and may manage accounts; but
   nobody may grant a role, mint a token or act on an account whose permissions they
@@ -90,6 +93,9 @@ class Permission(StrEnum):
     UPKEEP_READ = "upkeep:read"
     UPKEEP_TEST = "upkeep:test"
     UPKEEP_MANAGE = "upkeep:manage"
+    VIDEO_READ = "video:read"
+    VIDEO_MANAGE = "video:manage"
+    BIOMETRICS_MANAGE = "biometrics:manage"
 
 
 class Role(StrEnum):
@@ -129,6 +135,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SAFETY_SELF,
             P.CASH_READ,
             P.UPKEEP_READ,
+            P.VIDEO_READ,
         }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(
@@ -160,6 +167,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.PEOPLE_MANAGE,
             P.VISITORS_MANAGE,
             P.SAFETY_SELF,
+            P.BIOMETRICS_MANAGE,
         }
     ),
     Role.EMPLOYEE: frozenset({P.SAFETY_SELF, P.CASH_HANDLE}),

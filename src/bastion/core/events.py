@@ -1146,3 +1146,60 @@ EVENT_VIEW_CHECK = register(
 EVENT_MAINTENANCE = register(
     EventType("maintenance.record", MaintenancePayload, "A maintenance record changed.")
 )
+
+
+# --- built-in video analytics and biometric identity ----------------------------------------
+
+
+class VideoConfigPayload(Payload):
+    """An analysed camera, a zone rule or a face-checked door was set up or removed."""
+
+    target: str = Field(description="What changed, e.g. camera:<id>, rule:<id>, face_door:<id>.")
+    action: Literal["created", "updated", "removed"] = Field(description="What happened.")
+    detail: dict[str, str] = Field(default_factory=dict, description="Non-secret facts.")
+
+
+class VideoRulePayload(Payload):
+    """A built-in analytics rule fired: after-hours presence or a line crossing."""
+
+    camera_id: str = Field(description="Camera that saw it.")
+    kind: Literal["after_hours", "line_cross"] = Field(description="Which rule.")
+    label: str = Field(description="Object label, e.g. person.")
+    zone_id: str | None = Field(default=None, description="Our zone, when the rule names one.")
+    rule_id: str = Field(description="The rule that fired.")
+    detail: str = Field(default="", description="E.g. the crossing direction.")
+
+
+class BiometricPayload(Payload):
+    """A biometric enrolment was made or revoked (never the template or face data)."""
+
+    subject: str = Field(description="Person enrolled.")
+    kind: Literal["fingerprint", "face"] = Field(description="Biometric kind.")
+    action: Literal["enrolled", "revoked", "expired"] = Field(description="What happened.")
+    enrolment_id: str = Field(description="The enrolment record.")
+
+
+class FaceSeenPayload(Payload):
+    """A face was recognised on a camera (Frigate's face recognition or our own)."""
+
+    camera_id: str = Field(description="Camera that saw it.")
+    subject: str | None = Field(default=None, description="Person matched, when known.")
+    face_key: str | None = Field(
+        default=None, description="Keyed hash of the face-library name (never the name)."
+    )
+    score: float = Field(ge=0, le=1, description="Recognition confidence 0–1.")
+    source: str = Field(description="Who recognised it, e.g. frigate.")
+
+
+EVENT_VIDEO_CONFIG = register(
+    EventType("video.config", VideoConfigPayload, "Video analytics configuration changed.")
+)
+EVENT_VIDEO_RULE = register(
+    EventType("video.rule", VideoRulePayload, "A built-in video rule fired.")
+)
+EVENT_BIOMETRIC = register(
+    EventType("biometric.enrolment", BiometricPayload, "A biometric enrolment changed.")
+)
+EVENT_FACE_SEEN = register(
+    EventType("video.face", FaceSeenPayload, "A face was recognised on a camera.")
+)

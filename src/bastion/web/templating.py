@@ -46,6 +46,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Analysis", "/console/analysis", Permission.ANALYSIS_READ),
     NavItem("Compliance", "/console/compliance", Permission.COMPLIANCE_READ),
     NavItem("Upkeep", "/console/upkeep", Permission.UPKEEP_READ),
+    NavItem("Video", "/console/video", Permission.VIDEO_READ),
 )
 
 

@@ -1,0 +1,1 @@
+"""Built-in video analytics (motion gate, detector, tracker, zone rules) and biometric identity."""
