@@ -68,6 +68,36 @@ def test_board_and_engine_share_one_registry_whatever_the_events(dispensary):
     assert [i.zone_name for i in registry.covering(SITE, "cash-door")] == ["Vault"]
 
 
+async def test_a_door_in_lockdown_mode_by_policy_shows_as_locked_down_and_refuses_unlock(
+    dispensary,
+):
+    from bastion.access.snapshot import DoorMode, DoorPolicySpec
+    from bastion.core.bus import Bus
+    from bastion.core.errors import Conflict
+    from bastion.doors import service
+
+    registry = LockdownRegistry()
+    engine = AccessEngine(lockdowns=registry)
+    engine.load([dispensary], Policy())
+    board = DoorBoard([dispensary], registry)
+    engine.put_door_policy(DoorPolicySpec(SITE, "vault-door", mode=DoorMode.LOCKDOWN))
+    assert board.states(SITE)["vault-door"] == "lockdown"
+    agree(board, engine, dispensary)
+    with pytest.raises(Conflict, match="lockdown mode"):
+        await service.command_door(
+            bus=Bus(),
+            site=dispensary,
+            door_id="vault-door",
+            command="unlock",
+            reason="",
+            context=Context(actor="user:1"),
+            lockdowns=registry,
+        )
+    engine.put_door_policy(DoorPolicySpec(SITE, "vault-door", mode=DoorMode.CARD_ONLY))
+    assert board.states(SITE)["vault-door"] == "locked"
+    agree(board, engine, dispensary)
+
+
 def test_an_unlock_during_a_lockdown_shows_as_override_and_ends_with_it(dispensary):
     board = DoorBoard([dispensary])
     board.apply(ev(EVENT_LOCKDOWN, LockdownPayload(zone_ids=("vault",), active=True)))

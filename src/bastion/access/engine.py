@@ -203,6 +203,7 @@ class AccessEngine:
         self.snapshot = fresh
         for sid, compiled in fresh.sites.items():
             self.lockdowns.put_graph(sid, compiled.graph)
+            self._sync_mode_locked(sid)
         for state in policy.site_states:
             if state.site_id in fresh.sites:
                 self.lockdowns.set_zones(state.site_id, state.lockdown_zones)
@@ -211,6 +212,7 @@ class AccessEngine:
         """Compile (or recompile) one site's doors, schedules and levels."""
         self.snapshot.put_site(site)
         self.lockdowns.put_graph(site.site.id, self.snapshot.sites[site.site.id].graph)
+        self._sync_mode_locked(site.site.id)
 
     def put_person(self, spec: PersonSpec) -> None:
         """Install or replace one cardholder (suspension takes effect at once)."""
@@ -263,6 +265,18 @@ class AccessEngine:
     def put_door_policy(self, spec: DoorPolicySpec) -> None:
         """Set a door's mode and rules."""
         self.snapshot.put_door_policy(spec)
+        self._sync_mode_locked(spec.site_id)
+
+    def _sync_mode_locked(self, site_id: str) -> None:
+        """Tell the lockdown registry which doors of a site are in lockdown mode by policy."""
+        self.lockdowns.set_mode_locked(
+            site_id,
+            (
+                d.door_id
+                for d in self.snapshot.doors.values()
+                if d.site_id == site_id and d.mode is DoorMode.LOCKDOWN
+            ),
+        )
 
     def put_anti_passback(
         self, spec: AntiPassbackSpec | None, *, site_id: str, zone_id: str

@@ -71,6 +71,10 @@ async def command_door(
         )
     name = _door_name(site, door_id)
     sid = site.site.id
+    if command in UNLOCKING and lockdowns.mode_locked(sid, door_id):
+        raise Conflict(
+            f"{name} is in lockdown mode by its access policy; change the door's mode to unlock it"
+        )
     holding = lockdowns.covering(sid, door_id) if command in UNLOCKING else []
     if holding and not override:
         raise Conflict(

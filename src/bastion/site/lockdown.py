@@ -46,6 +46,7 @@ class LockdownRegistry:
         self.version = 0
         self._graphs: dict[str, SiteGraph] = {}
         self._active: dict[str, dict[str, Lockdown]] = {}
+        self._mode_locked: dict[str, frozenset[str]] = {}
         self._door_keys: frozenset[str] = frozenset()
 
     # --- sites --------------------------------------------------------------------------
@@ -110,7 +111,18 @@ class LockdownRegistry:
         for zone in sorted(wanted):
             self.start(site_id, zone)
 
+    def set_mode_locked(self, site_id: str, doors: Iterable[str]) -> None:
+        """Record the doors whose access policy puts them in lockdown mode (no root zone)."""
+        wanted = frozenset(doors)
+        if self._mode_locked.get(site_id, frozenset()) != wanted:
+            self._mode_locked[site_id] = wanted
+            self._changed()
+
     # --- questions ----------------------------------------------------------------------
+
+    def mode_locked(self, site_id: str, door_id: str) -> bool:
+        """Return True when the door's own policy mode is lockdown."""
+        return door_id in self._mode_locked.get(site_id, frozenset())
 
     def zones(self, site_id: str) -> frozenset[str]:
         """Return the root zones locked down at a site."""
@@ -137,8 +149,9 @@ class LockdownRegistry:
         return [item for item in self.active(site_id) if doors & set(item.doors)]
 
     def doors(self, site_id: str) -> frozenset[str]:
-        """Return every door id locked down at a site."""
-        return frozenset(d for item in self._active.get(site_id, {}).values() for d in item.doors)
+        """Return every door id locked down at a site (by a zone lockdown or its own mode)."""
+        held = {d for item in self._active.get(site_id, {}).values() for d in item.doors}
+        return frozenset(held | self._mode_locked.get(site_id, frozenset()))
 
     def door_keys(self) -> frozenset[str]:
         """Return ``site/door`` for every locked-down door of every site (the engine's lookup)."""
@@ -172,12 +185,8 @@ class LockdownRegistry:
         return names.get(zone_id, zone_id)
 
     def _changed(self) -> None:
-        self._door_keys = frozenset(
-            f"{sid}/{door}"
-            for sid, items in self._active.items()
-            for item in items.values()
-            for door in item.doors
-        )
+        sites = set(self._active) | set(self._mode_locked)
+        self._door_keys = frozenset(f"{sid}/{door}" for sid in sites for door in self.doors(sid))
         self.version += 1
 
 

@@ -61,6 +61,9 @@ def map_svg(hub: Hub, principal: Principal, site: Site) -> str:
             notes[door] = " and ".join(
                 filter(None, [notes.get(door), f"held by the {item.describe()}"])
             )
+    for door in board.lockdowns.doors(sid):
+        if board.lockdowns.mode_locked(sid, door):
+            notes[door] = "in lockdown mode by its access policy"
     for door, override in board.overrides(sid).items():
         notes[door] = f"unlocked by override: {override.reason}"
     return render_site_svg(

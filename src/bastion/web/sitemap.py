@@ -101,7 +101,7 @@ def _door(door: Door, state: str, note: str = "") -> str:
     return (
         f'<g class="door state-{escape(state)}" role="button" tabindex="0" '
         f'data-door="{escape(door.id)}" data-zone="{escape(zone)}" data-state="{escape(state)}" '
-        f'data-name="{escape(door.name)}" aria-label="{escape(label)}">'
+        f'data-name="{escape(door.name)}" data-note="{escape(note)}" aria-label="{escape(label)}">'
         f'<circle cx="{x}" cy="{y}" r="0.9"/>'
         f"<title>{escape(label)}</title></g>"
     )

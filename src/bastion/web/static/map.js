@@ -73,7 +73,8 @@
     const svg = document.getElementById("site-map");
     current = { site: svg.dataset.site, door: g.dataset.door, zone: g.dataset.zone, name: g.dataset.name };
     title.textContent = current.name;
-    stateText.textContent = "State: " + g.dataset.state + " · zone " + current.zone;
+    stateText.textContent = "State: " + g.dataset.state + " · zone " + current.zone +
+      (g.dataset.note ? " · " + g.dataset.note : "");
     // The server renders only the buttons the role may use; there is nothing else to press.
     result.textContent = "";
     if (reason) reason.value = "";
