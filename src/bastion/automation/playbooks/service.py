@@ -41,6 +41,7 @@ from bastion.notify.schemas import CallTreeRun
 from bastion.safety import guide as safety_guide
 from bastion.safety import service as safety_service
 from bastion.safety.schemas import ThreatCallCreate
+from bastion.site import service as site_service
 from bastion.site.schemas import Site
 from bastion.store.ledger import LedgerRow, stage
 
@@ -376,14 +377,13 @@ def run_report(
                         f"{recipient.status}) did not acknowledge {notify_run.tree_name}",
                     )
                 )
+    zones = _zone_names(session, run.site_id)
     for entry in session.scalars(
         select(MusterEntry).where(MusterEntry.run_id == run.id, MusterEntry.status != "safe")
     ):
+        where = zones.get(entry.zone_id, entry.zone_id) if entry.zone_id else "nowhere recorded"
         gaps.append(
-            Gap(
-                kind="unaccounted",
-                detail=f"{entry.name} ({entry.status}, last seen {entry.zone_id or 'nowhere recorded'})",
-            )
+            Gap(kind="unaccounted", detail=f"{entry.name} ({entry.status}, last seen {where})")
         )
     return RunReport(
         run=read,
@@ -396,6 +396,17 @@ def run_report(
 
 
 # --- mustering --------------------------------------------------------------------------------
+
+
+def _zone_names(session: Session, site_id: str | None) -> dict[str, str]:
+    """Return zone id → name of the run's site (empty when the site is not stored)."""
+    if site_id is None:
+        return {}
+    try:
+        site = site_service.get_site(session=session, site_id=site_id)
+    except NotFound:
+        return {}
+    return {zone.id: zone.name for zone in site.zones}
 
 
 def outstanding(muster: MusterRead) -> list[MusterEntryRead]:
