@@ -33,6 +33,10 @@ Decisions worth knowing:
   (``cash:ingest``).
 * The armored-pickup schedule (``cash:pickups``) deliberately does not end in ``:read``:
   auditors and operators never see when cash leaves the building.
+* Trips not yet departed (``transport:dispatch``) deliberately do not end in ``:read``:
+  until departure a trip's time and route are for dispatchers and security managers
+  only (and its crew, checked by the transport service); operators and auditors see
+  trips once they are on the road (``transport:read``).
 * ``security_manager`` holds everything except ``people:manage`` (HR's records) and
   ``compliance:manage`` (the compliance officer's), and may manage accounts; but
   nobody may grant a role, mint a token or act on an account whose permissions they
@@ -83,6 +87,9 @@ class Permission(StrEnum):
     CASH_MANAGE = "cash:manage"
     CASH_PICKUPS = "cash:pickups"
     CASH_INGEST = "cash:ingest"
+    TRANSPORT_READ = "transport:read"
+    TRANSPORT_DISPATCH = "transport:dispatch"
+    TRANSPORT_MANAGE = "transport:manage"
 
 
 class Role(StrEnum):
@@ -121,6 +128,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.NOTIFY_SEND,
             P.SAFETY_SELF,
             P.CASH_READ,
+            P.TRANSPORT_READ,
         }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(
@@ -140,6 +148,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ANALYSIS_READ,
             P.SAFETY_SELF,
             P.CASH_READ,
+            P.TRANSPORT_READ,
         }
     ),
     Role.AUDITOR: READ_ONLY | {P.LEDGER_VERIFY},
