@@ -120,12 +120,13 @@ def _battery(value: object) -> int | None:
     return None if number is None else max(0, min(100, round(number)))
 
 
-def parse_owntracks(topic: str, payload: bytes | str) -> Parsed:
-    """Read one OwnTracks MQTT message (topic ``owntracks/<user>/<device>[/event]``)."""
-    parts = topic.split("/")
-    if len(parts) < 3 or parts[0] != "owntracks" or not parts[1] or not parts[2]:
-        return Reject("bad_topic", f"topic {topic!r} is not owntracks/<user>/<device>")
-    device = f"{parts[1]}/{parts[2]}"
+def parse_owntracks(topic: str, payload: bytes | str, *, base: str = "owntracks") -> Parsed:
+    """Read one OwnTracks MQTT message (topic ``owntracks/<user>/<device>``)."""
+    head, _, rest = topic.partition(base + "/")
+    parts = rest.split("/")
+    if head or len(parts) != 2 or not parts[0] or not parts[1]:
+        return Reject("bad_topic", f"topic {topic!r} is not {base}/<user>/<device>")
+    device = f"{parts[0]}/{parts[1]}"
     try:
         data = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -64,8 +64,8 @@ def slots(windows: Sequence[Window]) -> list[datetime]:
     """Return every 15-minute departure slot inside the windows."""
     found: list[datetime] = []
     for window in windows:
-        if window.end <= window.start:
-            raise InvalidInput("a departure window must end after it starts")
+        if window.end < window.start:
+            raise InvalidInput("a departure window must not end before it starts")
         moment = window.start
         while moment <= window.end:
             found.append(moment)
