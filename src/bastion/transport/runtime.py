@@ -22,12 +22,13 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from bastion.access.runtime import engine_of
 from bastion.core.context import Context
 from bastion.core.events import EVENT_TRANSPORT_TRIP, Event, TransportTripPayload
 from bastion.core.periodic import cancel, repeat
 from bastion.hub import Hub, work_in_thread
 from bastion.site.schemas import Site
-from bastion.transport import service
+from bastion.transport import dock, service
 from bastion.transport.geometry import Corridor
 from bastion.transport.gps import Fix, FixFilter, Parsed, Reject, Signal
 from bastion.transport.models import Position, Route, Trip, Vehicle
@@ -276,6 +277,13 @@ class TransportRuntime:
         if findings:
             await self.record(findings)
         await self.flush()
+        engine = engine_of(self.hub)
+        context = Context(actor="transport")
+
+        def close(session: Session) -> int:
+            return dock.close_expired(session=session, context=context, now=now, engine=engine)
+
+        await work_in_thread(self.hub, close)
 
     def keep(self, task: asyncio.Task[Any]) -> None:
         """Hold a listener task until the runtime stops."""
