@@ -35,6 +35,7 @@ ROUTER_MODULES = (
     "bastion.web.cash",
     "bastion.web.cash_review",
     "bastion.web.pages",
+    "bastion.transport.api",
 )
 
 
@@ -51,6 +52,7 @@ RUNTIME_STARTERS = (
     "bastion.people.runtime:start_people",
     "bastion.automation.playbooks.runtime:start_playbooks",
     "bastion.cash.runtime:start_cash",
+    "bastion.transport.runtime:start_transport",
 )
 
 
