@@ -36,6 +36,7 @@ ROUTER_MODULES = (
     "bastion.web.cash_review",
     "bastion.web.pages",
     "bastion.transport.api",
+    "bastion.web.transport",
 )
 
 
