@@ -29,7 +29,7 @@ from bastion.core.periodic import cancel, repeat
 from bastion.hub import Hub, work_in_thread
 from bastion.site.schemas import Site
 from bastion.transport import dock, service
-from bastion.transport.geometry import Corridor
+from bastion.transport.geometry import Corridor, offsets_many
 from bastion.transport.gps import Fix, FixFilter, Parsed, Reject, Signal
 from bastion.transport.models import Position, Route, Trip, Vehicle
 from bastion.transport.watch import Finding, TripWatch, WatchSettings
@@ -192,35 +192,42 @@ class TransportRuntime:
                 continue
             self.accepted += 1
             by_trip.setdefault(trip_id, []).append((checked, tracker))
+        watched: dict[int, list[tuple[Fix, Tracker, TripWatch]]] = {}
         for trip_id, fixes in by_trip.items():
             watch = self.watches.get(trip_id) if trip_id else None
-            offsets: Sequence[float | None]
-            if watch is not None:
-                xs, ys, distances = watch.corridor.offsets(
-                    [f.lon for f, _ in fixes], [f.lat for f, _ in fixes]
-                )
-                offsets = distances.tolist()
-                for i, (fix, _) in enumerate(fixes):
-                    findings += watch.observe(
-                        fix, float(xs[i]), float(ys[i]), offsets[i] or 0.0, received
-                    )
-            else:
-                offsets = [None] * len(fixes)
-            for (fix, tracker), offset in zip(fixes, offsets, strict=True):
-                self.pending.append(
-                    {
-                        "vehicle_id": tracker.vehicle_id,
-                        "trip_id": trip_id,
-                        "at": fix.at,
-                        "lat": fix.lat,
-                        "lon": fix.lon,
-                        "speed_kmh": fix.speed_kmh,
-                        "accuracy_m": fix.accuracy_m,
-                        "offset_m": offset,
-                        "source": fix.source,
-                    }
-                )
+            if watch is None:
+                for fix, tracker in fixes:
+                    self._queue(fix, tracker, None, None)
+                continue
+            group = watched.setdefault(id(watch.corridor.transformer), [])
+            group.extend((fix, tracker, watch) for fix, tracker in fixes)
+        for group in watched.values():
+            xs, ys, distances = offsets_many(
+                group[0][2].corridor.transformer,
+                [w.corridor.line for _, _, w in group],
+                [f.lon for f, _, _ in group],
+                [f.lat for f, _, _ in group],
+            )
+            for i, (fix, tracker, watch) in enumerate(group):
+                offset = float(distances[i])
+                findings += watch.observe(fix, float(xs[i]), float(ys[i]), offset, received)
+                self._queue(fix, tracker, watch.trip_id, offset)
         return findings
+
+    def _queue(self, fix: Fix, tracker: Tracker, trip_id: str | None, offset: float | None) -> None:
+        self.pending.append(
+            {
+                "vehicle_id": tracker.vehicle_id,
+                "trip_id": trip_id,
+                "at": fix.at,
+                "lat": fix.lat,
+                "lon": fix.lon,
+                "speed_kmh": fix.speed_kmh,
+                "accuracy_m": fix.accuracy_m,
+                "offset_m": offset,
+                "source": fix.source,
+            }
+        )
 
     async def ingest(self, reports: Sequence[Parsed]) -> list[Finding]:
         """Judge reports, raise what they lead to, write positions when enough are queued."""
