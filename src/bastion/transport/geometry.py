@@ -102,11 +102,12 @@ class Corridor:
         self.width_m = float(width_m)
         lons = [p[0] for p in self.points]
         lats = [p[1] for p in self.points]
-        # Centre snapped to a 0.1 degree grid: the trips of one region share one projection
-        # (so a batch of fixes of many trips is projected in one call), and the centre is
-        # never more than about 8 km from the route, where the scale error is under 1e-6.
+        # Centre snapped to a half-degree grid: the trips of one region share one projection
+        # (so a batch of fixes of many trips is projected in one call). The centre is then
+        # within about 40 km of the route, where the azimuthal equidistant projection's
+        # scale error is under 1e-5 (a centimetre over a kilometre).
         centre = ((min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2)
-        self.transformer = local_projection(round(centre[0], 1), round(centre[1], 1))
+        self.transformer = local_projection(round(centre[0] * 2) / 2, round(centre[1] * 2) / 2)
         xs, ys = self.transformer.transform(lons, lats)
         self.line = LineString(list(zip(xs, ys, strict=True)))
         shapely.prepare(self.line)

@@ -272,7 +272,7 @@ class TransportRuntime:
             return 0
 
         def write(session: Session) -> None:
-            session.execute(insert(Position), rows)
+            session.connection().execute(insert(Position.__table__), rows)
 
         await work_in_thread(self.hub, write)
         return len(rows)
