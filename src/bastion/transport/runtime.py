@@ -272,7 +272,7 @@ class TransportRuntime:
             return 0
 
         def write(session: Session) -> None:
-            session.connection().execute(insert(Position.__table__), rows)
+            session.connection().execute(insert(Position), rows)
 
         await work_in_thread(self.hub, write)
         return len(rows)
