@@ -55,6 +55,8 @@ def test_dispatcher_plans_and_departs_operator_sees_only_after(client_for, fleet
     assert late.status_code == 409 and "frozen" in late.json()["detail"]
     assert len(manager.get(f"{BASE}/trips/{trip['id']}").json()["lines"]) == 1
     assert operator.get(f"{BASE}/gps").status_code == 200
+    pdf = operator.get(f"{BASE}/trips/{trip['id']}/manifest.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
 def test_bad_bodies_get_plain_errors(client_for, fleet, clock):

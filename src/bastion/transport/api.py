@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from bastion.cash.counts import person_of_user
 from bastion.core.errors import NotFound
 from bastion.hub import Hub
 from bastion.site import service as site_service
-from bastion.transport import dock, planner, service
+from bastion.transport import dock, manifest, planner, service
 from bastion.transport.models import Handover, Position, Route, Trip, Vehicle
 from bastion.transport.runtime import runtime_of
 from bastion.transport.schemas import (
@@ -451,6 +451,14 @@ def positions(
         PositionRead(at=p.at, lat=p.lat, lon=p.lon, speed_kmh=p.speed_kmh, offset_m=p.offset_m)
         for p in rows
     ]
+
+
+@router.get("/trips/{trip_id}/manifest.pdf", response_class=Response)
+def manifest_pdf(site_id: str, trip_id: str, session: SessionDep, principal: Reader) -> Response:
+    """Return the printable manifest of a trip (PDF)."""
+    site = site_service.get_site(session=session, site_id=site_id)
+    trip = _trip(session, principal, site_id, trip_id)
+    return Response(manifest.render(session, site, trip), media_type="application/pdf")
 
 
 @router.get("/gps", response_model=GpsStats)
