@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,7 +36,15 @@ from bastion.transport.watch import Finding, TripWatch, WatchSettings
 
 _LOGGER = logging.getLogger(__name__)
 EXTRAS_KEY = "transport"
-FLUSH_AT = 1000
+FLUSH_AT = 1000  # positions per batch: about 50 ms of SQLite writing, so alarms never wait long
+
+
+@dataclass(frozen=True)
+class Job:
+    """A database job for the runtime's writer, and the future of its result."""
+
+    work: Callable[[], Awaitable[Any]]
+    future: asyncio.Future[Any]
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,9 @@ class TransportRuntime:
         self._ticker: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._jobs: asyncio.PriorityQueue[tuple[int, int, Job]] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._seq = 0
 
     @property
     def sites(self) -> dict[str, Site]:
@@ -113,7 +124,47 @@ class TransportRuntime:
         self._ticker = None
         for task in list(self._tasks):
             await cancel(task)
+        await self.drain()
+        await cancel(self._writer)
+        self._writer = None
         await self.flush()
+
+    # --- the writer: alarms first, then position batches, one at a time --------------------------
+
+    def submit(self, work: Callable[[], Awaitable[Any]], *, urgent: bool) -> asyncio.Future[Any]:
+        """Queue a database job for the writer; alarms (urgent) go before position batches."""
+        if self._jobs is None:
+            self._jobs = asyncio.PriorityQueue()
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_loop(), name="transport-writer")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        self._jobs.put_nowait((0 if urgent else 1, self._seq, Job(work, future)))
+        return future
+
+    async def _write_loop(self) -> None:
+        assert self._jobs is not None
+        while True:
+            _, _, job = await self._jobs.get()
+            try:
+                job.future.set_result(await job.work())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _LOGGER.exception("a transport database job failed")
+                job.future.set_result(None)
+            finally:
+                self._jobs.task_done()
+
+    async def drain(self) -> None:
+        """Wait until every queued alarm and position batch is written."""
+        if self._jobs is not None and self._writer is not None and not self._writer.done():
+            await self._jobs.join()
+
+    def flush_soon(self) -> asyncio.Future[Any]:
+        """Queue the pending positions as one batch for the writer."""
+        rows, self.pending = self.pending, []
+        return self.submit(lambda: self._write_positions(rows), urgent=False)
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -233,10 +284,14 @@ class TransportRuntime:
         """Judge reports, raise what they lead to, write positions when enough are queued."""
         received = self.hub.clock.now()
         findings = self.judge(reports, received)
-        if findings:
-            await self.record(findings)
+        alarms = [f for f in findings if f.kind != "arrived"]
+        if alarms:
+            self.submit(lambda: self.record(alarms), urgent=True)
+        if len(alarms) < len(findings):
+            arrivals = [f for f in findings if f.kind == "arrived"]
+            self.submit(lambda: self.record(arrivals), urgent=False)
         if len(self.pending) >= FLUSH_AT:
-            await self.flush()
+            self.flush_soon()
         return findings
 
     async def record(self, findings: Sequence[Finding]) -> None:
@@ -268,6 +323,9 @@ class TransportRuntime:
     async def flush(self) -> int:
         """Write the queued positions in one batch; return how many."""
         rows, self.pending = self.pending, []
+        return await self._write_positions(rows)
+
+    async def _write_positions(self, rows: list[dict[str, Any]]) -> int:
         if not rows:
             return 0
 
@@ -280,6 +338,7 @@ class TransportRuntime:
     async def tick(self) -> None:
         """Judge silence and lateness of every trip on the road; write queued positions."""
         now = self.hub.clock.now()
+        await self.drain()
         findings = [f for w in list(self.watches.values()) for f in w.check(now)]
         if findings:
             await self.record(findings)
