@@ -24,7 +24,13 @@ from sqlalchemy.orm import Session
 
 from bastion.access.runtime import engine_of
 from bastion.core.context import Context
-from bastion.core.events import EVENT_TRANSPORT_TRIP, Event, TransportTripPayload
+from bastion.core.events import (
+    EVENT_SENSOR_STATE,
+    EVENT_TRANSPORT_TRIP,
+    Event,
+    SensorStatePayload,
+    TransportTripPayload,
+)
 from bastion.core.periodic import cancel, repeat
 from bastion.hub import Hub, work_in_thread
 from bastion.site.schemas import Site
@@ -89,6 +95,7 @@ class TransportRuntime:
         self.rejects: Counter[str] = Counter()
         self.accepted = 0
         self.trackers: dict[str, Tracker] = {}
+        self.compartments: dict[str, str] = {}  # compartment sensor → vehicle id
         self.watches: dict[str, TripWatch] = {}
         self.on_road: dict[str, str] = {}  # vehicle id → trip id
         self.pending: list[dict[str, Any]] = []
@@ -108,7 +115,9 @@ class TransportRuntime:
     async def start(self, *, tick_s: float | None = 5.0) -> None:
         """Load trackers and trips on the road, follow trip milestones, start the tick."""
         await self.reload()
-        self._unsubscribe = self.hub.bus.subscribe(self.handle, types=[EVENT_TRANSPORT_TRIP])
+        self._unsubscribe = self.hub.bus.subscribe(
+            self.handle, types=[EVENT_TRANSPORT_TRIP, EVENT_SENSOR_STATE]
+        )
         if tick_s:
             self._ticker = asyncio.create_task(
                 repeat(tick_s, self.tick, logger=_LOGGER, what="transport tick"),
@@ -173,10 +182,11 @@ class TransportRuntime:
         now = self.hub.clock.now()
 
         def load(session: Session) -> tuple[dict[str, Tracker], list[tuple[Trip, Route]]]:
-            trackers = {
-                v.tracker_id: Tracker(v.id, v.site_id)
-                for v in session.scalars(select(Vehicle).where(Vehicle.active.is_(True)))
+            vehicles = list(session.scalars(select(Vehicle).where(Vehicle.active.is_(True))))
+            self.compartments = {
+                v.compartment_sensor: v.id for v in vehicles if v.compartment_sensor
             }
+            trackers = {v.tracker_id: Tracker(v.id, v.site_id) for v in vehicles}
             trips = list(session.scalars(select(Trip).where(Trip.status == "departed")))
             routes = {r.id: r for r in session.scalars(select(Route))}
             return trackers, [(t, routes[t.route_id]) for t in trips if t.route_id in routes]
@@ -193,8 +203,17 @@ class TransportRuntime:
         self.on_road = {w.vehicle_id: w.trip_id for w in watches.values()}
 
     async def handle(self, event: Event[Any]) -> None:
-        """Follow departures, arrivals and cancellations."""
+        """Follow departures, arrivals and cancellations; judge compartment openings."""
         payload = event.payload
+        if isinstance(payload, SensorStatePayload):
+            if payload.state == "active" and payload.device_id in self.compartments:
+                trip_id = self.on_road.get(self.compartments[payload.device_id])
+                watch = self.watches.get(trip_id) if trip_id else None
+                if watch is not None:
+                    findings = watch.compartment_opened(event.time)
+                    if findings:
+                        await self.record(findings)
+            return
         if isinstance(payload, TransportTripPayload) and payload.action in (
             "departed",
             "arrived",
