@@ -45,7 +45,7 @@ from bastion.site import service as site_service
 from bastion.site.loader import load_site_file
 from bastion.transport import gps, planner, service
 from bastion.transport.geometry import Corridor
-from bastion.transport.runtime import TransportRuntime
+from bastion.transport.runtime import FLUSH_AT, TransportRuntime
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 20260307
@@ -207,7 +207,7 @@ async def run_ours(
             future.add_done_callback(done_after(handed, deviations))
         if arrivals:
             runtime.submit(lambda f=arrivals: runtime.record(f), urgent=False)
-        if len(runtime.pending) >= 1000:
+        if len(runtime.pending) >= FLUSH_AT:
             runtime.flush_soon()
         total += len(batch)
         await asyncio.sleep(0)
@@ -253,7 +253,7 @@ async def run_paced(hub, stream, seconds: int) -> tuple[list[float], int, int]:
             alarms += deviations
             future = runtime.submit(lambda f=alarmed: runtime.record(f), urgent=True)
             future.add_done_callback(done_after(handed, deviations))
-        if len(runtime.pending) >= 1000:
+        if len(runtime.pending) >= FLUSH_AT:
             runtime.flush_soon()
     runtime.flush_soon()
     await runtime.drain()

@@ -42,7 +42,7 @@ from bastion.transport.watch import Finding, TripWatch, WatchSettings
 
 _LOGGER = logging.getLogger(__name__)
 EXTRAS_KEY = "transport"
-FLUSH_AT = 1000  # positions per batch: about 50 ms of SQLite writing, so alarms never wait long
+FLUSH_AT = 250  # positions per batch: a few ms of SQLite writing, so an alarm never waits long
 
 
 @dataclass(frozen=True)
