@@ -122,7 +122,7 @@ def trip_read(session: Session, trip: Trip) -> TripRead:
 
 
 def _trip(session: Session, principal: Principal, site_id: str, trip_id: str) -> Trip:
-    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id)
+    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id, lock=True)
     if not may_see(session, principal, trip):
         raise NotFound(f"no trip {trip_id!r} at site {site_id}")
     return trip
@@ -291,7 +291,7 @@ def add_line(
     principal: Dispatcher,
 ) -> LineRead | JSONResponse:
     """Add a manifest line (refused, and ledgered, once the trip has left)."""
-    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id)
+    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id, lock=True)
     result = service.add_line(
         session=session,
         trip=trip,
@@ -321,7 +321,7 @@ def depart(
 ) -> TripRead:
     """Start the trip: the manifest is frozen and the live watch begins."""
     site = site_service.get_site(session=session, site_id=site_id)
-    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id)
+    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id, lock=True)
     service.depart(
         session=session, site=site, trip=trip, context=principal.context(), now=hub.clock.now()
     )
@@ -338,7 +338,7 @@ def cancel(
     principal: Dispatcher,
 ) -> TripRead:
     """Cancel a trip that has not left."""
-    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id)
+    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id, lock=True)
     service.cancel(
         session=session,
         trip=trip,
@@ -360,7 +360,7 @@ def receive(
 ) -> TripRead:
     """Record what was received per line; differences raise an alarm."""
     site = site_service.get_site(session=session, site_id=site_id)
-    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id)
+    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id, lock=True)
     service.receive(
         session=session,
         site=site,
@@ -383,7 +383,7 @@ def open_dock(
 ) -> None:
     """Open the dock door for the crew and the named receivers, inside the trip's window."""
     site = site_service.get_site(session=session, site_id=site_id)
-    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id)
+    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id, lock=True)
     dock.open_dock(
         session=session,
         site=site,
@@ -408,7 +408,7 @@ def handover(
 ) -> HandoverRead | JSONResponse:
     """Sign a dock hand-over (two people who badged in at the dock in the window)."""
     site = site_service.get_site(session=session, site_id=site_id)
-    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id)
+    trip = service.get_trip(session=session, site_id=site_id, trip_id=trip_id, lock=True)
     result = dock.sign(
         session=session,
         site=site,

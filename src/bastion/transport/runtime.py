@@ -212,7 +212,7 @@ class TransportRuntime:
                 if watch is not None:
                     findings = watch.compartment_opened(event.time)
                     if findings:
-                        await self.record(findings)
+                        await self.submit(lambda: self.record(findings), urgent=True)
             return
         if isinstance(payload, TransportTripPayload) and payload.action in (
             "departed",
@@ -321,7 +321,8 @@ class TransportRuntime:
 
         def write(session: Session) -> None:
             for finding in findings:
-                trip = session.get(Trip, finding.trip_id)
+                # Locked: the API may raise an alarm on the same trip at the same moment.
+                trip = session.get(Trip, finding.trip_id, with_for_update=True)
                 if trip is None:
                     continue
                 if finding.kind == "arrived":
@@ -360,7 +361,7 @@ class TransportRuntime:
         await self.drain()
         findings = [f for w in list(self.watches.values()) for f in w.check(now)]
         if findings:
-            await self.record(findings)
+            await self.submit(lambda: self.record(findings), urgent=True)
         await self.flush()
         engine = engine_of(self.hub)
         context = Context(actor="transport")

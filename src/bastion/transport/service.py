@@ -247,9 +247,10 @@ def get_route(*, session: Session, site_id: str, route_id: str) -> Route:
     return _of_site(session.get(Route, route_id), site_id, "route", route_id)  # type: ignore[no-any-return]
 
 
-def get_trip(*, session: Session, site_id: str, trip_id: str) -> Trip:
-    """Return a trip of the site (NotFound otherwise)."""
-    return _of_site(session.get(Trip, trip_id), site_id, "trip", trip_id)  # type: ignore[no-any-return]
+def get_trip(*, session: Session, site_id: str, trip_id: str, lock: bool = False) -> Trip:
+    """Return a trip of the site (NotFound otherwise); ``lock`` it to change it."""
+    row = session.get(Trip, trip_id, with_for_update=lock)
+    return _of_site(row, site_id, "trip", trip_id)  # type: ignore[no-any-return]
 
 
 def list_vehicles(*, session: Session, site_id: str) -> list[Vehicle]:
