@@ -44,6 +44,8 @@ ROUTER_MODULES = (
     "bastion.web.pages",
     "bastion.compliance.api",
     "bastion.web.compliance",
+    "bastion.transport.api",
+    "bastion.web.transport",
 )
 
 
@@ -63,6 +65,7 @@ RUNTIME_STARTERS = (
     "bastion.compliance.runtime:start_compliance",
     "bastion.maintenance.upkeep:start_upkeep",
     "bastion.video.runtime:start_video",
+    "bastion.transport.runtime:start_transport",
 )
 
 

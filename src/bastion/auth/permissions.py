@@ -36,6 +36,10 @@ Decisions worth knowing:
 * Biometric enrolment (``biometrics:manage``) is HR's as well as the security manager's:
   it records a person's consent. Operators see the cameras (``video:read``); changing
   what is analysed (``video:manage``) stays with the security manager.
+* Trips not yet departed (``transport:dispatch``) deliberately do not end in ``:read``:
+  until departure a trip's time and route are for dispatchers and security managers
+  only (and its crew, checked by the transport service); operators and auditors see
+  trips once they are on the road (``transport:read``).
 * ``security_manager`` holds everything except ``people:manage`` (HR's records) and
   ``compliance:manage`` (the compliance officer's), and may manage accounts; but
   nobody may grant a role, mint a token or act on an account whose permissions they
@@ -96,6 +100,9 @@ class Permission(StrEnum):
     VIDEO_READ = "video:read"
     VIDEO_MANAGE = "video:manage"
     BIOMETRICS_MANAGE = "biometrics:manage"
+    TRANSPORT_READ = "transport:read"
+    TRANSPORT_DISPATCH = "transport:dispatch"
+    TRANSPORT_MANAGE = "transport:manage"
 
 
 class Role(StrEnum):
@@ -136,6 +143,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CASH_READ,
             P.UPKEEP_READ,
             P.VIDEO_READ,
+            P.TRANSPORT_READ,
         }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(
@@ -156,6 +164,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SAFETY_SELF,
             P.CASH_READ,
             P.UPKEEP_READ,
+            P.TRANSPORT_READ,
         }
     ),
     Role.AUDITOR: READ_ONLY | {P.LEDGER_VERIFY},

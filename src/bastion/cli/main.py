@@ -50,6 +50,7 @@ LazyGroup.groups = {
         "bastion.cli.upkeep",
         "Upkeep checks: recording gaps in a segment folder, camera views.",
     ),
+    "transport": ("bastion.cli.transport", "Transport: vehicles, trips, simulated GPS."),
 }
 
 show_flags_as_flags()

@@ -1203,3 +1203,45 @@ EVENT_BIOMETRIC = register(
 EVENT_FACE_SEEN = register(
     EventType("video.face", FaceSeenPayload, "A face was recognised on a camera.")
 )
+
+
+# --- transport ------------------------------------------------------------------------------
+
+
+class TransportTripPayload(Payload):
+    """A trip was planned, departed, arrived, received, handed over, cancelled or refused a change.
+
+    Carries ids and reasons only: never the planned time or route of a trip that has not
+    left (only its crew, dispatchers and security managers may know them).
+    """
+
+    trip_id: str = Field(description="Trip concerned.")
+    action: Literal[
+        "planned",
+        "departed",
+        "arrived",
+        "received",
+        "handover",
+        "cancelled",
+        "change_refused",
+        "alarm",
+    ] = Field(description="What happened.")
+    vehicle_id: str | None = Field(default=None, description="Vehicle of the trip.")
+    kind: str = Field(default="", description="Alarm kind or hand-over direction, when relevant.")
+    digest: str = Field(default="", description="SHA-256 of the frozen manifest, from departure.")
+    reason: str = Field(default="", description="Why a change was refused, or what was found.")
+
+
+class TransportConfigPayload(Payload):
+    """A vehicle, driver or stored route was created or changed."""
+
+    target: str = Field(description="What changed, e.g. vehicle:<id>, driver:<id>, route:<id>.")
+    action: Literal["created", "updated", "retired"] = Field(description="What happened.")
+
+
+EVENT_TRANSPORT_TRIP = register(
+    EventType("transport.trip", TransportTripPayload, "A trip milestone or alarm.")
+)
+EVENT_TRANSPORT_CONFIG = register(
+    EventType("transport.config", TransportConfigPayload, "Transport configuration changed.")
+)

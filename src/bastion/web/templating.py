@@ -47,6 +47,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Compliance", "/console/compliance", Permission.COMPLIANCE_READ),
     NavItem("Upkeep", "/console/upkeep", Permission.UPKEEP_READ),
     NavItem("Video", "/console/video", Permission.VIDEO_READ),
+    NavItem("Transport", "/console/transport", Permission.TRANSPORT_READ),
 )
 
 

@@ -1,0 +1,1 @@
+"""Transport security: vehicles, drivers, varied routes, manifests, live GPS, dock hand-over."""
