@@ -371,6 +371,7 @@ class AlarmsRuntime:
                 adjacent=self._adjacent.get(event.site or "", lambda _z: ()),
                 now=event.time,
                 window_s=self.window_s,
+                priority=payload.priority,
             )
             if found is None:
                 service.open_incident(

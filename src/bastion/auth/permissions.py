@@ -38,6 +38,9 @@ Decisions worth knowing:
   nobody may grant a role, mint a token or act on an account whose permissions they
   do not already hold at that scope (see :func:`covers`), so only an admin creates
   admins.
+* Unlocking a door that a lockdown holds (``doors:override_lockdown``) belongs to the
+  security manager and the admin only, and needs a reason: an operator's plain
+  "Unlock" never beats a lockdown.
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ class Permission(StrEnum):
     CASH_MANAGE = "cash:manage"
     CASH_PICKUPS = "cash:pickups"
     CASH_INGEST = "cash:ingest"
+    DOORS_OVERRIDE_LOCKDOWN = "doors:override_lockdown"
     UPKEEP_READ = "upkeep:read"
     UPKEEP_TEST = "upkeep:test"
     UPKEEP_MANAGE = "upkeep:manage"

@@ -398,12 +398,12 @@ class NotifyPayload(Payload):
 
 
 class IncidentPayload(Payload):
-    """An incident was opened, grew, was requested by a rule, or was closed."""
+    """An incident was opened, grew, was escalated, was requested by a rule, or was closed."""
 
     incident_id: str | None = Field(
         default=None, description="Incident id (None on a request not yet handled)."
     )
-    action: Literal["requested", "opened", "updated", "closed"] = Field(
+    action: Literal["requested", "opened", "updated", "closed", "escalated"] = Field(
         description="What happened to the incident."
     )
     title: str = Field(default="", description="One-line summary.")
@@ -1020,6 +1020,58 @@ EVENT_CASH_TASK = register(
 )
 EVENT_CASH_CONFIG = register(
     EventType("cash.config", CashConfigPayload, "Cash configuration changed.")
+)
+
+
+# --- lockdown overrides ---------------------------------------------------------------------
+
+
+class DoorOverridePayload(Payload):
+    """A locked-down door unlocked on purpose, by a role allowed to override a lockdown."""
+
+    door_id: str = Field(description="Door unlocked despite the lockdown.")
+    lockdown_zone_ids: tuple[str, ...] = Field(
+        description="Root zones of the lockdowns that held the door when it was overridden."
+    )
+    reason: str = Field(min_length=1, description="Why, in the overriding person's words.")
+
+
+EVENT_DOOR_OVERRIDE = register(
+    EventType(
+        "door.lockdown_override",
+        DoorOverridePayload,
+        "A locked-down door was unlocked by an explicit, reasoned lockdown override.",
+    )
+)
+
+
+# --- compliance ---------------------------------------------------------------------------
+
+
+class CompliancePayload(Payload):
+    """A compliance record, override, hold, corrective action, run or purge changed.
+
+    Carries ids, rule ids, counts and record kinds only: never a name or a document.
+    """
+
+    action: Literal[
+        "record_added",
+        "incident_reported",
+        "override_set",
+        "profile_set",
+        "hold_placed",
+        "hold_released",
+        "action_opened",
+        "action_closed",
+        "checked",
+        "purged",
+    ] = Field(description="What happened.")
+    target: str = Field(description="Record, rule or action id concerned ('*' for runs).")
+    detail: dict[str, str] = Field(default_factory=dict, description="Non-personal facts.")
+
+
+EVENT_COMPLIANCE = register(
+    EventType("compliance.changed", CompliancePayload, "Compliance data changed or was checked.")
 )
 
 

@@ -67,7 +67,9 @@ class SimulatorConfig(BaseModel):
         description="Run simulated OSDP readers with their ptys here and badge through them.",
     )
     first_card: int = Field(
-        default=1001, title="First card", description="Card number of emp-001 (facility 1)."
+        default=1001,
+        title="First card",
+        description="Card number of the first demo person (facility 1).",
     )
 
 

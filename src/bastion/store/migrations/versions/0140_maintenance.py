@@ -2,7 +2,7 @@
 and camera-view checks.
 
 Revision ID: 0140_maintenance
-Revises: 0100_cash
+Revises: 0130_compliance
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 from bastion.store.base import UTCDateTime
 
 revision = "0140_maintenance"
-down_revision = "0100_cash"
+down_revision = "0130_compliance"
 branch_labels = None
 depends_on = None
 
