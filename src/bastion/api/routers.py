@@ -41,11 +41,11 @@ ROUTER_MODULES = (
     "bastion.web.upkeep",
     "bastion.video.api",
     "bastion.web.video",
-    "bastion.web.pages",
     "bastion.compliance.api",
     "bastion.web.compliance",
     "bastion.transport.api",
     "bastion.web.transport",
+    "bastion.web.pages",
 )
 
 

@@ -46,10 +46,7 @@ LazyGroup.groups = {
         "bastion.cli.compliance",
         "Compliance: state rule packs, checks and mock audits.",
     ),
-    "upkeep": (
-        "bastion.cli.upkeep",
-        "Upkeep checks: recording gaps in a segment folder, camera views.",
-    ),
+    "upkeep": ("bastion.cli.upkeep", "Upkeep: recording gaps in a segment folder, camera views."),
     "transport": ("bastion.cli.transport", "Transport: vehicles, trips, simulated GPS."),
 }
 

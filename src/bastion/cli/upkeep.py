@@ -17,7 +17,7 @@ from bastion.cli.common import console, fail, one_line_errors
 from bastion.maintenance import gaps, views
 from bastion.maintenance.recordings import SourceProblem, folder_segments
 
-app = typer.Typer(help="Upkeep checks: recording gaps in a segment folder, camera views.")
+app = typer.Typer(help="Upkeep: recording gaps in a segment folder, camera views.")
 
 
 def _moment(text: str, what: str) -> datetime:
