@@ -11,13 +11,16 @@ from bastion.store.base import Base, UTCDateTime
 
 
 class ClusterEvent(Base):
-    """One edge ledger row, kept as chained there: each edge's chain verifies on its own."""
+    """One edge ledger row, kept as chained there: each edge's chain verifies on its own.
+
+    The key is (node, seq): an edge's rows are deduplicated by their place in its chain.
+    """
 
     __tablename__ = "cluster_events"
 
     node_id: Mapped[str] = mapped_column(String(63), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    id: Mapped[str] = mapped_column(String(26), unique=True)
+    id: Mapped[str] = mapped_column(String(26))
     type: Mapped[str] = mapped_column(String(64))
     time: Mapped[datetime] = mapped_column(UTCDateTime())
     site: Mapped[str | None] = mapped_column(String(63))
@@ -31,7 +34,10 @@ class ClusterEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_cluster_events_site_time", "site", "time"),)
+    __table_args__ = (
+        Index("ix_cluster_events_site_time", "site", "time"),
+        Index("ix_cluster_events_id", "id"),
+    )
 
 
 class ClusterNode(Base):

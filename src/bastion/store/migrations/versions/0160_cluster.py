@@ -21,7 +21,7 @@ def upgrade() -> None:
         "cluster_events",
         sa.Column("node_id", sa.String(63), primary_key=True),
         sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
-        sa.Column("id", sa.String(26), nullable=False, unique=True),
+        sa.Column("id", sa.String(26), nullable=False),
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("time", UTCDateTime(), nullable=False),
         sa.Column("site", sa.String(63)),
@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("received_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_cluster_events_site_time", "cluster_events", ["site", "time"])
+    op.create_index("ix_cluster_events_id", "cluster_events", ["id"])
     op.create_table(
         "cluster_nodes",
         sa.Column("node_id", sa.String(63), primary_key=True),
@@ -63,5 +64,6 @@ def downgrade() -> None:
     """Drop the cluster tables."""
     op.drop_table("cluster_cursor")
     op.drop_table("cluster_nodes")
+    op.drop_index("ix_cluster_events_id", "cluster_events")
     op.drop_index("ix_cluster_events_site_time", "cluster_events")
     op.drop_table("cluster_events")
