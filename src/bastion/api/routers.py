@@ -51,6 +51,7 @@ RUNTIME_STARTERS = (
     "bastion.people.runtime:start_people",
     "bastion.automation.playbooks.runtime:start_playbooks",
     "bastion.cash.runtime:start_cash",
+    "bastion.cluster.runtime:start_cluster",
 )
 
 
