@@ -34,6 +34,7 @@ ROUTER_MODULES = (
     "bastion.web.analysis",
     "bastion.web.cash",
     "bastion.web.cash_review",
+    "bastion.cluster.api",
     "bastion.web.pages",
 )
 

@@ -83,6 +83,7 @@ class Permission(StrEnum):
     CASH_MANAGE = "cash:manage"
     CASH_PICKUPS = "cash:pickups"
     CASH_INGEST = "cash:ingest"
+    CLUSTER_READ = "cluster:read"
 
 
 class Role(StrEnum):
@@ -121,6 +122,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.NOTIFY_SEND,
             P.SAFETY_SELF,
             P.CASH_READ,
+            P.CLUSTER_READ,
         }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(
