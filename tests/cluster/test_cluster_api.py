@@ -76,3 +76,15 @@ def test_an_unknown_site_is_a_plain_not_found(two_sites: Hub, client_for: Client
     admin: TestClient = client_for(Role.ADMIN)
     reply = admin.get("/api/sites/nowhere/cluster/nodes")
     assert reply.status_code == 404
+
+
+async def test_the_console_page_shows_own_sites_edges_by_site_name(
+    two_sites: Hub, client_for: ClientFor
+) -> None:
+    operator = client_for(Role.OPERATOR, site_id=CULTIVATION)
+    beat(two_sites)
+    html = operator.get("/console/cluster").text
+    assert 'id="node-edge-grow"' in html and "edge-shop" not in html
+    assert two_sites.extras["sites"][CULTIVATION].site.name in html
+    assert "connected" in html and "central-1" in html
+    assert 'href="/console/cluster"' in html

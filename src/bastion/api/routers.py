@@ -35,6 +35,7 @@ ROUTER_MODULES = (
     "bastion.web.cash",
     "bastion.web.cash_review",
     "bastion.cluster.api",
+    "bastion.web.cluster",
     "bastion.web.pages",
 )
 

@@ -43,6 +43,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Rules", "/console/rules", Permission.RULES_READ),
     NavItem("Reports", "/console/reports", Permission.REPORTS_READ),
     NavItem("Analysis", "/console/analysis", Permission.ANALYSIS_READ),
+    NavItem("Cluster", "/console/cluster", Permission.CLUSTER_READ),
 )
 
 
