@@ -52,16 +52,14 @@ async def test_an_edge_killed_repeatedly_loses_and_doubles_nothing(
     await central.ready.wait()
     rng = random.Random(20)
     for _ in range(KILLS):
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.cluster.storm_edge",
-                str(edge_db_path),
-                nats_url,
-                names.prefix,
-                "edge-k",
-            ],
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.cluster.storm_edge",
+            str(edge_db_path),
+            nats_url,
+            names.prefix,
+            "edge-k",
             cwd=ROOT,
         )
         before = head_seq(edge_db)
