@@ -50,6 +50,8 @@ class EdgeStats:
     acked_seq: int = 0
     commands_applied: int = 0
     last_command_ms: float | None = None
+    published: int = 0
+    """Rows published, counting those sent again after a timeout or outage."""
 
 
 def read_cursor(db: Database, node_id: str) -> int:
@@ -159,6 +161,7 @@ class Replicator:
         try:
             for row in rows:
                 data = encode(row.model_copy(update={"sent_at": now}))
+                self.stats.published += 1
                 futures.append(
                     await self.js.publish_async(
                         self.subject,

@@ -115,8 +115,26 @@ def store_batch(db: Database, events: Sequence[ReplicatedEvent]) -> BatchResult:
                     )
                 )
         if inserts:
-            session.execute(insert(ClusterEvent), inserts)
+            _insert(session, inserts)
     return BatchResult(outcomes, stored)
+
+
+_COLUMNS = (
+    "node_id", "seq", "id", "type", "time", "site", "subject", "device", "context_id",
+    "parent_id", "actor", "payload", "prev_hash", "hash", "received_at",
+)  # fmt: skip
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows; on PostgreSQL with COPY (several times cheaper than a multi-row insert)."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(ClusterEvent), rows)
+        return
+    driver = session.connection().connection.driver_connection
+    statement = f"COPY cluster_events ({', '.join(_COLUMNS)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            copy.write_row(tuple(row[c] for c in _COLUMNS))
 
 
 def _row(event: ReplicatedEvent, now: datetime) -> dict[str, Any]:
