@@ -96,6 +96,7 @@ class CentralNode:
         self.js: JetStreamContext | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
+        self.stopping = asyncio.Event()
         self._beats: list[Heartbeat] = []
 
     def start(self) -> None:
@@ -134,7 +135,7 @@ class CentralNode:
         self.ready.set()
 
     async def _consume(self, sub: JetStreamContext.PullSubscription) -> None:
-        while True:
+        while not self.stopping.is_set():
             try:
                 msgs = await sub.fetch(batch=self.batch, timeout=1.0)
             except NatsTimeout:
@@ -211,14 +212,15 @@ class CentralNode:
             _LOGGER.debug("ignoring a heartbeat: %s", exc)
 
     async def _alive(self) -> None:
-        while True:
+        while not self.stopping.is_set():
             beats, self._beats = self._beats, []
             try:
                 await asyncio.to_thread(ingest.record_heartbeats, self.db, beats)
                 await asyncio.to_thread(ingest.record_central, self.db, self.node_id)
             except Exception as exc:
                 _LOGGER.debug("heartbeats not recorded: %s", exc)
-            await asyncio.sleep(self.heartbeat_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.heartbeat_s)
 
     async def send(self, command: Command) -> None:
         """Publish a command for a site's edges (stored: an edge away now gets it later)."""
@@ -241,7 +243,13 @@ class CentralNode:
         return int(info.num_pending or 0), int(info.num_ack_pending or 0)
 
     async def stop(self) -> None:
-        """Stop consuming; unacknowledged messages go to the other central nodes."""
+        """Stop consuming; unacknowledged messages go to the other central nodes.
+
+        A batch being written is finished first (its thread cannot be interrupted).
+        """
+        self.stopping.set()
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=15)
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
