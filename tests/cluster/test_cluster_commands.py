@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nats
 import pytest
+from nats.aio.msg import Msg
 from sqlalchemy import select
 
 from bastion.access import service as access_service
@@ -156,7 +157,7 @@ async def test_a_central_revocation_is_sent_to_the_site_and_an_edge_echo_is_not(
     listener = await nats.connect(nats_url)
     received: list[Command] = []
 
-    async def keep(msg: nats.aio.msg.Msg) -> None:
+    async def keep(msg: Msg) -> None:
         received.append(decode(Command, msg.data))
 
     await listener.subscribe(names.commands(site_id), cb=keep)

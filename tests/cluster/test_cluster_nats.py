@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import nats
+from nats.aio.client import Client
 from sqlalchemy import select
 
 from bastion.cluster.bus import ensure_streams
@@ -34,7 +35,7 @@ async def _stored(db: Database, node_id: str, count: int) -> bool:
 
 async def _edge(
     url: str, names: Names, store: EdgeStore, node_id: str = "edge-a"
-) -> tuple[nats.NATS, asyncio.Task[None], Replicator]:
+) -> tuple[Client, asyncio.Task[None], Replicator]:
     nc = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     js = nc.jetstream()
     await ensure_streams(js, names)
