@@ -79,7 +79,7 @@ async def test_a_revocation_reaches_a_connected_edge_and_its_record_comes_back_u
     edge.start()
     central = CentralNode(database, url=nats_url, node_id="central-1", names=names)
     central.start()
-    await asyncio.gather(edge.ready.wait(), central.ready.wait())
+    await asyncio.wait_for(asyncio.gather(edge.ready.wait(), central.ready.wait()), 60)
     command = Command(
         id=new_id(),
         kind="revoke_credential",
@@ -119,11 +119,11 @@ async def test_a_command_sent_while_the_edge_is_away_is_applied_when_it_returns(
     engine = start_access(edge_hub)
     edge = EdgeNode(edge_hub, url=nats_url, node_id="edge-a", site_id=site_id, names=names)
     edge.start()
-    await edge.ready.wait()
-    await edge.stop()  # the edge goes away (its durable consumer stays)
+    await asyncio.wait_for(edge.ready.wait(), 60)
+    await asyncio.wait_for(edge.stop(), 60)  # the edge goes away (its durable consumer stays)
     central = CentralNode(database, url=nats_url, node_id="central-1", names=names)
     central.start()
-    await central.ready.wait()
+    await asyncio.wait_for(central.ready.wait(), 60)
     await central.send(
         Command(
             id=new_id(),

@@ -36,6 +36,7 @@ from bastion.hub import Hub
 from bastion.store.db import Database
 
 _LOGGER = logging.getLogger(__name__)
+CLOSE_S = 10.0
 EARLY_DELAY_S = 0.2
 DOWN_DELAY_S = 1.0
 
@@ -257,8 +258,9 @@ class CentralNode:
                 await task
         self.tasks = []
         if self.nc is not None:
+            # Bounded: closing a connection in the middle of a reconnect can wait for ever.
             with contextlib.suppress(Exception):
-                await self.nc.close()
+                await asyncio.wait_for(self.nc.close(), CLOSE_S)
             self.nc = None
 
 

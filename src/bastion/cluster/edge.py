@@ -40,6 +40,7 @@ from bastion.store.db import Database
 from bastion.store.ledger import LedgerRow
 
 _LOGGER = logging.getLogger(__name__)
+CLOSE_S = 10.0
 
 
 @dataclass
@@ -373,6 +374,7 @@ class EdgeNode:
                 await task
         self.tasks = []
         if self.nc is not None:
+            # Bounded: closing a connection in the middle of a reconnect can wait for ever.
             with contextlib.suppress(Exception):
-                await self.nc.close()
+                await asyncio.wait_for(self.nc.close(), CLOSE_S)
             self.nc = None
