@@ -43,11 +43,15 @@ from ulid import ULID
 
 from bastion.cluster.bus import delete_streams, ensure_streams
 from bastion.cluster.central import CentralNode
-from bastion.cluster.edge import Replicator, read_rows
+from bastion.cluster.edge import EdgeNode, Replicator, read_rows
 from bastion.cluster.models import ClusterEvent
 from bastion.cluster.names import Names
-from bastion.core.context import Context
+from bastion.cluster.wire import Command, epoch_now
+from bastion.core.bus import Bus
+from bastion.core.context import Context, new_id
 from bastion.core.events import EVENT_ACCESS_DECISION, AccessDecisionPayload, make_event
+from bastion.hub import Hub
+from bastion.settings import Settings
 from bastion.store.db import Database
 from bastion.store.ledger import Ledger
 
@@ -83,6 +87,7 @@ class Edge:
     """One simulated site: its own SQLite ledger and replicator."""
 
     def __init__(self, folder: Path, index: int) -> None:
+        self.folder = folder
         self.site = f"site-{index:02d}"
         self.node = f"edge-{index:02d}"
         folder.mkdir()
@@ -132,6 +137,41 @@ def p99_ms(db: Database, since: datetime) -> float | None:
             {"since": since},
         ).scalar()
     return float(value) if value is not None else None
+
+
+async def revocation_latency(central: CentralNode, edge: Edge, count: int = 20) -> str:
+    """Send revocations to a connected edge; return issue-to-applied p50 and max in ms."""
+    hub = Hub(
+        settings=Settings(data_dir=edge.folder),
+        db=edge.db,
+        ledger=edge.ledger,
+        bus=Bus(sink=edge.ledger),
+    )
+    node = EdgeNode(hub, url=NATS_URL, node_id=edge.node, site_id=edge.site, names=central.names)
+    node.start()
+    await asyncio.wait_for(node.ready.wait(), 60)
+    samples = []
+    for _ in range(count):
+        before = node.stats.commands_applied
+        await central.send(
+            Command(
+                id=new_id(),
+                kind="revoke_credential",
+                site_id=edge.site,
+                issued_at=epoch_now(),
+                credential_id=f"c{before}",
+            )
+        )
+        deadline = time.monotonic() + 30
+        while node.stats.commands_applied == before and time.monotonic() < deadline:  # noqa: ASYNC110 (polls a counter the edge bumps)
+            await asyncio.sleep(0.002)
+        if node.stats.last_command_ms is not None and node.stats.commands_applied > before:
+            samples.append(node.stats.last_command_ms)
+    await node.stop()
+    if not samples:
+        return "timed out"
+    samples.sort()
+    return f"{samples[len(samples) // 2]:.1f} / {samples[-1]:.1f} ({len(samples)} sent)"
 
 
 def copy_peer(url: str, edges: list[Edge]) -> float:
@@ -229,13 +269,14 @@ async def run(args: argparse.Namespace) -> tuple[float | None, float | None, flo
             facts["duplicates_seen"] = central.stats.duplicates
             facts["early_redelivered"] = central.stats.early
             facts["published"] = sum(e.replicator.stats.published for e in edges if e.replicator)
-            await central.stop()
-            central = None
             for edge in edges:
                 if edge.task is not None:
                     edge.task.cancel()
+            facts["revocation_ms_p50_max"] = await revocation_latency(central, edges[0])
             peer = await asyncio.to_thread(copy_peer, url, edges)
             facts["copy_rows"] = total + paced
+            await central.stop()
+            central = None
             return ours, latency, peer, facts
     finally:
         if central is not None:
