@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import nats
 import pytest
+from nats.aio.client import Client
 from ulid import ULID
 
 from bastion.cluster.bus import delete_streams
@@ -47,11 +49,17 @@ async def names(nats_url: str) -> AsyncIterator[Names]:
     """Return stream and subject names no other test or node uses; delete the streams after."""
     own = Names(prefix=f"t{str(ULID()).lower()[-12:]}")
     yield own
-    nc = await nats.connect(nats_url)
+    nc = await asyncio.wait_for(nats.connect(nats_url), 30)
     try:
-        await delete_streams(nc.jetstream(), own)
+        await asyncio.wait_for(delete_streams(nc.jetstream(), own), 30)
     finally:
-        await nc.close()
+        await close(nc)
+
+
+async def close(nc: Client) -> None:
+    """Close a NATS connection, giving up after a while (a close can wait on a reconnect)."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(nc.close(), 10)
 
 
 def free_port() -> int:

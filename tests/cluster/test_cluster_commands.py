@@ -28,7 +28,7 @@ from bastion.settings import Settings
 from bastion.site import service as site_service
 from bastion.site.schemas import Site
 from bastion.store.db import Database
-from tests.cluster.conftest import EdgeStore, wait_for
+from tests.cluster.conftest import EdgeStore, close, wait_for
 
 CTX = Context(actor="test")
 
@@ -152,7 +152,7 @@ async def test_a_central_revocation_is_sent_to_the_site_and_an_edge_echo_is_not(
     credential_id = _pin_holder(site_hub, site_id)
     node = CentralNode(site_hub.db, url=nats_url, node_id="central-1", names=names, hub=site_hub)
     node.start()
-    await node.ready.wait()
+    await asyncio.wait_for(node.ready.wait(), 60)
     runtime = CentralRuntime(site_hub, node)
     listener = await nats.connect(nats_url)
     received: list[Command] = []
@@ -179,5 +179,5 @@ async def test_a_central_revocation_is_sent_to_the_site_and_an_edge_echo_is_not(
     )
     await site_hub.bus.drain()
     assert len(received) == 1
-    await listener.close()
+    await close(listener)
     await runtime.stop()

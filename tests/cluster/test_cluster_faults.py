@@ -25,7 +25,7 @@ from bastion.cluster.names import Names
 from bastion.cluster.status import verify_node
 from bastion.store.db import Database
 from bastion.store.ledger import Ledger
-from tests.cluster.conftest import wait_for
+from tests.cluster.conftest import close, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("BASTION_CLUSTER_KILLS", "5"))
@@ -49,7 +49,7 @@ async def test_an_edge_killed_repeatedly_loses_and_doubles_nothing(
     edge_db.migrate()
     central = CentralNode(database, url=nats_url, node_id="central-1", names=names)
     central.start()
-    await central.ready.wait()
+    await asyncio.wait_for(central.ready.wait(), 60)
     rng = random.Random(20)
     for _ in range(KILLS):
         process = await asyncio.create_subprocess_exec(
@@ -91,6 +91,6 @@ async def test_an_edge_killed_repeatedly_loses_and_doubles_nothing(
     edge_ledger.close()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    await nc.close()
+    await close(nc)
     await central.stop()
     edge_db.dispose()

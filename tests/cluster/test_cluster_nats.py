@@ -15,7 +15,7 @@ from bastion.cluster.models import ClusterCursor, ClusterEvent
 from bastion.cluster.names import Names
 from bastion.cluster.status import node_status, verify_node
 from bastion.store.db import Database
-from tests.cluster.conftest import EdgeStore, PrivateNats, wait_for
+from tests.cluster.conftest import EdgeStore, PrivateNats, close, wait_for
 
 
 def _seqs(db: Database, node_id: str) -> list[int]:
@@ -43,11 +43,11 @@ async def _edge(
     return nc, asyncio.create_task(replicator.run()), replicator
 
 
-async def _stop(task: asyncio.Task[None], *closers: object) -> None:
+async def _stop(task: asyncio.Task[None], *connections: Client) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    for closer in closers:
-        await closer.close()  # type: ignore[attr-defined]
+    for nc in connections:
+        await close(nc)
 
 
 async def test_edge_rows_reach_the_central_ledger_once_in_order(
@@ -110,7 +110,7 @@ async def test_two_central_nodes_share_the_work_and_one_may_die(
     )
     first.start()
     second.start()
-    await asyncio.gather(first.ready.wait(), second.ready.wait())
+    await asyncio.wait_for(asyncio.gather(first.ready.wait(), second.ready.wait()), 60)
     nc, task, _ = await _edge(nats_url, names, edge_store)
     await edge_store.record(300)
     await wait_for(lambda: _stored(database, "edge-a", 50))
@@ -130,7 +130,7 @@ async def test_an_unreadable_message_is_refused_and_the_site_goes_on(
 ) -> None:
     central = CentralNode(database, url=nats_url, node_id="central-1", names=names)
     central.start()
-    await central.ready.wait()
+    await asyncio.wait_for(central.ready.wait(), 60)
     nc, task, _ = await _edge(nats_url, names, edge_store)
     await nc.jetstream().publish(names.events("lab"), b'{"node": "edge-a", "seq": "x"}')
     await edge_store.record(20)
