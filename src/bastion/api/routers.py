@@ -45,6 +45,8 @@ ROUTER_MODULES = (
     "bastion.web.compliance",
     "bastion.transport.api",
     "bastion.web.transport",
+    "bastion.cluster.api",
+    "bastion.web.cluster",
     "bastion.web.pages",
 )
 
@@ -66,6 +68,7 @@ RUNTIME_STARTERS = (
     "bastion.maintenance.upkeep:start_upkeep",
     "bastion.video.runtime:start_video",
     "bastion.transport.runtime:start_transport",
+    "bastion.cluster.runtime:start_cluster",
 )
 
 

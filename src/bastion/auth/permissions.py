@@ -103,6 +103,7 @@ class Permission(StrEnum):
     TRANSPORT_READ = "transport:read"
     TRANSPORT_DISPATCH = "transport:dispatch"
     TRANSPORT_MANAGE = "transport:manage"
+    CLUSTER_READ = "cluster:read"
 
 
 class Role(StrEnum):
@@ -144,6 +145,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.UPKEEP_READ,
             P.VIDEO_READ,
             P.TRANSPORT_READ,
+            P.CLUSTER_READ,
         }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(

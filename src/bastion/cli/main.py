@@ -48,6 +48,10 @@ LazyGroup.groups = {
     ),
     "upkeep": ("bastion.cli.upkeep", "Upkeep: recording gaps in a segment folder, camera views."),
     "transport": ("bastion.cli.transport", "Transport: vehicles, trips, simulated GPS."),
+    "cluster": (
+        "bastion.cli.cluster",
+        "Multi-site operation: edge nodes per site, central nodes, NATS JetStream between.",
+    ),
 }
 
 show_flags_as_flags()

@@ -48,6 +48,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Upkeep", "/console/upkeep", Permission.UPKEEP_READ),
     NavItem("Video", "/console/video", Permission.VIDEO_READ),
     NavItem("Transport", "/console/transport", Permission.TRANSPORT_READ),
+    NavItem("Cluster", "/console/cluster", Permission.CLUSTER_READ),
 )
 
 

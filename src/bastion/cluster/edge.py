@@ -1,0 +1,380 @@
+"""An edge node's link to the central side: replicate its ledger up, apply commands coming down.
+
+The edge decides and records on its own (access engine, local SQLite ledger) whether
+or not the bus answers; this link only reads what is already committed. Rows go up
+in sequence order with the event id as the JetStream message id, and the position
+acknowledged by the stream is kept in the edge's database, so after a crash, a kill
+or an outage the edge sends again from there (the stream drops what it already
+holds, the central side drops the rest). Commands arrive on the site's durable
+consumer and are acknowledged only once applied, so one sent while the edge was
+away is applied when it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from bastion.access import service as access_service
+from bastion.access.runtime import engine_of
+from bastion.cluster.bus import connect, ensure_streams
+from bastion.cluster.models import ClusterCursor
+from bastion.cluster.names import Names, check_token
+from bastion.cluster.wire import Command, Heartbeat, ReplicatedEvent, decode, encode, epoch_now
+from bastion.core.context import Context
+from bastion.core.errors import BastionError
+from bastion.hub import Hub, work_in_thread
+from bastion.store.db import Database
+from bastion.store.ledger import LedgerRow
+
+_LOGGER = logging.getLogger(__name__)
+CLOSE_S = 10.0
+
+
+@dataclass
+class EdgeStats:
+    """What the edge reports in its heartbeat."""
+
+    head_seq: int = 0
+    acked_seq: int = 0
+    commands_applied: int = 0
+    last_command_ms: float | None = None
+    published: int = 0
+    """Rows published, counting those sent again after a timeout or outage."""
+
+
+def read_cursor(db: Database, node_id: str) -> int:
+    """Return the newest local row the stream has acknowledged (0 before the first)."""
+    with db.sessions() as session:
+        row = session.get(ClusterCursor, node_id)
+        return row.seq if row is not None else 0
+
+
+def write_cursor(db: Database, node_id: str, seq: int) -> None:
+    """Remember that the stream holds every local row up to ``seq``."""
+    with db.unit_of_work() as session:
+        row = session.get(ClusterCursor, node_id)
+        if row is None:
+            session.add(ClusterCursor(name=node_id, seq=seq))
+        elif seq > row.seq:
+            row.seq = seq
+
+
+def read_rows(db: Database, node_id: str, after: int, limit: int) -> list[ReplicatedEvent]:
+    """Return up to ``limit`` local ledger rows after ``after``, as they travel."""
+    with db.sessions() as session:
+        rows = session.execute(
+            select(LedgerRow).where(LedgerRow.seq > after).order_by(LedgerRow.seq).limit(limit)
+        ).scalars()
+        return [_wire(node_id, row) for row in rows]
+
+
+def head_seq(db: Database) -> int:
+    """Return the newest sequence number of the local ledger."""
+    with db.sessions() as session:
+        value = session.execute(text("SELECT seq FROM ledger_head WHERE id = 1")).scalar()
+        return int(value or 0)
+
+
+def _wire(node_id: str, row: LedgerRow) -> ReplicatedEvent:
+    return ReplicatedEvent(
+        node=node_id,
+        seq=row.seq,
+        id=row.id,
+        type=row.type,
+        time=row.time,
+        site=row.site,
+        subject=row.subject,
+        device=row.device,
+        ctx=row.context_id,
+        parent=row.parent_id,
+        actor=row.actor,
+        payload=row.payload,
+        prev=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+class Replicator:
+    """Send a database's committed ledger rows to the stream, in order, until stopped."""
+
+    def __init__(
+        self,
+        db: Database,
+        js: JetStreamContext,
+        names: Names,
+        *,
+        node_id: str,
+        site_id: str,
+        batch: int = 500,
+        poll_s: float = 0.05,
+        ack_timeout_s: float = 5.0,
+    ) -> None:
+        self.db = db
+        self.js = js
+        self.names = names
+        self.node_id = check_token(node_id, "node id")
+        self.subject = names.events(site_id)
+        self.batch = batch
+        self.poll_s = poll_s
+        self.ack_timeout_s = ack_timeout_s
+        self.stats = EdgeStats()
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        """Replicate for ever: read, publish, wait for the stream's acks, advance the cursor."""
+        self.stats.acked_seq = await asyncio.to_thread(read_cursor, self.db, self.node_id)
+        delay = 0.2
+        while True:
+            rows = await asyncio.to_thread(
+                read_rows, self.db, self.node_id, self.stats.acked_seq, self.batch
+            )
+            if not rows:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.poll_s)
+                self.wake.clear()
+                continue
+            sent = await self.publish(rows)
+            if sent:
+                await asyncio.to_thread(write_cursor, self.db, self.node_id, sent)
+                self.stats.acked_seq = sent
+                delay = 0.2
+            if sent != rows[-1].seq:
+                await asyncio.sleep(delay)  # the bus is away: the rows wait on disk
+                delay = min(delay * 2, 5.0)
+
+    async def publish(self, rows: Sequence[ReplicatedEvent]) -> int:
+        """Publish ``rows`` pipelined; return the newest seq acknowledged without a gap (0: none)."""
+        futures: list[asyncio.Future[Any]] = []
+        now = epoch_now()
+        try:
+            for row in rows:
+                data = encode(row.model_copy(update={"sent_at": now}))
+                self.stats.published += 1
+                futures.append(
+                    await self.js.publish_async(
+                        self.subject,
+                        data,
+                        wait_stall=self.ack_timeout_s,
+                        headers={"Nats-Msg-Id": row.id},
+                    )
+                )
+        except Exception as exc:
+            _LOGGER.debug("publishing stopped after %d rows: %s", len(futures), exc)
+        if not futures:
+            return 0
+        done, _ = await asyncio.wait(futures, timeout=self.ack_timeout_s)
+        acked = 0
+        for row, future in zip(rows, futures, strict=False):
+            if future not in done or future.cancelled() or future.exception() is not None:
+                break
+            acked = row.seq
+        for future in futures:
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()  # retrieved: no "never retrieved" warning
+        return acked
+
+
+class CommandApplier:
+    """Apply the site's commands on this edge (engine first, then its own records)."""
+
+    def __init__(self, hub: Hub, *, stats: EdgeStats) -> None:
+        self.hub = hub
+        self.stats = stats
+
+    async def apply(self, command: Command) -> None:
+        """Apply one command now; what does not apply here is logged and counted."""
+        engine = engine_of(self.hub)
+        if command.kind == "revoke_credential" and command.credential_id:
+            if engine is not None:
+                with contextlib.suppress(BastionError):
+                    engine.revoke_credential(command.credential_id)
+            self._applied(command)
+            await self._revoke_record(command)
+        elif command.kind == "lockdown" and engine is not None:
+            for zone in command.zone_ids:
+                try:
+                    engine.lockdown(command.site_id, zone, active=command.active)
+                except BastionError as exc:
+                    _LOGGER.warning("lockdown command %s: %s", command.id, exc)
+            self._applied(command)
+        else:
+            self._applied(command)
+
+    def _applied(self, command: Command) -> None:
+        self.stats.commands_applied += 1
+        self.stats.last_command_ms = max(0.0, (epoch_now() - command.issued_at) * 1000.0)
+
+    async def _revoke_record(self, command: Command) -> None:
+        credential_id = command.credential_id or ""
+
+        def revoke(session: Session) -> None:
+            try:
+                access_service.revoke_credential(
+                    session=session,
+                    credential_id=credential_id,
+                    reason=command.reason or "revoked centrally",
+                    context=Context(actor=f"central:{command.actor}"[:128]),
+                    now=self.hub.clock.now(),
+                )
+            except BastionError as exc:
+                _LOGGER.info("revocation %s not recorded here: %s", command.id, exc)
+
+        await work_in_thread(self.hub, revoke)
+
+
+class EdgeNode:
+    """Everything an edge runs on the bus: replication, commands, heartbeats."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        url: str,
+        node_id: str,
+        site_id: str,
+        names: Names | None = None,
+        batch: int = 500,
+        heartbeat_s: float = 1.0,
+    ) -> None:
+        self.hub = hub
+        self.url = url
+        self.node_id = check_token(node_id, "node id")
+        self.site_id = check_token(site_id, "site id")
+        self.names = names or Names()
+        self.batch = batch
+        self.heartbeat_s = heartbeat_s
+        self.nc: Client | None = None
+        self.replicator: Replicator | None = None
+        self.applier: CommandApplier | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.ready = asyncio.Event()
+
+    @property
+    def stats(self) -> EdgeStats:
+        """Return the replication and command figures (zero before the link is up)."""
+        return self.replicator.stats if self.replicator is not None else EdgeStats()
+
+    def start(self) -> None:
+        """Start linking in the background; deciding never waits for it."""
+        self.tasks.append(asyncio.get_running_loop().create_task(self._run(), name="edge-link"))
+
+    async def _run(self) -> None:
+        self.nc = await connect(self.url, name=f"bastion-edge-{self.node_id}")
+        js = self.nc.jetstream()
+        while True:
+            try:
+                await ensure_streams(js, self.names)
+                break
+            except Exception as exc:
+                _LOGGER.warning("cannot set up the streams yet: %s", exc)
+                await asyncio.sleep(1.0)
+        self.replicator = Replicator(
+            self.hub.db,
+            js,
+            self.names,
+            node_id=self.node_id,
+            site_id=self.site_id,
+            batch=self.batch,
+        )
+        self.applier = CommandApplier(self.hub, stats=self.replicator.stats)
+        loop = asyncio.get_running_loop()
+        self.tasks += [
+            loop.create_task(self.replicator.run(), name="edge-replicate"),
+            loop.create_task(self._commands(js), name="edge-commands"),
+            loop.create_task(self._heartbeats(), name="edge-heartbeat"),
+        ]
+        self.ready.set()
+
+    async def _commands(self, js: JetStreamContext) -> None:
+        subject = self.names.commands(self.site_id)
+        durable = self.names.edge_durable(self.node_id)
+        config = ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subject=subject,
+            ack_wait=30,
+        )
+        sub = None
+        while sub is None:
+            try:
+                sub = await js.pull_subscribe(
+                    subject, durable=durable, stream=self.names.commands_stream, config=config
+                )
+            except Exception as exc:
+                _LOGGER.warning("cannot follow the commands yet: %s", exc)
+                await asyncio.sleep(1.0)
+        while True:
+            try:
+                msgs = await sub.fetch(batch=50, timeout=1.0)
+            except NatsTimeout:
+                continue
+            except Exception as exc:
+                _LOGGER.debug("fetching commands failed: %s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            for msg in msgs:
+                await self._one_command(msg)
+
+    async def _one_command(self, msg: Msg) -> None:
+        try:
+            command = decode(Command, msg.data)
+        except BastionError as exc:
+            _LOGGER.warning("dropping an unreadable command: %s", exc)
+            await msg.term()
+            return
+        assert self.applier is not None
+        try:
+            await self.applier.apply(command)
+        except Exception:
+            _LOGGER.exception("applying command %s failed; it will come again", command.id)
+            await msg.nak(delay=1.0)
+            return
+        await msg.ack()
+
+    async def _heartbeats(self) -> None:
+        while True:
+            if self.nc is not None and self.nc.is_connected and self.replicator is not None:
+                stats = self.replicator.stats
+                stats.head_seq = await asyncio.to_thread(head_seq, self.hub.db)
+                beat = Heartbeat(
+                    node=self.node_id,
+                    site_id=self.site_id,
+                    head_seq=stats.head_seq,
+                    acked_seq=stats.acked_seq,
+                    commands_applied=stats.commands_applied,
+                    last_command_ms=stats.last_command_ms,
+                    sent_at=epoch_now(),
+                )
+                with contextlib.suppress(Exception):
+                    await self.nc.publish(self.names.status(self.site_id), encode(beat))
+            await asyncio.sleep(self.heartbeat_s)
+
+    async def stop(self) -> None:
+        """Stop the link; unsent rows stay on disk and go up on the next start."""
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.tasks = []
+        if self.nc is not None:
+            # Bounded: closing a connection in the middle of a reconnect can wait for ever.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.nc.close(), CLOSE_S)
+            self.nc = None
