@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,7 +39,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BastionError)
     async def _bastion_error(request: Request, exc: BastionError) -> Response:
         if isinstance(exc, Unauthorized) and _wants_page(request):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            back = quote(request.url.path, safe="/")
+            return RedirectResponse(f"/login?next={back}", status_code=303)
         if isinstance(exc, NotFound) and _wants_page(request):
             # The console installs its own page (a front end may not import another).
             render = getattr(request.app.state, "not_found_page", None)
