@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -72,12 +73,30 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return problem(exc.status_code, "HTTP error", str(exc.detail))
+        response = problem(exc.status_code, _phrase(exc.status_code), str(exc.detail))
+        if exc.headers:  # 405 keeps its Allow header, 401 its challenge
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Logged with its traceback by the server; the client learns nothing internal.
+        _LOGGER.error(
+            "unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path
+        )
+        return problem(500, "Internal error", "The server failed; the error has been logged.")
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "HTTP error"
 
 
 def create_app(hub: Hub) -> FastAPI:
     """Build the API and console application for ``hub``."""
-    from bastion.api import routers
+    from bastion.api import openapi, routers
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,8 +119,11 @@ def create_app(hub: Hub) -> FastAPI:
         version=__version__,
         description="Security operations for high-risk, regulated facilities.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN: off; the JSON stays
+        redoc_url=None,
     )
     app.state.hub = hub
     install_error_handlers(app)
     routers.include_all(app)
+    openapi.install(app)
     return app
