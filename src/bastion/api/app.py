@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastion import __version__
+from bastion.api.guard import HttpGuard
 from bastion.core.errors import BastionError, NotFound, StorageUnavailable, Unauthorized
 from bastion.hub import Hub
 from bastion.store.db import is_unreachable
@@ -123,6 +124,7 @@ def create_app(hub: Hub) -> FastAPI:
         redoc_url=None,
     )
     app.state.hub = hub
+    app.add_middleware(HttpGuard)
     install_error_handlers(app)
     routers.include_all(app)
     openapi.install(app)
