@@ -119,3 +119,24 @@ def test_console_pages_have_no_inline_script(client_for):
     page = client_for(Role.OPERATOR).get("/console")
     assert page.status_code == 200
     assert "<script>" not in page.text and "cdn" not in page.text.lower()
+
+
+def test_a_site_nested_a_thousand_deep_is_a_problem_not_a_crash(client_for):
+    admin = client_for(Role.ADMIN)
+    deep = "site:\n  id: x\n  name: " + "[" * 1000 + "]" * 1000 + "\n"
+    response = admin.put("/api/sites", content=deep, headers={"content-type": "application/yaml"})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert "nested more than 64 levels deep" in response.json()["detail"]
+
+
+def test_a_pos_batch_nested_past_the_parser_is_a_problem(client_for):
+    admin = client_for(Role.ADMIN)
+    deep = b"[" * 50_000 + b"]" * 50_000
+    response = admin.post(
+        "/api/sites/dispensary-main/cash/pos/transactions",
+        content=deep,
+        headers={"content-type": "application/json"},
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)

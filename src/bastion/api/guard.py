@@ -62,7 +62,7 @@ def _rule(methods: str, path: str, limit: int, what: str) -> BodyLimit:
 # First match wins; the default applies to everything else.
 LIMITS: tuple[BodyLimit, ...] = (
     _rule("POST", r"^/api/auth/", 16 * KIB, "a sign-in request"),
-    _rule("PUT", r"^/api/sites/?$", 1 * MIB, "a site model"),
+    _rule("PUT", r"^/api/sites/?$", 512 * KIB, "a site model"),
     _rule("POST", r"^/api/sites/[^/]+/cash/pos/(import|transactions)$", 64 * MIB, "a POS export"),
 )
 DEFAULT_LIMIT = 1 * MIB
