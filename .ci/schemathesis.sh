@@ -2,13 +2,13 @@
 # Fuzz every API operation with schemathesis against a real `bastion serve` on SQLite (a
 # fresh data directory, the example dispensary, an admin API token), with a bounded budget.
 # Fails when any response is a server error (5xx). Budget: ST_MAX_EXAMPLES per operation
-# (default 10), ST_TIMEOUT seconds for the whole run (default 900).
+# (default 10), ST_TIMEOUT seconds for the whole run (default 1800), ST_WORKERS clients (2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASTION=${BASTION:-.venv/bin/bastion}
 SCHEMATHESIS=${SCHEMATHESIS:-.venv/bin/schemathesis}
 MAX_EXAMPLES=${ST_MAX_EXAMPLES:-10}
-TIMEOUT=${ST_TIMEOUT:-900}
+TIMEOUT=${ST_TIMEOUT:-1800}
 REPORT_DIR=${ST_REPORT_DIR:-}
 
 work=$(mktemp -d)
@@ -57,7 +57,7 @@ fuzz() {
     --checks not_a_server_error \
     --phases examples,coverage,fuzzing \
     --max-examples "$MAX_EXAMPLES" \
-    --workers 1 \
+    --workers "${ST_WORKERS:-2}" \
     --request-timeout 30 \
     --seed "${ST_SEED:-1}" \
     --generation-database none \
