@@ -77,3 +77,13 @@ def test_event_times_are_written_out_not_unix_seconds(client_for, until):
     assert response.status_code == 422, response.text
     assert "ISO 8601" in response.json()["detail"]
     assert admin.get("/api/events", params={"until": "2026-03-07T15:00:00Z"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/events", "/api/visitors/log.csv"])
+def test_a_time_without_its_zone_is_refused_not_a_crash(client_for, path):
+    # Found by schemathesis: a zone-less time was compared with stored aware times (500).
+    admin = client_for(Role.ADMIN)
+    response = admin.get(path, params={"since": "1970-01-01T00:00:00"})
+    assert response.status_code == 422, response.text
+    assert "time zone" in response.json()["detail"]
+    assert admin.get(path, params={"since": "1970-01-01T00:00:00Z"}).status_code == 200

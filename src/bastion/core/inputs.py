@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Strict
+from pydantic import AfterValidator, BeforeValidator, Strict
 
 __all__ = ["Instant", "Whole"]
 
@@ -30,5 +30,12 @@ def _written_time(value: Any) -> Any:
     return value
 
 
-# A date and time written out (ISO 8601), never a bare number of seconds.
-Instant = Annotated[datetime, BeforeValidator(_written_time)]
+def _with_zone(value: datetime) -> datetime:
+    """Refuse a time without a zone: which midnight it means would be a guess."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("give the time zone, e.g. 2026-03-07T15:00:00Z or +01:00")
+    return value
+
+
+# A date and time written out (ISO 8601) with its zone, never a bare number of seconds.
+Instant = Annotated[datetime, BeforeValidator(_written_time), AfterValidator(_with_zone)]
