@@ -27,6 +27,7 @@ from bastion.demo import (
     DemoInfo,
     MailCatcher,
     attach_demo_services,
+    demo_settings,
     demo_smtp_port,
     prepare_demo,
 )
@@ -72,7 +73,15 @@ def _settings(tmp_path: Path) -> Settings:
             break
         except OSError:
             port = free_port()
-    return Settings(data_dir=tmp_path / "demo", host="127.0.0.1", port=port, cookie_secure=False)
+    return demo_settings(Settings(data_dir=tmp_path / "demo", host="127.0.0.1"), port=port)
+
+
+def test_the_demo_serves_plain_http_unless_told_otherwise(tmp_path: Path):
+    plain = demo_settings(Settings(data_dir=tmp_path), port=8600)
+    assert plain.cookie_secure is False and plain.database_url is None
+    told = demo_settings(Settings(data_dir=tmp_path, cookie_secure=True), port=8600)
+    assert told.cookie_secure is True
+    assert Settings(data_dir=tmp_path).cookie_secure is not False  # bastion serve: Secure
 
 
 @pytest.fixture

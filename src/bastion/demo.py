@@ -153,6 +153,18 @@ def enrol_demo_people(hub: Hub, site: Site) -> int:
     return DEMO_PEOPLE
 
 
+def demo_settings(settings: Settings, *, port: int) -> Settings:
+    """Return the demo's settings: embedded database, and plain HTTP unless told otherwise.
+
+    The demo prints an ``http://`` address, so its session cookie is not Secure (a
+    browser would never send it back) unless ``BASTION_COOKIE_SECURE`` says so.
+    """
+    updates: dict[str, Any] = {"port": port, "database_url": None}
+    if settings.cookie_secure is None:
+        updates["cookie_secure"] = False
+    return settings.model_copy(update=updates)
+
+
 def prepare_demo(settings: Settings, *, site_file: Path | None = None) -> DemoInfo:
     """Initialise (or reuse) the demo data directory and return its credentials."""
     site = load_site_file(site_file or examples_dir() / "dispensary.yaml")

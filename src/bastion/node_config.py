@@ -31,6 +31,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bastion.core import yamlbounds
 from bastion.core.errors import ConfigError
 from bastion.core.events import DeviceKind
 from bastion.integrations import Integration, create
@@ -90,7 +91,7 @@ def load_node_config(path: Path, *, environ: Mapping[str, str] | None = None) ->
     """Read, expand and validate a node configuration file; raise ConfigError on any fault."""
     source = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlbounds.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError("configuration file not found", file=source) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import signal
 import threading
@@ -27,21 +26,8 @@ from bastion.site import service as site_service
 _LOGGER = logging.getLogger(__name__)
 
 
-def is_loopback(host: str) -> bool:
-    """Return True for localhost and loopback addresses."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def prepare_hub(settings: Settings) -> Hub:
     """Open the hub and load the stored site models into it."""
-    if settings.cookie_secure is None:
-        # Browsers drop Secure cookies only on plain HTTP to a non-loopback host.
-        settings = settings.model_copy(update={"cookie_secure": not is_loopback(settings.host)})
     hub = open_hub(settings)
     with hub.db.sessions() as session:
         hub.extras["sites"] = site_service.load_all(session=session)

@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = Field(
         default=None,
         title="Secure cookies",
-        description="Mark session cookies Secure; default: on unless serving plain HTTP on loopback.",
+        description="Mark session cookies Secure (default: on, also on loopback behind a TLS "
+        "proxy); only the plain-HTTP demo turns it off unless this is set.",
     )
     session_idle_minutes: int = Field(
         default=15, ge=1, title="Session idle timeout", description="Minutes of inactivity."

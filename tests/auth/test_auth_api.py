@@ -40,9 +40,20 @@ def test_login_sets_a_hardened_cookie_and_returns_the_csrf_token(client, make_ac
     assert me["csrf_token"] == body["csrf_token"]
 
 
-def test_cookie_is_not_secure_on_plain_http_loopback(app, make_account):
+def test_cookie_is_secure_on_loopback_too(app, make_account):
+    # A TLS proxy on the same machine reaches the server over loopback.
     make_account("olga", Role.OPERATOR)
     with TestClient(app, base_url="http://127.0.0.1") as plain:
+        cookie = _login(plain, "olga").headers["set-cookie"]
+    assert "secure" in cookie.lower()
+
+
+def test_cookie_is_plain_only_when_the_settings_say_so(hub, make_account):
+    from bastion.api.app import create_app
+
+    make_account("olga", Role.OPERATOR)
+    hub.settings = hub.settings.model_copy(update={"cookie_secure": False})
+    with TestClient(create_app(hub), base_url="http://127.0.0.1") as plain:
         cookie = _login(plain, "olga").headers["set-cookie"]
     assert "secure" not in cookie.lower()
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bastion.access.snapshot import AntiPassbackMode, CredentialKind, DoorMode
+from bastion.core.inputs import Whole
 
 
 class _Strict(BaseModel):
@@ -158,7 +159,7 @@ class ThreatRequest(_Strict):
     """Set the site-wide threat level."""
 
     site_id: str = Field(description="Site.")
-    level: int = Field(ge=0, le=10, description="0 normal … 10.")
+    level: Whole = Field(ge=0, le=10, description="0 normal … 10.")
     name: str = Field(default="", max_length=64, description="Display name.")
     reason: str = Field(default="", max_length=200, description="Why.")
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastion import __version__
+from bastion.api.guard import HttpGuard
 from bastion.core.errors import BastionError, NotFound, StorageUnavailable, Unauthorized
 from bastion.hub import Hub
 from bastion.store.db import is_unreachable
@@ -38,7 +41,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BastionError)
     async def _bastion_error(request: Request, exc: BastionError) -> Response:
         if isinstance(exc, Unauthorized) and _wants_page(request):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            back = quote(request.url.path, safe="/")
+            return RedirectResponse(f"/login?next={back}", status_code=303)
         if isinstance(exc, NotFound) and _wants_page(request):
             # The console installs its own page (a front end may not import another).
             render = getattr(request.app.state, "not_found_page", None)
@@ -70,12 +74,30 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return problem(exc.status_code, "HTTP error", str(exc.detail))
+        response = problem(exc.status_code, _phrase(exc.status_code), str(exc.detail))
+        if exc.headers:  # 405 keeps its Allow header, 401 its challenge
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Logged with its traceback by the server; the client learns nothing internal.
+        _LOGGER.error(
+            "unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path
+        )
+        return problem(500, "Internal error", "The server failed; the error has been logged.")
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "HTTP error"
 
 
 def create_app(hub: Hub) -> FastAPI:
     """Build the API and console application for ``hub``."""
-    from bastion.api import routers
+    from bastion.api import openapi, routers
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -98,8 +120,12 @@ def create_app(hub: Hub) -> FastAPI:
         version=__version__,
         description="Security operations for high-risk, regulated facilities.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN: off; the JSON stays
+        redoc_url=None,
     )
     app.state.hub = hub
+    app.add_middleware(HttpGuard)
     install_error_handlers(app)
     routers.include_all(app)
+    openapi.install(app)
     return app

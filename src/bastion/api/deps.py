@@ -10,7 +10,6 @@ can prove that no route is left unguarded or without a declared scope.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal, TypeVar, cast
@@ -180,23 +179,13 @@ class Principal:
         return keep_sites(self.sites_with(permission), rows, site=site, site_less=site_less)
 
 
-def is_loopback(host: str | None) -> bool:
-    """Return True for localhost and loopback addresses."""
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def cookie_secure(hub: Hub) -> bool:
+    """Return whether the session cookie is Secure: always, unless the settings turn it off.
 
-
-def cookie_secure(hub: Hub, request: Request) -> bool:
-    """Return whether the session cookie is Secure (setting, else not on loopback)."""
-    if hub.settings.cookie_secure is not None:
-        return hub.settings.cookie_secure
-    return not is_loopback(request.url.hostname)
+    A loopback listener is no proof of plain HTTP (a TLS proxy usually sits in front), so
+    only an explicit setting, as the plain-HTTP demo makes, drops the flag.
+    """
+    return hub.settings.cookie_secure is not False
 
 
 def set_session_cookie(response: Response, *, hub: Hub, request: Request, token: str) -> None:
@@ -206,7 +195,7 @@ def set_session_cookie(response: Response, *, hub: Hub, request: Request, token:
         token,
         httponly=True,
         samesite="strict",
-        secure=cookie_secure(hub, request),
+        secure=cookie_secure(hub),
         path="/",
     )
 
@@ -217,7 +206,7 @@ def clear_session_cookie(response: Response, *, hub: Hub, request: Request) -> N
         COOKIE_NAME,
         httponly=True,
         samesite="strict",
-        secure=cookie_secure(hub, request),
+        secure=cookie_secure(hub),
         path="/",
     )
 

@@ -20,6 +20,7 @@ from bastion.api.deps import Principal, Require, get_hub
 from bastion.api.scope import AnySite, Global
 from bastion.auth.permissions import Permission
 from bastion.core.events import Event
+from bastion.core.inputs import Instant
 from bastion.hub import Hub
 from bastion.store.anchor import verify_anchored
 from bastion.store.ledger import LedgerRow
@@ -99,8 +100,8 @@ def list_events(
     type: Annotated[list[str] | None, Query(description="Event type names.")] = None,
     subject: str | None = None,
     device: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[LedgerEventRead]:
     """Return ledger events of the caller's sites, newest first."""

@@ -99,6 +99,8 @@ async def webhook(site_id: str, request: Request, hub: HubDep, principal: Ingest
         body: Any = json.loads(raw or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInput("the body is nested too deeply to be a batch of transactions") from None
     return await _ingest(hub, principal, site_id, read_json(body), "webhook", "")
 
 

@@ -43,6 +43,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from bastion.core import yamlbounds
 from bastion.core.errors import InvalidInput, NotFound
 from bastion.hub import Hub
 from bastion.site.schemas import Site
@@ -119,9 +120,11 @@ async def body_value(request: Request, field: str) -> Any:
         if not raw:
             return None
         try:
-            data = json.loads(raw) if "json" in content_type else yaml.safe_load(raw)
-        except (ValueError, yaml.YAMLError):
-            return None
+            data = json.loads(raw) if "json" in content_type else yamlbounds.safe_load(raw)
+        except yamlbounds.TooLarge as exc:
+            raise InvalidInput(f"the body is {exc.problem}") from None
+        except (ValueError, yaml.YAMLError, RecursionError):
+            return None  # JSON nested past the parser's stack too: the route's parser explains
     for part in field.split("."):
         if not isinstance(data, dict):
             return None

@@ -20,6 +20,7 @@ from bastion.automation.conditions import ConditionConfig, parse_condition
 from bastion.automation.references import Catalog, Ref, find_problems, prefixed
 from bastion.automation.triggers import TRIGGERS, EventTriggerConfig, TriggerConfig
 from bastion.core.errors import ConfigError
+from bastion.core.yamlbounds import Bounded
 
 RULES_VERSION = 1
 RunMode = Literal["single", "restart", "queued", "parallel"]
@@ -58,7 +59,7 @@ class _LineDict(dict[str, Any]):
     key_lines: dict[str, int]
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(Bounded, yaml.SafeLoader):
     """A SafeLoader that remembers the line of every mapping and of each of its keys."""
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bastion.core.inputs import Whole
+
 
 class TraceRead(BaseModel):
     """A stored rule trace."""
@@ -50,7 +52,7 @@ class ThreatRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    level: int = Field(ge=0, le=10, description="0 is normal.")
+    level: Whole = Field(ge=0, le=10, description="0 is normal.")
     name: str = Field(default="", max_length=50, description="Display name.")
     reason: str = Field(default="", max_length=500, description="Why.")
 

@@ -159,12 +159,12 @@ def demo(
     ] = None,
 ) -> None:
     """Run the demo: server, console and simulated devices on the embedded database."""
-    from bastion.demo import attach_demo_services, prepare_demo
+    from bastion.demo import attach_demo_services, demo_settings, prepare_demo
     from bastion.server import run_server
 
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
-    settings = settings_for(data_dir).model_copy(update={"port": port, "database_url": None})
+    settings = demo_settings(settings_for(data_dir), port=port)
     info = prepare_demo(settings, site_file=site)
     console.rule("[bold]Bastion demo")
     console.print(f"Console:   http://{settings.host}:{settings.port}/console")

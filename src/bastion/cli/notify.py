@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from rich.table import Table
 
 from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors
+from bastion.core import yamlbounds
 from bastion.core.context import Context
 from bastion.core.errors import ConfigError
 from bastion.hub import Hub
@@ -39,7 +40,7 @@ def load(
 ) -> None:
     """Create the contacts, call trees and templates of a YAML file (all or nothing)."""
     try:
-        data: Any = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        data: Any = yamlbounds.safe_load(file.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read: {exc}", file=str(file)) from None
     if not isinstance(data, dict):

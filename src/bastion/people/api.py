@@ -30,6 +30,7 @@ from bastion.api.scope import (
 )
 from bastion.auth.permissions import Permission
 from bastion.core.errors import Forbidden, InvalidInput
+from bastion.core.inputs import Instant
 from bastion.hub import Hub
 from bastion.people import employees, notices, offboarding, visitors
 from bastion.people import service as people_service
@@ -743,8 +744,8 @@ def export_log(
     hub: HubDep,
     principal: Annotated[Principal, Depends(Require(Permission.VISITORS_MANAGE, site=ANY_SITE))],
     site_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> Response:
     """Export the visitor log (state-required fields) within the retention period, as CSV."""
     sites = principal.sites_with(Permission.VISITORS_MANAGE)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from bastion.core.errors import ConfigError
+from bastion.core.yamlbounds import Bounded
 from bastion.site.graph import verify_reachable
 from bastion.site.migrations import migrate
 from bastion.site.schemas import CURRENT_VERSION, Site, SiteReferenceError
@@ -187,10 +188,29 @@ def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> ConfigError:
     return ConfigError(f"invalid YAML: {exc}", file=source)
 
 
+# A site model is tens of kilobytes, a few levels deep; these bounds are far beyond any
+# real site and keep a hostile file from costing minutes, gigabytes or the stack.
+MAX_SITE_CHARS = 512 * 1024
+
+
+def _check_size(text: str, source: str) -> None:
+    if len(text) > MAX_SITE_CHARS:
+        raise ConfigError(
+            f"the file is {len(text) // 1024} KB; a site model may be at most "
+            f"{MAX_SITE_CHARS // 1024} KB",
+            file=source,
+        )
+
+
+class _BoundedLoader(Bounded, _SiteYamlLoader):
+    """The site loader within the depth and size bounds of :mod:`bastion.core.yamlbounds`."""
+
+
 def _parse(text: str, source: str) -> _Mapping:
     try:
         # The reader rejects control characters as soon as it is built.
-        loader = _SiteYamlLoader(text)
+        _check_size(text, source)
+        loader = _BoundedLoader(text)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, text, source) from None
     try:

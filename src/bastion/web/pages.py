@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 from typing import Annotated
+from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
@@ -34,12 +35,32 @@ async def root() -> RedirectResponse:
     return RedirectResponse("/console", status_code=303)
 
 
+def same_origin_path(target: str, default: str = "/console") -> str:
+    """Return ``target`` if it is a path on this server, else ``default``.
+
+    Browsers treat a backslash as a slash and drop tabs and newlines, so
+    ``/%5Cevil.example`` or ``/%09/evil.example`` would leave the site; the target is
+    checked raw and percent-decoded, and must parse to a bare absolute path.
+    """
+    if len(target) > 2000:
+        return default
+    for form in (target, unquote(target)):
+        if not form.startswith("/") or form.startswith("//") or "\\" in form:
+            return default
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in form):
+            return default
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+            return default
+    return target
+
+
 @router.get("/login", response_class=HTMLResponse, dependencies=[Depends(Public())])
 async def login_page(
     request: Request, next: str = "/console", expired: bool = False
 ) -> HTMLResponse:
     """Show the sign-in form (password and TOTP code)."""
-    safe_next = next if next.startswith("/") and not next.startswith("//") else "/console"
+    safe_next = same_origin_path(next)
     return templates.TemplateResponse(
         request, "login.html", {"next": safe_next, "expired": expired}
     )

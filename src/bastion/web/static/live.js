@@ -119,4 +119,9 @@
       window.location.assign("/login");
     });
   }
+
+  // Choices that reload the page when changed (no inline handlers: the CSP forbids them).
+  document.querySelectorAll("select[data-submit-on-change]").forEach((select) => {
+    select.addEventListener("change", () => { if (select.form) select.form.submit(); });
+  });
 })();
