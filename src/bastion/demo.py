@@ -58,6 +58,33 @@ def _install_example_rules(settings: Settings) -> None:
 
 
 DEMO_PEOPLE = 24
+DEMO_NAMES = (
+    "Dana Whitfield",
+    "Marcus Oyelaran",
+    "Priya Natarajan",
+    "Casey Morales",
+    "Jordan Kowalski",
+    "Alicia Fernández",
+    "Tomás Herrera",
+    "Keisha Brooks",
+    "Wei Zhang",
+    "Samira Haddad",
+    "Luke Brennan",
+    "Nadia Petrova",
+    "Omar Siddiqui",
+    "Grace Oduya",
+    "Ethan Walsh",
+    "Maya Lindqvist",
+    "Andre Baptiste",
+    "Hannah Cho",
+    "Rafael Ortiz",
+    "Zoe Adeyemi",
+    "Ben Novak",
+    "Lena Fischer",
+    "Isaac Mensah",
+    "Ruth Abernathy",
+)
+"""The demo staff, managers first; card numbers follow this order."""
 DEMO_MANAGERS = 3
 DEMO_FIRST_CARD = 1001
 DEMO_FACILITY = 1
@@ -100,7 +127,7 @@ def enrol_demo_people(hub: Hub, site: Site) -> int:
         for index in range(DEMO_PEOPLE):
             person = access.create_person(
                 session=session,
-                name=f"emp-{index + 1:03d}",
+                name=DEMO_NAMES[index],
                 kind="employee",
                 role="manager" if index < DEMO_MANAGERS else "budtender",
                 site_id=sid,

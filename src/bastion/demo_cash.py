@@ -23,6 +23,7 @@ from bastion.cash import settings as cash_settings
 from bastion.cash.runtime import customer_key
 from bastion.core.context import Context
 from bastion.core.events import EVENT_ACCESS_DECISION, AccessDecisionPayload, make_event
+from bastion.demo import DEMO_NAMES
 from bastion.hub import Hub
 from bastion.integrations.pos.formats import read_bastion_csv
 from bastion.integrations.simulator.pos import SimTill, sales_day_csv
@@ -114,7 +115,7 @@ def seed_cash_day(hub: Hub, site: Site, *, operator: str, admin: str) -> bool:
         staff = employees.list_staff(session=session, site_id=site_id)
         people = {p.name: p.id for p in staff}
         counters = []
-        for username, person in ((admin, "emp-001"), (operator, "emp-002")):
+        for username, person in ((admin, DEMO_NAMES[0]), (operator, DEMO_NAMES[1])):
             user = auth_service.find_user(session=session, username=username)
             if user is not None and person in people:
                 employees.link(
@@ -125,7 +126,7 @@ def seed_cash_day(hub: Hub, site: Site, *, operator: str, admin: str) -> bool:
                     now=_at(day, 7, 0, zone),
                 )
                 counters.append((user.id, people[person]))
-        cashiers = [people.get("emp-004"), people.get("emp-005")]
+        cashiers = [people.get(DEMO_NAMES[3]), people.get(DEMO_NAMES[4])]
         for (_n, _t, _c, code), cashier in zip(TILLS, cashiers, strict=True):
             if cashier:
                 pos.set_cashier_code(

@@ -35,6 +35,7 @@ from bastion.core.errors import ConfigError
 from bastion.core.events import DeviceKind
 from bastion.integrations import Integration, create
 from bastion.maintenance.health import KindSettings
+from bastion.maintenance.settings import SiteUpkeep
 
 FILE_NAME = "bastion.yaml"
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -56,6 +57,11 @@ class NodeConfigFile(BaseModel):
         title="Device health",
         description="Grace periods and flapping limits per device kind.",
     )
+    upkeep: dict[str, SiteUpkeep] = Field(
+        default_factory=dict,
+        title="Upkeep",
+        description="Per site: where recordings and camera snapshots are read for upkeep checks.",
+    )
 
 
 @dataclass
@@ -65,6 +71,7 @@ class NodeConfig:
     source: str = ""
     integrations: list[tuple[Integration, BaseModel]] = field(default_factory=list)
     health: dict[str, KindSettings] = field(default_factory=dict)
+    upkeep: dict[str, SiteUpkeep] = field(default_factory=dict)
 
     def site_ids(self) -> list[str]:
         """Return the site each integration serves, in order."""
@@ -103,6 +110,7 @@ def load_node_config(path: Path, *, environ: Mapping[str, str] | None = None) ->
     except ValidationError as exc:
         raise _config_error(exc, source, "") from None
     loaded = NodeConfig(source=source, health={str(k): v for k, v in parsed.health.items()})
+    loaded.upkeep = dict(parsed.upkeep)
     for index, entry in enumerate(parsed.integrations):
         where = f"integrations.{index}"
         try:

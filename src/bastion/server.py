@@ -19,6 +19,7 @@ from bastion.hub import Hub, open_hub
 from bastion.integrations import Integration
 from bastion.integrations.simulator import SimulatorConfig, SimulatorIntegration
 from bastion.maintenance.runtime import SETTINGS_KEY as HEALTH_SETTINGS_KEY
+from bastion.maintenance.settings import SETTINGS_KEY as UPKEEP_SETTINGS_KEY
 from bastion.node_config import NodeConfig, config_path, load_node_config, verify_sites
 from bastion.settings import Settings
 from bastion.site import service as site_service
@@ -57,6 +58,8 @@ def add_integrations(hub: Hub, config: NodeConfig) -> None:
     verify_sites(config, set(hub.extras.get("sites", {})))
     if config.health:
         hub.extras[HEALTH_SETTINGS_KEY] = config.health
+    if config.upkeep:
+        hub.extras[UPKEEP_SETTINGS_KEY] = config.upkeep
     if not config.integrations:
         return
     if any(getattr(c, "type", "") == "osdp" for _, c in config.integrations):

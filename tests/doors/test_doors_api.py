@@ -36,8 +36,17 @@ def test_lockdown_covers_the_zone_and_its_neighbours(client_for, site_hub, dispe
     )
     assert response.status_code == 200, response.text
     payload = json.loads(site_hub.ledger.query(types=["site.lockdown"])[0].payload)
-    expected = {"cash-room", *(z.id for z in SiteGraph(dispensary).adjacent_zones("cash-room"))}
-    assert set(payload["zone_ids"]) == expected and payload["active"] is True
+    # The event names the one lockdown started (its root); the lockdown holds the doors
+    # of the zone and of its neighbours.
+    assert payload["zone_ids"] == ["cash-room"] and payload["active"] is True
+    graph = SiteGraph(dispensary)
+    expected = {
+        d.id
+        for z in ["cash-room", *(z.id for z in graph.adjacent_zones("cash-room"))]
+        for d in graph.doors_of(z)
+    }
+    assert set(response.json()["doors"]) == expected
+    assert response.json()["zone_name"] == "Cash room"
 
 
 def test_auditor_cannot_command_or_lock_down(client_for, site_hub):

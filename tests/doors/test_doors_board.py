@@ -51,7 +51,8 @@ def test_commands_lockdown_and_health(dispensary):
     zones = ("vault", *(z.id for z in graph.adjacent_zones("vault")))
     board.apply(ev(EVENT_LOCKDOWN, LockdownPayload(zone_ids=zones, active=True)))
     locked = {d for d, s in board.states(SITE).items() if s == "lockdown"}
-    assert locked == {d.id for z in zones for d in graph.doors_of(z)}
+    # Each zone named is a lockdown root holding its doors and its neighbours' (as in the engine).
+    assert locked == {d.id for z in zones for d in graph.lockdown_doors(z)}
     board.apply(ev(EVENT_LOCKDOWN, LockdownPayload(zone_ids=zones, active=False)))
     assert "lockdown" not in board.states(SITE).values()
     reader = next(

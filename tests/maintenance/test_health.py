@@ -106,3 +106,34 @@ def test_settings_are_checked():
         KindSettings(offline_grace_s=60, startup_grace_s=10)
     with pytest.raises(ValidationError):
         KindSettings(flap_count=1)
+
+
+def test_a_degraded_camera_is_one_trouble_past_its_grace_that_clears_when_well(clock):
+    tracker = HealthTracker(clock=clock)
+    see = dict(site="s", device_id="cam-1", kind="camera")
+    tracker.observe(**see, online=True)
+    tracker.observe(**see, online=True, degraded=True, detail="camera delivers 0 fps")
+    clock.advance(29)
+    assert tracker.tick() == []
+    clock.advance(1)
+    (change,) = tracker.tick()
+    assert change.condition is Condition.DEGRADED and "0 fps for 30 s" in change.detail
+    tracker.observe(**see, online=True, degraded=True, detail="camera delivers 0 fps")
+    clock.advance(60)
+    assert tracker.tick() == []
+    tracker.observe(**see, online=True)
+    clock.advance(29)
+    assert tracker.tick() == []
+    clock.advance(1)
+    assert _conditions(tracker.tick()) == [("cam-1", None)]
+
+
+def test_a_degraded_camera_that_goes_offline_escalates(clock):
+    tracker = HealthTracker(clock=clock)
+    see = dict(site="s", device_id="cam-1", kind="camera")
+    tracker.observe(**see, online=True, degraded=True, detail="skipping")
+    clock.advance(30)
+    assert _conditions(tracker.tick()) == [("cam-1", Condition.DEGRADED)]
+    tracker.observe(**see, online=False)
+    clock.advance(30)
+    assert _conditions(tracker.tick()) == [("cam-1", Condition.OFFLINE)]

@@ -111,7 +111,7 @@ def test_training_with_evidence_gates_levels_that_require_it(stored_site, client
     )
     blocked = manager.post(f"/api/employees/{pid}/levels", json={"level_id": "cash"})
     assert blocked.status_code == 409
-    assert "cash_handling" in blocked.json()["detail"]
+    assert "needs current training in cash handling" in blocked.json()["detail"]
     future = hr.post(
         f"/api/employees/{pid}/training",
         json={"course": "cash_handling", "completed_at": (now + timedelta(days=1)).isoformat()},

@@ -194,7 +194,7 @@ def test_unknown_field(site_text: TextFactory, line_of: LineOf) -> None:
     assert (error.file, error.line, error.field) == (
         SOURCE,
         line_of(text, "colour"),
-        "zones.1.colour",
+        "zones[vault].colour",
     )
     assert error.message == "unknown field 'colour'"
 
@@ -211,7 +211,7 @@ def test_wrong_type(site_text: TextFactory, line_of: LineOf) -> None:
     assert (error.file, error.line, error.field) == (
         SOURCE,
         line_of(text, "strike_time_s"),
-        "doors.1.strike_time_s",
+        "doors[vault-door].strike_time_s",
     )
     assert "'soon'" in error.message and "\n" not in error.message
 
@@ -219,7 +219,7 @@ def test_wrong_type(site_text: TextFactory, line_of: LineOf) -> None:
 def test_bad_layer_name(site_text: TextFactory, line_of: LineOf) -> None:
     text = site_text(replace={"layer: vault": "layer: bunker"})
     error = load_error(text)
-    assert (error.line, error.field) == (line_of(text, "bunker"), "zones.1.layer")
+    assert (error.line, error.field) == (line_of(text, "bunker"), "zones[vault].layer")
     assert "unknown layer 'bunker'" in error.message
 
 
@@ -229,7 +229,7 @@ def test_missing_field_points_at_parent_mapping(site_text: TextFactory, line_of:
     assert (error.file, error.line, error.field) == (
         SOURCE,
         line_of(text, "id: vault-door"),
-        "doors.1.from",
+        "doors[vault-door].from",
     )
     assert error.message == "missing required field 'from'"
 
@@ -245,16 +245,29 @@ def test_several_errors_report_the_first_and_count(site_text: TextFactory, line_
         replace={"    layer: building\n": "    layer: building\n    colour: red\n    size: 3\n"}
     )
     error = load_error(text)
-    assert (error.line, error.field) == (line_of(text, "colour"), "zones.0.colour")
+    assert (error.line, error.field) == (line_of(text, "colour"), "zones[lobby].colour")
     assert error.message == "unknown field 'colour' (+1 more)"
+    # Every problem is kept, each with its own line, for tools that list them all.
+    assert [(p.line, p.field, p.own_message) for p in error.problems] == [
+        (line_of(text, "colour"), "zones[lobby].colour", "unknown field 'colour'"),
+        (line_of(text, "size: 3"), "zones[lobby].size", "unknown field 'size'"),
+    ]
+
+
+def test_a_misspelt_field_gets_a_suggestion(site_text: TextFactory, line_of: LineOf) -> None:
+    text = site_text(replace={"    layer: building\n": "    layr: building\n"})
+    error = load_error(text)
+    messages = {p.field: p.own_message for p in error.problems}
+    assert messages["zones[lobby].layr"] == "unknown field 'layr'; did you mean 'layer'?"
+    assert messages["zones[lobby].layer"] == "missing required field 'layer'"
 
 
 def test_dangling_reference(site_text: TextFactory, line_of: LineOf) -> None:
     text = site_text(replace={"    to: vault\n": "    to: vualt\n"})
     error = load_error(text)
     line = line_of(text, "vualt")
-    assert (error.file, error.line, error.field) == (SOURCE, line, "doors.1.to")
-    assert str(error) == f"{SOURCE}:{line}: doors.1.to: unknown zone 'vualt'"
+    assert (error.file, error.line, error.field) == (SOURCE, line, "doors[vault-door].to")
+    assert str(error) == f"{SOURCE}:{line}: doors[vault-door].to: unknown zone 'vualt'"
 
 
 def test_dangling_device_reference(site_text: TextFactory, line_of: LineOf) -> None:
@@ -262,14 +275,14 @@ def test_dangling_device_reference(site_text: TextFactory, line_of: LineOf) -> N
         append="devices:\n  - id: r1\n    type: reader\n    door: back-door\n    side: entry\n"
     )
     error = load_error(text)
-    assert (error.line, error.field) == (line_of(text, "back-door"), "devices.0.door")
+    assert (error.line, error.field) == (line_of(text, "back-door"), "devices[r1].door")
     assert error.message == "unknown door 'back-door'"
 
 
 def test_duplicate_id(site_text: TextFactory, line_of: LineOf) -> None:
     text = site_text(replace={"  - id: vault\n": "  - id: lobby\n"})
     error = load_error(text)
-    assert (error.line, error.field) == (line_of(text, "layer: vault") - 2, "zones.1.id")
+    assert (error.line, error.field) == (line_of(text, "layer: vault") - 2, "zones[lobby].id")
     assert error.message == "duplicate id 'lobby'"
 
 
@@ -297,7 +310,11 @@ def test_unreachable_zone(site_text: TextFactory, line_of: LineOf) -> None:
         }
     )
     error = load_error(text)
-    assert (error.file, error.line, error.field) == (SOURCE, line_of(text, "id: attic"), "zones.2")
+    assert (error.file, error.line, error.field) == (
+        SOURCE,
+        line_of(text, "id: attic"),
+        "zones[attic]",
+    )
     assert "'attic' cannot be reached from outside" in error.message
 
 
@@ -371,7 +388,10 @@ def test_file_errors_name_the_file(tmp_path: Path, site_text: TextFactory, line_
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_site_file(path)
-    assert str(info.value) == f"{path}:{line_of(text, 'vualt')}: doors.1.to: unknown zone 'vualt'"
+    assert (
+        str(info.value)
+        == f"{path}:{line_of(text, 'vualt')}: doors[vault-door].to: unknown zone 'vualt'"
+    )
 
 
 def test_section_of_the_wrong_shape(site_text: TextFactory, line_of: LineOf) -> None:

@@ -113,7 +113,7 @@ def test_migrated_field_errors_point_at_the_old_spelling(line_of: LineOf) -> Non
     assert (error.file, error.line, error.field) == (
         "old.yaml",
         line_of(text, "vualt"),
-        "doors.1.to",
+        "doors[vault-door].to",
     )
     assert error.message == "unknown zone 'vualt'"
 
@@ -122,7 +122,7 @@ def test_renamed_level_errors_point_at_level(line_of: LineOf) -> None:
     text = V0_YAML.replace("level: 5", "level: bunker")
     with pytest.raises(ConfigError) as info:
         load_site(text, source="old.yaml")
-    assert (info.value.line, info.value.field) == (line_of(text, "bunker"), "zones.1.layer")
+    assert (info.value.line, info.value.field) == (line_of(text, "bunker"), "zones[vault].layer")
 
 
 @pytest.mark.parametrize(

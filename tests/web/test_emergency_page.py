@@ -46,6 +46,35 @@ def test_operator_runs_a_fire_drill_and_takes_the_roll_call(site_hub, client_for
     assert operator.get("/console/emergency/runs/nope").status_code == 404
 
 
+def test_a_drill_is_finished_in_the_console_and_links_its_report(site_hub, client_for, clock):
+    site_hub.ledger.append_sync([badge("p-1", "front-entry", "front-entry-rdr-in", at=clock.now())])
+    operator = client_for(Role.OPERATOR)
+    run_url = operator.post("/console/emergency/start/fire?drill=true").headers["HX-Redirect"]
+    run_id = run_url.rsplit("/", 1)[-1]
+    page = operator.get(run_url).text
+    assert 'id="finish-run"' in page and "Finish drill" in page
+
+    # Roll call complete with someone unaccounted: a warning naming them, and a button
+    # that asks before completing; a plain completion is refused.
+    assert 'id="roll-call-warning"' in page and "1 person is not accounted for" in page
+    plain = operator.post(f"/console/emergency/runs/{run_id}/steps/roll-call")
+    assert 'data-step="roll-call" data-status="pending"' in plain.text
+    assert 'id="panel-error"' in plain.text
+    confirmed = operator.post(f"/console/emergency/runs/{run_id}/steps/roll-call?confirm=true")
+    assert 'data-step="roll-call" data-status="done"' in confirmed.text
+
+    finished = operator.post(f"/console/emergency/runs/{run_id}/finish")
+    assert finished.status_code == 200
+    assert 'id="finish-run"' not in finished.text
+    assert f'href="/console/emergency/runs/{run_id}/report"' in finished.text
+    report = operator.get(f"/console/emergency/runs/{run_id}/report")
+    assert report.status_code == 200
+    assert "Drill report: Fire" in report.text and 'data-kind="unaccounted"' in report.text
+    assert (
+        client_for(Role.AUDITOR).post(f"/console/emergency/runs/{run_id}/finish").status_code == 403
+    )
+
+
 def test_demo_panic_button_runs_the_robbery_playbook(site_hub, client_for):
     operator = client_for(Role.OPERATOR)
     assert operator.post("/console/emergency/panic").status_code == 404

@@ -67,3 +67,22 @@ def test_vendored_assets_are_served_locally_and_nothing_external_is_referenced(c
     asset = client.get("/static/vendor/htmx-2.0.11.min.js")
     assert asset.status_code == 200 and "htmx" in asset.text[:2000]
     assert client.get("/static/../../auth/service.py").status_code == 404
+
+
+def test_the_map_names_the_lockdown_that_holds_a_door_and_only_managers_may_override(
+    client_for, site_hub
+):
+    operator = client_for(Role.OPERATOR)
+    manager = client_for(Role.SECURITY_MANAGER)
+    sent = operator.post(f"/api/sites/{SITE}/zones/vault/lockdown", json={"reason": "alarm"})
+    assert sent.status_code == 200
+    for _ in range(20):
+        svg = operator.get("/console/map/svg").text
+        if re.search(r'data-door="cash-door"[^>]*data-state="lockdown"', svg):
+            break
+    else:
+        pytest.fail("the map never showed the lockdown")
+    assert re.search(r'data-door="cash-door"[^>]*held by the lockdown of Vault', svg)
+    page = operator.get("/console/map").text
+    assert 'id="door-override"' not in page and 'data-lockdown="false"' not in page
+    assert 'id="door-override"' in manager.get("/console/map").text

@@ -41,7 +41,6 @@ from bastion.access.snapshot import (
     PersonSpec,
     Policy,
     Snapshot,
-    door_key,
 )
 from bastion.core.clock import SYSTEM_CLOCK, Clock
 from bastion.core.context import Context
@@ -53,6 +52,7 @@ from bastion.core.events import (
     make_event,
 )
 from bastion.core.ports import Presentation, PresentationKind, Verdict
+from bastion.site.lockdown import LockdownRegistry
 from bastion.site.schemas import Site
 
 _LOGGER = logging.getLogger(__name__)
@@ -162,8 +162,11 @@ class AccessEngine:
     either before or after a change, never half-changed.
     """
 
-    def __init__(self, *, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self, *, clock: Clock = SYSTEM_CLOCK, lockdowns: LockdownRegistry | None = None
+    ) -> None:
         self.clock = clock
+        self.lockdowns = lockdowns if lockdowns is not None else LockdownRegistry()
         self.snapshot = Snapshot()
         self._open: set[str] = set()
         self._where: dict[str, tuple[str, float]] = {}
@@ -171,8 +174,6 @@ class AccessEngine:
         self._hosts: dict[str, list[float]] = {}
         self._first_in: dict[str, int] = {}
         self._threat: dict[str, int] = {}
-        self._lockdown: dict[str, frozenset[str]] = {}
-        self._locked_doors: frozenset[str] = frozenset()
         self._queue: deque[tuple[Presentation, Verdict, datetime, str | None, str]] = deque(
             maxlen=QUEUE_LIMIT
         )
@@ -200,14 +201,18 @@ class AccessEngine:
             if state.site_id in fresh.sites:
                 self._threat[state.site_id] = state.threat_level
         self.snapshot = fresh
+        for sid, compiled in fresh.sites.items():
+            self.lockdowns.put_graph(sid, compiled.graph)
+            self._sync_mode_locked(sid)
         for state in policy.site_states:
             if state.site_id in fresh.sites:
-                self._set_lockdown(state.site_id, frozenset(state.lockdown_zones))
+                self.lockdowns.set_zones(state.site_id, state.lockdown_zones)
 
     def put_site(self, site: Site) -> None:
         """Compile (or recompile) one site's doors, schedules and levels."""
         self.snapshot.put_site(site)
-        self._set_lockdown(site.site.id, self._lockdown.get(site.site.id, frozenset()))
+        self.lockdowns.put_graph(site.site.id, self.snapshot.sites[site.site.id].graph)
+        self._sync_mode_locked(site.site.id)
 
     def put_person(self, spec: PersonSpec) -> None:
         """Install or replace one cardholder (suspension takes effect at once)."""
@@ -260,7 +265,18 @@ class AccessEngine:
     def put_door_policy(self, spec: DoorPolicySpec) -> None:
         """Set a door's mode and rules."""
         self.snapshot.put_door_policy(spec)
-        self._set_lockdown(spec.site_id, self._lockdown.get(spec.site_id, frozenset()))
+        self._sync_mode_locked(spec.site_id)
+
+    def _sync_mode_locked(self, site_id: str) -> None:
+        """Tell the lockdown registry which doors of a site are in lockdown mode by policy."""
+        self.lockdowns.set_mode_locked(
+            site_id,
+            (
+                d.door_id
+                for d in self.snapshot.doors.values()
+                if d.site_id == site_id and d.mode is DoorMode.LOCKDOWN
+            ),
+        )
 
     def put_anti_passback(
         self, spec: AntiPassbackSpec | None, *, site_id: str, zone_id: str
@@ -290,7 +306,15 @@ class AccessEngine:
         """Return the site's current threat level."""
         return self._threat.get(site_id, 0)
 
-    def lockdown(self, site_id: str, zone_id: str, *, active: bool = True) -> list[str]:
+    def lockdown(
+        self,
+        site_id: str,
+        zone_id: str,
+        *,
+        active: bool = True,
+        reason: str = "",
+        by: str | None = None,
+    ) -> list[str]:
         """Lock down (or release) a zone and its adjacent zones; return the doors affected."""
         self._site_or_error(site_id)
         site = self.snapshot.sites[site_id]
@@ -298,37 +322,21 @@ class AccessEngine:
             doors = [d.id for d in site.graph.lockdown_doors(zone_id)]
         except KeyError:
             raise NotFound(f"site {site_id!r} has no zone {zone_id!r}") from None
-        zones = set(self._lockdown.get(site_id, frozenset()))
         if active:
-            zones.add(zone_id)
+            self.lockdowns.start(site_id, zone_id, reason=reason, at=self.clock.now(), by=by)
         else:
-            zones.discard(zone_id)
-        self._set_lockdown(site_id, frozenset(zones))
+            self.lockdowns.lift(site_id, zone_id)
         self.snapshot.version += 1
         return doors
 
     def lockdown_zones(self, site_id: str) -> frozenset[str]:
         """Return the zones locked down at a site."""
-        return self._lockdown.get(site_id, frozenset())
-
-    def _set_lockdown(self, site_id: str, zones: frozenset[str]) -> None:
-        self._lockdown[site_id] = zones
-        locked: set[str] = set()
-        for sid, roots in self._lockdown.items():
-            site = self.snapshot.sites.get(sid)
-            if site is None:
-                continue
-            for zone in roots:
-                try:
-                    locked.update(door_key(sid, d.id) for d in site.graph.lockdown_doors(zone))
-                except KeyError:
-                    _LOGGER.warning("lockdown zone %s no longer exists at %s", zone, sid)
-        self._locked_doors = frozenset(locked)
+        return self.lockdowns.zones(site_id)
 
     def door_locked_down(self, door_id: str) -> bool:
         """Return True when the door is locked down (by zone lockdown or its mode)."""
         door = self._door(door_id)
-        return door.key in self._locked_doors or door.mode is DoorMode.LOCKDOWN
+        return door.key in self.lockdowns.door_keys() or door.mode is DoorMode.LOCKDOWN
 
     def forgive(self, person_id: str | None = None, *, site_id: str | None = None) -> int:
         """Forget where a person (or everyone, optionally at one site) is; return how many."""
@@ -366,7 +374,7 @@ class AccessEngine:
         t = _epoch(at or self.clock.now())
         if door.mode is not DoorMode.UNLOCKED_BY_SCHEDULE or door.unlock is None:
             return False
-        if door.key in self._locked_doors or not door.unlock.active(t):
+        if door.key in self.lockdowns.door_keys() or not door.unlock.active(t):
             return False
         return not door.first_person_in or self._first_in.get(door.key) == door.unlock.local_day(t)
 
@@ -491,7 +499,7 @@ class AccessEngine:
             trace.append(
                 Step("door", True, f"{door.key} ({door.from_zone} → {door.to_zone}), {door.mode}")
             )
-        if door.key in self._locked_doors or door.mode is DoorMode.LOCKDOWN:
+        if door.key in self.lockdowns.door_keys() or door.mode is DoorMode.LOCKDOWN:
             if trace is not None:
                 why = "mode lockdown" if door.mode is DoorMode.LOCKDOWN else "zone lockdown"
                 trace.append(Step("lockdown", False, f"door is locked down ({why})"))

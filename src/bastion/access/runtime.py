@@ -34,6 +34,7 @@ from bastion.core.events import (
 )
 from bastion.hub import Hub
 from bastion.site import service as site_service
+from bastion.site.lockdown import lockdowns_of
 from bastion.site.schemas import Site
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ _RUNNER_KEY = "access_runner"
 
 def load_engine(hub: Hub) -> AccessEngine:
     """Compile a fresh engine from the sites and access policy stored in the database."""
-    engine = AccessEngine(clock=hub.clock)
+    engine = AccessEngine(clock=hub.clock, lockdowns=lockdowns_of(hub))
     with hub.db.sessions() as session:
         sites: dict[str, Site] = dict(site_service.load_all(session=session))
         policy = service.load_policy(session=session)
@@ -144,16 +145,40 @@ class _Runner:
             key = f"{event.site}/{payload.door_id}" if event.site else payload.door_id
             self.engine.door_state(key, state)
 
-    def _lockdown(self, event: Event[Any]) -> None:
+    async def _lockdown(self, event: Event[Any]) -> None:
+        """Apply a lockdown event to the shared registry and keep the stored state the same.
+
+        Lockdowns published by rules and the door console reach the engine only as events;
+        storing the registry's zones here means a restart comes back with the same ones.
+        """
         payload = event.payload
-        if not isinstance(payload, LockdownPayload) or event.site not in self.engine.snapshot.sites:
+        site_id = event.site
+        if not isinstance(payload, LockdownPayload) or site_id not in self.engine.snapshot.sites:
             return
         for zone in payload.zone_ids:
-            if (zone in self.engine.lockdown_zones(event.site)) != payload.active:
+            if (zone in self.engine.lockdown_zones(site_id)) != payload.active:
                 try:
-                    self.engine.lockdown(event.site, zone, active=payload.active)
+                    self.engine.lockdown(
+                        site_id,
+                        zone,
+                        active=payload.active,
+                        reason=payload.reason,
+                        by=event.context.actor,
+                    )
                 except BastionError as exc:
                     _LOGGER.warning("ignoring lockdown event %s: %s", event.id, exc)
+        zones = sorted(self.engine.lockdown_zones(site_id))
+
+        def store() -> None:
+            with self.hub.unit_of_work() as session:
+                service.store_lockdown_zones(
+                    session=session, site_id=site_id, zones=zones, now=self.hub.clock.now()
+                )
+
+        try:
+            await asyncio.to_thread(store)
+        except Exception:
+            _LOGGER.exception("could not store the lockdown state of %s", site_id)
 
     def _threat(self, event: Event[Any]) -> None:
         payload = event.payload

@@ -904,10 +904,24 @@ def set_lockdown(
     )
     if engine is not None and site_id in engine.snapshot.sites:
         if active:
-            engine.lockdown(site_id, zone_id, active=True)
+            engine.lockdown(site_id, zone_id, active=True, reason=reason, by=context.actor)
         else:
             after_commit(session, lambda: engine.lockdown(site_id, zone_id, active=False))
     return doors
+
+
+def store_lockdown_zones(
+    *, session: Session, site_id: str, zones: list[str], now: datetime
+) -> bool:
+    """Store the lockdown roots the registry holds for a site; return True when they changed."""
+    if session.get(AccessSiteState, site_id) is None and not zones:
+        return False
+    state = _site_state(session, site_id, now)
+    if sorted(state.lockdown_zones or []) == sorted(zones):
+        return False
+    state.lockdown_zones = sorted(zones)
+    state.updated_at = now
+    return True
 
 
 def forgive_anti_passback(

@@ -15,7 +15,7 @@ OPEN_STATES = ("raised", "acknowledged", "investigating")
 
 
 class Incident(Base):
-    """A group of related alarms (same or adjacent zones within a window)."""
+    """A group of alarms of one cause, near its first zone, within a window from its opening."""
 
     __tablename__ = "alarm_incidents"
 
@@ -30,6 +30,8 @@ class Incident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opened_by: Mapped[str] = mapped_column(String(128))
     context_id: Mapped[str] = mapped_column(String(26))
+    cause: Mapped[str | None] = mapped_column(String(100))
+    origin_zone_id: Mapped[str | None] = mapped_column(String(63))
 
     __table_args__ = (Index("ix_alarm_incidents_status_activity", "status", "last_activity_at"),)
 

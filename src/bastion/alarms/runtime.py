@@ -27,6 +27,7 @@ from bastion.automation.arming import ArmingBoard, shared_board
 from bastion.core.events import (
     EVENT_ALARM_RAISED,
     EVENT_DEVICE_HEALTH,
+    EVENT_DEVICE_HOLD,
     EVENT_DOOR_FORCED,
     EVENT_DOOR_HELD,
     EVENT_INCIDENT,
@@ -59,6 +60,7 @@ ALARM_SOURCES = (
     EVENT_INCIDENT,
     EVENT_ZONE_ARMING,
     EVENT_SENSOR_BYPASS,
+    EVENT_DEVICE_HOLD,
 )
 INTRUSION_TYPES = {"motion": "intrusion", "contact": "intrusion", "glass_break": "glass_break"}
 LIFE_SAFETY_TYPES = {"panic": "panic", "duress": "duress"}
@@ -132,7 +134,7 @@ class AlarmsRuntime:
     def handle(self, event: Event[Any]) -> None:
         """React to one event (never raises; errors are logged by the bus)."""
         payload = event.payload
-        if event.type is EVENT_ZONE_ARMING or event.type is EVENT_SENSOR_BYPASS:
+        if event.type in (EVENT_ZONE_ARMING, EVENT_SENSOR_BYPASS, EVENT_DEVICE_HOLD):
             self.board.apply(event)
             if event.type is EVENT_ZONE_ARMING and payload.state == "disarmed":
                 self._pending.pop((event.site, payload.zone_id), None)
@@ -187,6 +189,8 @@ class AlarmsRuntime:
     def classify(self, event: Event[Any]) -> AlarmSpec | None:
         """Return the alarm an event calls for now, or None (pending entries return None)."""
         payload = event.payload
+        if self.board.is_held(event.site, event.device, event.time):
+            return None  # under a walk test: the technician is triggering it on purpose
         site = self._site(event)
         if isinstance(payload, DoorPayload):
             name = _door_name(site, payload.door_id)
@@ -367,6 +371,7 @@ class AlarmsRuntime:
                 adjacent=self._adjacent.get(event.site or "", lambda _z: ()),
                 now=event.time,
                 window_s=self.window_s,
+                priority=payload.priority,
             )
             if found is None:
                 service.open_incident(

@@ -58,7 +58,24 @@ BASE_PRIORITY: dict[str, int] = {
 LAYER_BOOST: dict[Layer, int] = {Layer.VAULT: 2, Layer.RESTRICTED: 1}
 """How many steps more urgent an alarm becomes in a deep zone."""
 
+CAUSE: dict[str, str] = {
+    "panic": "life_safety",
+    "duress": "life_safety",
+    "door_forced": "intrusion",
+    "intrusion": "intrusion",
+    "glass_break": "intrusion",
+    "door_held": "door_held",
+    "tamper": "device",
+    "device_offline": "device",
+    "integration_offline": "device",
+    "device_trouble": "device",
+    "loitering": "suspicious",
+    "stationary_vehicle": "suspicious",
+}
+"""The cause family of each alarm type: only alarms of one cause share an incident."""
+
 CORRELATION_WINDOW_S = 300.0
+"""An incident collects related alarms for this long after it opened, never longer."""
 REPEAT_WINDOW_S = 120.0
 SUPERVISOR_ROLE = "supervisor"
 
@@ -195,6 +212,24 @@ def add_evidence(
     return row
 
 
+PER_THING = frozenset({"door_held", "device"})
+"""Causes that belong to one door or device: two held doors are two causes."""
+
+
+def cause_of(alarm_type: str, door_id: str | None = None, device_id: str | None = None) -> str:
+    """Return the cause of an alarm: its type's family, plus the door or device for some.
+
+    An unlisted type is its own family. A held-open door or a failing device is a cause
+    of its own, so trouble at several doors or devices never chains into one incident.
+    """
+    family = CAUSE.get(alarm_type, alarm_type)
+    if family in PER_THING:
+        thing = door_id if family == "door_held" else device_id or door_id
+        if thing:
+            return f"{family}:{thing}"[:100]
+    return family
+
+
 def correlate(
     *,
     session: Session,
@@ -203,16 +238,37 @@ def correlate(
     adjacent: Adjacency,
     now: datetime,
     window_s: float = CORRELATION_WINDOW_S,
+    alarm_type: str | None = None,
+    priority: int | None = None,
+    door_id: str | None = None,
+    device_id: str | None = None,
 ) -> Incident | None:
-    """Return the open incident active within the window in the same or an adjacent zone."""
+    """Return the open incident this alarm belongs to, or None to open a new one.
+
+    An alarm joins an incident only when it has the same cause, is in the incident's
+    first zone or a zone adjacent to it, and comes within ``window_s`` of the
+    incident's opening. The window is anchored at the opening and the zone at the
+    first alarm, so an incident cannot grow by chaining one neighbour to the next.
+    With ``priority``, only incidents at least that urgent are candidates (a rule's
+    request never changes an incident's priority by joining it); an alarm joins a
+    less urgent incident of its cause only through :func:`_attach`, which escalates
+    the incident on the record.
+    """
     if zone_id is None:
         return None
+    cause = cause_of(alarm_type, door_id, device_id) if alarm_type is not None else None
     near = {zone_id, *adjacent(zone_id)}
     since = now - timedelta(seconds=window_s)
-    stmt = select(Incident).where(Incident.status == "open", Incident.last_activity_at >= since)
+    stmt = select(Incident).where(Incident.status == "open", Incident.opened_at >= since)
     stmt = stmt.where(Incident.site_id == site_id) if site_id else stmt
-    for incident in session.execute(stmt.order_by(Incident.last_activity_at.desc())).scalars():
-        if near & set(incident.zone_ids or ()):
+    for incident in session.execute(stmt.order_by(Incident.opened_at.desc())).scalars():
+        if cause is not None and incident.cause is not None and incident.cause != cause:
+            continue
+        if priority is not None and priority < incident.priority:
+            continue
+        origin = incident.origin_zone_id
+        zones = {origin} if origin else set(incident.zone_ids or ())
+        if near & zones:
             return incident
     return None
 
@@ -227,15 +283,19 @@ def open_incident(
     context: Context,
     now: datetime,
     source_event_id: str | None = None,
+    cause: str | None = None,
 ) -> Incident:
     """Open a new incident and stage its ``incident.changed`` (opened) event."""
+    zone_list = list(zone_ids)
     incident = Incident(
+        cause=cause,
+        origin_zone_id=zone_list[0] if zone_list else None,
         id=new_id(),
         site_id=site_id,
         title=title[:200],
         status="open",
         priority=priority,
-        zone_ids=sorted(set(zone_ids)),
+        zone_ids=sorted(set(zone_list)),
         opened_at=now,
         last_activity_at=now,
         opened_by=context.actor,
@@ -265,12 +325,16 @@ def open_incident(
 def _attach(
     session: Session, incident: Incident, alarm: Alarm, context: Context, now: datetime
 ) -> None:
+    """Attach an alarm; a more urgent one escalates the incident, loudly (``escalated``)."""
     zones = set(incident.zone_ids or ())
     if alarm.zone_id:
         zones.add(alarm.zone_id)
     incident.zone_ids = sorted(zones)
     incident.last_activity_at = now
-    incident.priority = min(incident.priority, alarm.priority)
+    escalated = alarm.priority < incident.priority
+    if escalated:
+        incident.title = f"{alarm.message} (escalated from P{incident.priority})"[:200]
+        incident.priority = alarm.priority
     alarm.incident_id = incident.id
     stage(
         session,
@@ -278,7 +342,7 @@ def _attach(
             EVENT_INCIDENT,
             IncidentPayload(
                 incident_id=incident.id,
-                action="updated",
+                action="escalated" if escalated else "updated",
                 title=incident.title,
                 priority=incident.priority,
                 zone_ids=tuple(incident.zone_ids),
@@ -403,6 +467,9 @@ def raise_alarm(
         adjacent=adjacent or adjacency_of(site),
         now=now,
         window_s=window_s,
+        alarm_type=spec.alarm_type,
+        door_id=spec.door_id,
+        device_id=spec.device_id,
     )
     child = context.child(actor="alarms")
     if incident is None:
@@ -415,6 +482,7 @@ def raise_alarm(
             context=child,
             now=now,
             source_event_id=raised_event.id,
+            cause=cause_of(spec.alarm_type, spec.door_id, spec.device_id),
         )
         alarm.incident_id = incident.id
     else:

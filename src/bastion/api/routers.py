@@ -27,16 +27,23 @@ ROUTER_MODULES = (
     "bastion.automation.playbooks.api",
     "bastion.cash.api",
     "bastion.api.pos",
+    "bastion.search.api",
     "bastion.web.people",
+    "bastion.web.cardholders",
     "bastion.web.visitors",
     "bastion.web.safety",
     "bastion.web.emergency",
     "bastion.web.analysis",
     "bastion.web.cash",
     "bastion.web.cash_review",
+    "bastion.web.events",
+    "bastion.maintenance.api",
+    "bastion.web.upkeep",
     "bastion.video.api",
     "bastion.web.video",
     "bastion.web.pages",
+    "bastion.compliance.api",
+    "bastion.web.compliance",
 )
 
 
@@ -53,6 +60,8 @@ RUNTIME_STARTERS = (
     "bastion.people.runtime:start_people",
     "bastion.automation.playbooks.runtime:start_playbooks",
     "bastion.cash.runtime:start_cash",
+    "bastion.compliance.runtime:start_compliance",
+    "bastion.maintenance.upkeep:start_upkeep",
     "bastion.video.runtime:start_video",
 )
 

@@ -41,6 +41,9 @@ Decisions worth knowing:
   nobody may grant a role, mint a token or act on an account whose permissions they
   do not already hold at that scope (see :func:`covers`), so only an admin creates
   admins.
+* Unlocking a door that a lockdown holds (``doors:override_lockdown``) belongs to the
+  security manager and the admin only, and needs a reason: an operator's plain
+  "Unlock" never beats a lockdown.
 """
 
 from __future__ import annotations
@@ -86,6 +89,10 @@ class Permission(StrEnum):
     CASH_MANAGE = "cash:manage"
     CASH_PICKUPS = "cash:pickups"
     CASH_INGEST = "cash:ingest"
+    DOORS_OVERRIDE_LOCKDOWN = "doors:override_lockdown"
+    UPKEEP_READ = "upkeep:read"
+    UPKEEP_TEST = "upkeep:test"
+    UPKEEP_MANAGE = "upkeep:manage"
     VIDEO_READ = "video:read"
     VIDEO_MANAGE = "video:manage"
     BIOMETRICS_MANAGE = "biometrics:manage"
@@ -127,6 +134,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.NOTIFY_SEND,
             P.SAFETY_SELF,
             P.CASH_READ,
+            P.UPKEEP_READ,
             P.VIDEO_READ,
         }
     ),
@@ -147,6 +155,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ANALYSIS_READ,
             P.SAFETY_SELF,
             P.CASH_READ,
+            P.UPKEEP_READ,
         }
     ),
     Role.AUDITOR: READ_ONLY | {P.LEDGER_VERIFY},

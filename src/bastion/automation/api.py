@@ -23,7 +23,7 @@ from bastion.automation.schemas import (
     ThreatRequest,
     TraceRead,
 )
-from bastion.core.errors import NotFound
+from bastion.core.errors import Conflict, NotFound
 from bastion.core.events import (
     EVENT_DOOR_COMMAND,
     EVENT_THREAT_LEVEL,
@@ -31,6 +31,7 @@ from bastion.core.events import (
     ThreatLevelPayload,
 )
 from bastion.hub import Hub
+from bastion.site.lockdown import lockdowns_of
 from bastion.site.schemas import Site
 
 router = APIRouter(tags=["automation"])
@@ -215,9 +216,16 @@ async def door_command(
     if command not in ("lock", "unlock"):
         raise NotFound(f"unknown door command {command!r}")
     try:
-        _site(hub, site_id).door(door_id)
+        door = _site(hub, site_id).door(door_id)
     except KeyError:
         raise NotFound(f"site {site_id!r} has no door {door_id!r}") from None
+    holding = lockdowns_of(hub).covering(site_id, door_id) if command == "unlock" else []
+    if holding:
+        names = " and ".join(f"the {item.describe()}" for item in holding)
+        raise Conflict(
+            f"{door.name or door_id} is held by {names}; lockdown wins over unlock "
+            "(an override needs the door console and a reason)"
+        )
     event = await hub.bus.publish(
         EVENT_DOOR_COMMAND,
         DoorCommandPayload(door_id=door_id, command=command, reason=body.reason),  # type: ignore[arg-type,unused-ignore]

@@ -23,6 +23,7 @@ from bastion.core.events import (
     EVENT_SENSOR_BYPASS,
     EVENT_ZONE_ARMING,
     ArmingPayload,
+    DeviceHoldPayload,
     Event,
     SensorBypassPayload,
     make_event,
@@ -47,6 +48,7 @@ class ArmingBoard:
         self._zones: dict[tuple[str | None, str], ZoneStatus] = {}
         self._bypass: dict[tuple[str | None, str], datetime] = {}
         self._always: set[tuple[str | None, str]] = set()
+        self._held: dict[tuple[str | None, str], datetime] = {}
         self.set_sites(sites or {})
 
     def set_sites(self, sites: dict[str, Site]) -> None:
@@ -80,6 +82,23 @@ class ArmingBoard:
                 self._bypass[key] = payload.until
             else:
                 self._bypass.pop(key, None)
+        elif isinstance(payload, DeviceHoldPayload):
+            for device_id in payload.device_ids:
+                if payload.active and payload.until is not None:
+                    self.hold(event.site, device_id, payload.until)
+                else:
+                    self._held.pop((event.site, device_id), None)
+
+    def hold(self, site_id: str | None, device_id: str, until: datetime) -> None:
+        """Put a device on hold until ``until`` (a walk test): no alarm, no rule fires on it."""
+        self._held[(site_id, device_id)] = until
+
+    def is_held(self, site_id: str | None, device_id: str | None, now: datetime) -> bool:
+        """Return True while a device is on hold (being walk-tested)."""
+        if device_id is None or not self._held:
+            return False
+        until = self._held.get((site_id, device_id))
+        return until is not None and now < until
 
     def always_armed(self, site_id: str | None, zone_id: str) -> bool:
         """Return True for a 24-hour zone."""

@@ -199,3 +199,37 @@ def complete(*, session: Session, task: CashTask, context: Context, now: datetim
         ),
     )
     return task
+
+
+def open_incident_notice(
+    *,
+    session: Session,
+    site_id: str,
+    state: str | None,
+    title: str,
+    detail: str,
+    due_at: datetime | None,
+    source: str,
+    context: Context,
+    now: datetime,
+) -> CashTask:
+    """Open (once per cause) a regulator-notice task for an incident another domain records.
+
+    The compliance domain reports thefts of product, losses and failures through here, so
+    every regulator notice, with its deadline, lives in one list.
+    """
+    existing = _find(session, site_id, "regulator_notice", source)
+    if existing is not None:
+        return existing
+    return _open(
+        session,
+        site_id=site_id,
+        kind="regulator_notice",
+        title=title,
+        detail=detail,
+        state=state,
+        due_at=due_at,
+        source=source,
+        context=context,
+        now=now,
+    )

@@ -285,7 +285,9 @@ def add_carrier(
 def plan(
     site: SiteOption,
     carrier: Annotated[str, typer.Option(help="Carrier id.")],
-    urgent: Annotated[bool, typer.Option(help="Take the earliest allowed slot.")] = False,
+    urgent: Annotated[
+        bool, typer.Option("--urgent", help="Take the earliest allowed slot.")
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Plan the next pickup; print its time (site time) and one-time code."""

@@ -7,14 +7,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bastion.core.errors import BastionError
-from bastion.hub import Hub, open_hub
-from bastion.settings import Settings
+
+if TYPE_CHECKING:  # the hub and settings pull in the database layer; commands import them
+    from bastion.hub import Hub
+    from bastion.settings import Settings
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
@@ -28,17 +31,33 @@ DataDirOption = Annotated[
 ]
 
 
-def settings_for(data_dir: Path | None) -> Settings:
-    """Return settings, with the data directory overridden when given."""
+def settings_for(data_dir: Path | None, *, find_demo: bool = True) -> Settings:
+    """Return settings, with the data directory overridden when given.
+
+    With no ``--data-dir`` (nor ``BASTION_DATA_DIR``) and no database in the default
+    ``./bastion-data``, a demo run in this folder (``./bastion-demo``) is used instead, and
+    the command says so (not for ``init``, which creates ``./bastion-data``).
+    """
+    from bastion.settings import Settings
+
     settings = Settings()
     if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
+        return settings.model_copy(update={"data_dir": data_dir})
+    demo = Path("bastion-demo")
+    if (
+        find_demo
+        and settings.data_dir == Path("bastion-data")
+        and not has_database(settings)
+        and (demo / "bastion.db").exists()
+    ):
+        err_console.print(f"using the demo's data directory {demo}/ (--data-dir to choose)")
+        settings = settings.model_copy(update={"data_dir": demo})
     return settings
 
 
 def fail(message: str, code: int = 2) -> None:
     """Print one line on stderr and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -69,8 +88,11 @@ def hub_for(data_dir: Path | None) -> Iterator[Hub]:
     settings = settings_for(data_dir)
     if not has_database(settings):
         raise BastionError(
-            f"{settings.data_dir} holds no Bastion database; run 'bastion init' first"
+            f"{settings.data_dir} holds no Bastion database; run 'bastion init' first "
+            "or name the data directory with --data-dir DIR"
         )
+    from bastion.hub import open_hub
+
     hub = open_hub(settings)
     try:
         yield hub

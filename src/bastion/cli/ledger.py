@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from bastion.cli.common import DataDirOption, console, err_console, hub_for, one_line_errors
@@ -145,22 +146,53 @@ def rotate_keys(data_dir: DataDirOption = None) -> None:
 @app.command()
 @one_line_errors
 def tail(
-    limit: Annotated[int, typer.Option("-n", help="How many events.")] = 20,
+    limit: Annotated[int, typer.Option("-n", help="How many events.", min=1, max=10_000)] = 20,
+    site: Annotated[str | None, typer.Option(help="Site id (default: the only site).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From this site-local time, e.g. 2026-12-01T08:00.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Until this site-local time.")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option(help="access, doors, alarms, devices, video, people, …")
+    ] = None,
+    zone: Annotated[str | None, typer.Option(help="Zone id.")] = None,
+    door: Annotated[str | None, typer.Option(help="Door id.")] = None,
+    person: Annotated[str | None, typer.Option(help="Part of a person's name.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="granted or denied.")] = None,
+    text: Annotated[str | None, typer.Option(help="Words in the event.")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Show the newest ledger events."""
+    """Show a site's newest events with names, outcomes and the site's time; filters narrow it."""
+    from bastion.search import service
+    from bastion.site import service as site_service
+
+    params = {"since": since, "until": until, "zone": zone, "door": door}
+    params |= {"person": person, "outcome": outcome, "text": text}
     with hub_for(data_dir) as hub:
-        rows = hub.ledger.query(limit=limit)
-    table = Table()
-    for column in ("seq", "time (UTC)", "type", "device", "subject", "actor"):
+        with hub.db.sessions() as session:
+            sites = site_service.load_all(session=session)
+        if site is None and len(sites) == 1:
+            site = next(iter(sites))
+        if site not in sites:
+            known = ", ".join(sorted(sites)) or "none; import one with 'bastion site import'"
+            raise ConfigError(f"name the site with --site (sites: {known})")
+        chosen = sites[site]
+        filters = service.filters_from(
+            {k: v for k, v in params.items() if v is not None}, kind or [], chosen
+        )
+        lines = service.search_lines(hub, chosen, filters, limit)
+    zone_name = service.site_zone(chosen).key
+    table = Table(title=f"{chosen.site.name} — newest first, {zone_name} time")
+    for column in ("time", "event", "what", "where", "who", "outcome", "seq"):
         table.add_column(column)
-    for row in reversed(rows):
+    for line in lines:
         table.add_row(
-            str(row.seq),
-            row.time.strftime("%Y-%m-%d %H:%M:%S"),
-            row.type,
-            row.device or "",
-            row.subject or "",
-            row.actor,
+            line.local_time,
+            line.type,
+            escape(line.what),
+            escape(line.where),
+            escape(line.who),
+            line.outcome,
+            str(line.seq),
         )
     console.print(table)

@@ -11,52 +11,55 @@ from typing import Annotated
 
 import typer
 
-from bastion.cli import ledger as ledger_cli
-from bastion.cli import site as site_cli
 from bastion.cli.common import DataDirOption, console, fail, one_line_errors, settings_for
-from bastion.core.context import Context
+from bastion.cli.lazy import LazyGroup, show_flags_as_flags
 from bastion.core.errors import BastionError, ConfigError
-from bastion.hub import open_hub
-from bastion.site import service as site_service
-from bastion.site.loader import load_site_file
 
+# Each group's module (and the libraries behind it) is imported only when the group runs.
+LazyGroup.groups = {
+    "site": ("bastion.cli.site", "Validate, import and export site models."),
+    "ledger": ("bastion.cli.ledger", "Inspect and verify the tamper-evident ledger."),
+    "users": (
+        "bastion.cli.users",
+        "Manage operator accounts, roles, authenticators and API tokens.",
+    ),
+    "access": ("bastion.cli.access", "Access control: explain, who-can, entries, enrolment."),
+    "alarms": ("bastion.cli.alarms", "Work alarms and incidents."),
+    "rules": ("bastion.cli.rules", "Check and replay cause-and-effect rules."),
+    "notify": (
+        "bastion.cli.notify",
+        "Mass notification: contacts, call trees, templates, runs.",
+    ),
+    "playbooks": (
+        "bastion.cli.playbooks",
+        "Emergency playbooks: list, check, drill, law-enforcement packet.",
+    ),
+    "osdp": ("bastion.cli.osdp", "OSDP readers: secure-channel keys and status."),
+    "sim": ("bastion.cli.sim", "Simulated field devices (real protocols, for demos and tests)."),
+    "analyze": (
+        "bastion.cli.analyze",
+        "Evaluate the layered defence: EASI P(I), most vulnerable path, what-if, CARVER.",
+    ),
+    "people": ("bastion.cli.people", "People: visitors and employees."),
+    "cash": ("bastion.cli.cash", "Cash: tills, safes, POS imports, exceptions, reports."),
+    "compliance": (
+        "bastion.cli.compliance",
+        "Compliance: state rule packs, checks and mock audits.",
+    ),
+    "upkeep": (
+        "bastion.cli.upkeep",
+        "Upkeep checks: recording gaps in a segment folder, camera views.",
+    ),
+}
+
+show_flags_as_flags()
 app = typer.Typer(
     name="bastion",
+    cls=LazyGroup,
     help="Bastion: security operations for high-risk, regulated facilities.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(site_cli.app, name="site")
-app.add_typer(ledger_cli.app, name="ledger")
-
-
-def _mount_optional_groups() -> None:
-    """Mount command groups whose modules are present in this build."""
-    from importlib import import_module
-
-    for module, name in (
-        ("bastion.cli.users", "users"),
-        ("bastion.cli.access", "access"),
-        ("bastion.cli.alarms", "alarms"),
-        ("bastion.cli.rules", "rules"),
-        ("bastion.cli.notify", "notify"),
-        ("bastion.cli.playbooks", "playbooks"),
-        ("bastion.cli.osdp", "osdp"),
-        ("bastion.cli.sim", "sim"),
-        ("bastion.cli.analyze", "analyze"),
-        ("bastion.cli.people", "people"),
-        ("bastion.cli.cash", "cash"),
-    ):
-        try:
-            sub = import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
-                raise
-            continue
-        app.add_typer(sub.app, name=name)
-
-
-_mount_optional_groups()
 
 
 @app.callback()
@@ -77,7 +80,13 @@ def init(
     site: Annotated[Path | None, typer.Option(help="Site YAML to import.")] = None,
 ) -> None:
     """Create the data directory, its secret key and the schema; optionally import a site."""
-    settings = settings_for(data_dir)
+    from bastion.cli import ledger as ledger_cli
+    from bastion.core.context import Context
+    from bastion.hub import open_hub
+    from bastion.site import service as site_service
+    from bastion.site.loader import load_site_file
+
+    settings = settings_for(data_dir, find_demo=False)
     site_model = load_site_file(site) if site is not None else None
     created = not settings.data_dir.exists()
     try:
@@ -139,7 +148,9 @@ def demo(
         Path, typer.Option("--data-dir", help="Where the demo keeps its data.")
     ] = Path("bastion-demo"),
     port: Annotated[int, typer.Option(help="TCP port of the console.")] = 8600,
-    fresh: Annotated[bool, typer.Option(help="Start from an empty data directory.")] = False,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Start from an empty data directory.")
+    ] = False,
     site: Annotated[Path | None, typer.Option(help="Site YAML (default: the dispensary).")] = None,
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")

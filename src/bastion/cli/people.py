@@ -98,7 +98,9 @@ def expiring(
 @employees_app.command("review")
 @one_line_errors
 def review(
-    due_only: Annotated[bool, typer.Option(help="Only holdings due for review.")] = False,
+    due_only: Annotated[
+        bool, typer.Option("--due-only", help="Only holdings due for review.")
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Print the access review: who holds which level and when it was last confirmed."""

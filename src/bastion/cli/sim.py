@@ -29,7 +29,9 @@ def reader(
     key_dir: Annotated[
         Path | None, typer.Option(help="Keep reader keys here across restarts (else install mode).")
     ] = None,
-    plain: Annotated[bool, typer.Option(help="Readers without secure channel support.")] = False,
+    plain: Annotated[
+        bool, typer.Option("--plain", help="Readers without secure channel support.")
+    ] = False,
     no_pace: Annotated[bool, typer.Option("--no-pace", help="Do not add wire time.")] = False,
     verbose: Annotated[bool, typer.Option("-v", help="Show libosdp's own log.")] = False,
 ) -> None:

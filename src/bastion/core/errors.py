@@ -27,11 +27,24 @@ class ConfigError(BastionError):
         file: str | None = None,
         line: int | None = None,
         field: str | None = None,
+        more: tuple[ConfigError, ...] = (),
     ) -> None:
         self.file = file
         self.line = line
         self.field = field
-        super().__init__(message)
+        self.more = more
+        self.own_message = message
+        super().__init__(message + (f" (+{len(more)} more)" if more else ""))
+
+    @property
+    def problems(self) -> tuple[ConfigError, ...]:
+        """Return this problem and every other one found in the same file."""
+        return (self, *self.more)
+
+    def describe(self) -> str:
+        """Return ``file:line: field: message`` for this problem alone."""
+        where = self.location
+        return f"{where}: {self.own_message}" if where else self.own_message
 
     @property
     def location(self) -> str:

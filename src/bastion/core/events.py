@@ -218,6 +218,9 @@ class DeviceStatusPayload(Payload):
     kind: DeviceKind = Field(description="Kind of device, which selects its health settings.")
     online: bool = Field(description="Whether the device answers.")
     detail: str = Field(default="", max_length=200, description="What was observed.")
+    degraded: bool = Field(
+        default=False, description="Answers, but not well enough (e.g. a camera without frames)."
+    )
 
 
 class SensorReadingPayload(Payload):
@@ -395,12 +398,12 @@ class NotifyPayload(Payload):
 
 
 class IncidentPayload(Payload):
-    """An incident was opened, grew, was requested by a rule, or was closed."""
+    """An incident was opened, grew, was escalated, was requested by a rule, or was closed."""
 
     incident_id: str | None = Field(
         default=None, description="Incident id (None on a request not yet handled)."
     )
-    action: Literal["requested", "opened", "updated", "closed"] = Field(
+    action: Literal["requested", "opened", "updated", "closed", "escalated"] = Field(
         description="What happened to the incident."
     )
     title: str = Field(default="", description="One-line summary.")
@@ -1017,6 +1020,131 @@ EVENT_CASH_TASK = register(
 )
 EVENT_CASH_CONFIG = register(
     EventType("cash.config", CashConfigPayload, "Cash configuration changed.")
+)
+
+
+# --- lockdown overrides ---------------------------------------------------------------------
+
+
+class DoorOverridePayload(Payload):
+    """A locked-down door unlocked on purpose, by a role allowed to override a lockdown."""
+
+    door_id: str = Field(description="Door unlocked despite the lockdown.")
+    lockdown_zone_ids: tuple[str, ...] = Field(
+        description="Root zones of the lockdowns that held the door when it was overridden."
+    )
+    reason: str = Field(min_length=1, description="Why, in the overriding person's words.")
+
+
+EVENT_DOOR_OVERRIDE = register(
+    EventType(
+        "door.lockdown_override",
+        DoorOverridePayload,
+        "A locked-down door was unlocked by an explicit, reasoned lockdown override.",
+    )
+)
+
+
+# --- compliance ---------------------------------------------------------------------------
+
+
+class CompliancePayload(Payload):
+    """A compliance record, override, hold, corrective action, run or purge changed.
+
+    Carries ids, rule ids, counts and record kinds only: never a name or a document.
+    """
+
+    action: Literal[
+        "record_added",
+        "incident_reported",
+        "override_set",
+        "profile_set",
+        "hold_placed",
+        "hold_released",
+        "action_opened",
+        "action_closed",
+        "checked",
+        "purged",
+    ] = Field(description="What happened.")
+    target: str = Field(description="Record, rule or action id concerned ('*' for runs).")
+    detail: dict[str, str] = Field(default_factory=dict, description="Non-personal facts.")
+
+
+EVENT_COMPLIANCE = register(
+    EventType("compliance.changed", CompliancePayload, "Compliance data changed or was checked.")
+)
+
+
+# --- upkeep: device holds, walk tests, recording and view checks, maintenance ---
+
+
+class DeviceHoldPayload(Payload):
+    """Devices were put on hold (a walk test: no alarm, no rule fires on them) or released."""
+
+    device_ids: tuple[str, ...] = Field(description="Devices held or released.")
+    active: bool = Field(description="True while held; False when released.")
+    until: datetime | None = Field(default=None, description="When the hold ends (UTC).")
+    reason: str = Field(default="", description="Why, e.g. walk test <id>.")
+
+
+class WalkTestPayload(Payload):
+    """A walk test of a zone started, saw a device, or finished with its results."""
+
+    walk_test_id: str = Field(description="Walk test concerned.")
+    zone_id: str = Field(description="Zone tested.")
+    action: Literal["started", "device_seen", "finished", "cancelled"] = Field(
+        description="What happened."
+    )
+    device_id: str | None = Field(default=None, description="Device seen (device_seen).")
+    passed: tuple[str, ...] = Field(default=(), description="Devices that reported (finished).")
+    failed: tuple[str, ...] = Field(default=(), description="Devices that stayed silent.")
+
+
+class RecordingCheckPayload(Payload):
+    """Proof of recording of a camera over a period was checked."""
+
+    check_id: str = Field(description="Recording check concerned.")
+    camera_id: str = Field(description="Camera checked.")
+    state: Literal["ok", "gaps", "unknown"] = Field(description="What was found.")
+    coverage_pct: float | None = Field(default=None, description="Share recorded, 0–100.")
+    gaps: int = Field(default=0, ge=0, description="Gaps longer than the tolerance.")
+    period_start: datetime = Field(description="Start of the period (UTC).")
+    period_end: datetime = Field(description="End of the period (UTC).")
+
+
+class ViewCheckPayload(Payload):
+    """A camera snapshot was compared with its approved reference view."""
+
+    check_id: str = Field(description="View check concerned.")
+    camera_id: str = Field(description="Camera checked.")
+    verdict: Literal["ok", "covered", "defocused", "moved", "blocked", "unknown"] = Field(
+        description="What was found."
+    )
+    detail: str = Field(default="", description="What was measured, in words.")
+
+
+class MaintenancePayload(Payload):
+    """An asset, schedule, work order or reference view was created, changed or completed."""
+
+    target: str = Field(description="What changed, e.g. work_order:<id>, asset:<device>.")
+    action: Literal["created", "updated", "done", "approved"] = Field(description="What happened.")
+    detail: dict[str, str] = Field(default_factory=dict, description="Non-secret facts.")
+
+
+EVENT_DEVICE_HOLD = register(
+    EventType("device.hold", DeviceHoldPayload, "Devices were put on hold or released.")
+)
+EVENT_WALK_TEST = register(
+    EventType("maintenance.walk_test", WalkTestPayload, "A walk test progressed.")
+)
+EVENT_RECORDING_CHECK = register(
+    EventType("maintenance.recording_check", RecordingCheckPayload, "Recording was checked.")
+)
+EVENT_VIEW_CHECK = register(
+    EventType("maintenance.view_check", ViewCheckPayload, "A camera view was checked.")
+)
+EVENT_MAINTENANCE = register(
+    EventType("maintenance.record", MaintenancePayload, "A maintenance record changed.")
 )
 
 

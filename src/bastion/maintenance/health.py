@@ -3,9 +3,11 @@
 Integrations report what they see of a link (``device.status``: up or down, no
 judgement). :class:`HealthTracker` turns those raw transitions into at most one
 trouble condition per device: *offline* once the link has stayed down past its grace
-period, *flapping* once it dropped N times within a window. The condition clears when
-the device has been up for a while again (and, if it was flapping, has stopped). It reads
-time only from the clock it is given, so tests drive it with a frozen clock.
+period, *flapping* once it dropped N times within a window, *degraded* once it has
+answered badly (a camera without frames) past the same grace. The condition clears when
+the device has been up and well for a while again (and, if it was flapping, has stopped);
+a degraded device that then goes offline escalates to offline. It reads time only from
+the clock it is given, so tests drive it with a frozen clock.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class Condition(StrEnum):
 
     OFFLINE = "offline"
     FLAPPING = "flapping"
+    DEGRADED = "degraded"
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class _Device:
     ever_up: bool
     drops: deque[float] = field(default_factory=deque)
     condition: Condition | None = None
+    degraded: bool = False
+    degraded_since: float = 0.0
+    why: str = ""
 
 
 DeviceKey = tuple[str | None, str]
@@ -120,16 +126,30 @@ class HealthTracker:
         return self.settings.get(kind) or KindSettings()
 
     def observe(
-        self, *, site: str | None, device_id: str, kind: DeviceKind | str, online: bool
+        self,
+        *,
+        site: str | None,
+        device_id: str,
+        kind: DeviceKind | str,
+        online: bool,
+        degraded: bool = False,
+        detail: str = "",
     ) -> list[HealthChange]:
         """Record a link report; return a flapping decision it causes at once (if any)."""
         now = self.clock.monotonic()
         key = (site, device_id)
         device = self._devices.get(key)
+        degraded = degraded and online
         if device is None:
-            self._devices[key] = _Device(site, device_id, kind, online, now, ever_up=online)
+            device = _Device(site, device_id, kind, online, now, ever_up=online)
+            device.degraded, device.degraded_since, device.why = degraded, now, detail
+            self._devices[key] = device
             return []
         device.kind = kind
+        if degraded != device.degraded:
+            device.degraded, device.degraded_since = degraded, now
+        if degraded:
+            device.why = detail
         if online == device.online:
             return []
         device.online, device.since = online, now
@@ -153,8 +173,18 @@ class HealthTracker:
             settings = self.settings_for(device.kind)
             self._forget_old_drops(device, now, settings)
             down_for = now - device.since
+            if device.condition is Condition.DEGRADED and not device.online:
+                if down_for >= settings.offline_grace_s:
+                    device.condition = Condition.OFFLINE
+                    changes.append(self._change(device, f"no answer for {_seconds(down_for)}"))
+                continue
             if device.condition is None:
                 if device.online:
+                    poor_for = now - device.degraded_since
+                    if device.degraded and poor_for >= settings.offline_grace_s:
+                        device.condition = Condition.DEGRADED
+                        detail = f"{device.why or 'degraded'} for {_seconds(poor_for)}"
+                        changes.append(self._change(device, detail))
                     continue
                 grace = settings.offline_grace_s if device.ever_up else settings.startup_grace_s
                 if down_for >= grace:
@@ -163,6 +193,11 @@ class HealthTracker:
                     changes.append(self._change(device, f"{what} for {_seconds(down_for)}"))
                 continue
             if not device.online or down_for < settings.restore_after_s:
+                continue
+            if device.degraded or (
+                device.condition is Condition.DEGRADED
+                and now - device.degraded_since < settings.restore_after_s
+            ):
                 continue
             if device.condition is Condition.FLAPPING and len(device.drops) >= settings.flap_count:
                 continue

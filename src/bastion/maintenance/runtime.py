@@ -31,6 +31,7 @@ _LOGGER = logging.getLogger(__name__)
 HEALTH_STATUS: dict[Condition, Literal["offline", "trouble"]] = {
     Condition.OFFLINE: "offline",
     Condition.FLAPPING: "trouble",
+    Condition.DEGRADED: "trouble",
 }
 """The ``device.health`` status of each condition (the alarms domain maps it to an alarm)."""
 TROUBLE_ALARMS = ("device_offline", "device_trouble")
@@ -77,7 +78,12 @@ class DeviceHealthRuntime:
         if not isinstance(payload, DeviceStatusPayload):
             return
         changes = self.tracker.observe(
-            site=event.site, device_id=payload.device_id, kind=payload.kind, online=payload.online
+            site=event.site,
+            device_id=payload.device_id,
+            kind=payload.kind,
+            online=payload.online,
+            degraded=payload.degraded,
+            detail=payload.detail,
         )
         await self._apply(changes, event.context)
 

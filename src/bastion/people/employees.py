@@ -342,7 +342,7 @@ def check_assignable(*, session: Session, person_id: str, level_id: str, now: da
     if level is None:
         raise NotFound(f"no access level {level_id!r}")
     if person.status != PersonStatus.ACTIVE:
-        raise Conflict(f"person {person_id!r} is {person.status}; no level can be granted")
+        raise Conflict(f"{person.name} is {person.status}; no level can be granted")
     if is_restricted(level, level_site(session, level)) and not background_current(
         person, now.date()
     ):
@@ -350,12 +350,13 @@ def check_assignable(*, session: Session, person_id: str, level_id: str, now: da
         if status == BackgroundCheck.CLEARED:
             status = "expired"
         raise Conflict(
-            f"level {level_id!r} is restricted: it needs a cleared background check "
-            f"(this person's is {status})"
+            f"{level.name} is restricted: it needs a cleared background check "
+            f"({person.name}'s is {str(status).replace('_', ' ')})"
         )
     missing = missing_training(person, list(level.requires_training), now)
     if missing:
-        raise Conflict(f"level {level_id!r} needs current training in {', '.join(missing)}")
+        courses = ", ".join(m.replace("_", " ") for m in missing)
+        raise Conflict(f"{level.name} needs current training in {courses}")
 
 
 def check_levels_held(*, session: Session, person_id: str, now: datetime) -> None:

@@ -7,14 +7,16 @@ line and the dotted field, e.g. ``examples/x.yaml:42: doors.3.to: unknown zone '
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
+import types
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from bastion.core.errors import ConfigError
@@ -236,6 +238,48 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _id_path(data: Any, dotted: str) -> str:
+    """Return a dotted field as people name it: ``zones[vault].camera`` for ``zones.3.camera``."""
+    out = ""
+    node = data
+    for part in dotted.split(".") if dotted else []:
+        if isinstance(node, list) and part.isdigit():
+            index = int(part)
+            node = node[index] if index < len(node) else None
+            ident = node.get("id") if isinstance(node, dict) else None
+            out += f"[{ident}]" if isinstance(ident, str) and ident else f"[{index}]"
+        else:
+            out += f".{part}" if out else part
+            node = node.get(part) if isinstance(node, dict) else None
+    return out
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Return the models an annotation holds (through lists, tuples, unions, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if get_origin(annotation) in (Union, types.UnionType) or get_args(annotation):
+        return [model for arg in get_args(annotation) for model in _models_in(arg)]
+    return []
+
+
+def _field_names_at(loc: list[str]) -> list[str]:
+    """Return the field names (and aliases) allowed at ``loc`` in a site file."""
+    models: list[type[BaseModel]] = [Site]
+    for part in loc:
+        if part.isdigit():
+            continue
+        inner: list[type[BaseModel]] = []
+        for model in models:
+            for name, info in model.model_fields.items():
+                if part in (name, info.alias):
+                    inner.extend(_models_in(info.annotation))
+        models = inner
+        if not models:
+            return []
+    return [info.alias or name for model in models for name, info in model.model_fields.items()]
+
+
 def _describe(error: ErrorDetails) -> tuple[str, str]:
     """Return (dotted field, message) for one pydantic error."""
     loc = [str(part) for part in error["loc"]]
@@ -244,7 +288,13 @@ def _describe(error: ErrorDetails) -> tuple[str, str]:
     if isinstance(cause, SiteReferenceError):
         return _dotted([*loc, cause.field]), cause.message
     if kind == "extra_forbidden":
-        return _dotted(loc), f"unknown field {loc[-1]!r}" if loc else "unknown field"
+        if not loc:
+            return "", "unknown field"
+        message = f"unknown field {loc[-1]!r}"
+        close = difflib.get_close_matches(loc[-1], _field_names_at(loc[:-1]), n=1)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+        return _dotted(loc), message
     if kind == "missing":
         return _dotted(loc), f"missing required field {loc[-1]!r}" if loc else "missing field"
     message = error["msg"]
@@ -261,14 +311,31 @@ def _describe(error: ErrorDetails) -> tuple[str, str]:
     return _dotted(loc), message
 
 
-def _validation_error(exc: ValidationError, data: Any, source: str) -> ConfigError:
-    errors = exc.errors()
-    field, message = _describe(errors[0])
-    if len(errors) > 1:
-        message += f" (+{len(errors) - 1} more)"
+def _problem(message: str, data: Any, source: str, field: str | None) -> ConfigError:
+    """Return one located problem: the line from the dotted field, the field by its ids."""
     return ConfigError(
-        _one_line(message), file=source, line=line_of(data, field), field=field or None
+        _one_line(message),
+        file=source,
+        line=line_of(data, field),
+        field=_id_path(data, field) if field else None,
     )
+
+
+def _validation_error(exc: ValidationError, data: Any, source: str) -> ConfigError:
+    """Return every problem pydantic found, the first carrying the others."""
+    errors = exc.errors()
+    # A list whose items all failed is also "too short"; the items' own errors say why.
+    errors = [
+        error
+        for error in errors
+        if error["type"] != "too_short"
+        or not any(
+            other["loc"][: len(error["loc"])] == error["loc"] != other["loc"] for other in errors
+        )
+    ] or errors
+    problems = [_problem(text, data, source, field) for field, text in map(_describe, errors)]
+    first, rest = problems[0], tuple(problems[1:])
+    return ConfigError(first.message, file=source, line=first.line, field=first.field, more=rest)
 
 
 def load_site(text: str, *, source: str = "<string>") -> Site:
@@ -286,9 +353,7 @@ def load_site(text: str, *, source: str = "<string>") -> Site:
     except ValidationError as exc:
         raise _validation_error(exc, data, source) from None
     except SiteReferenceError as exc:
-        raise ConfigError(
-            exc.message, file=source, line=line_of(data, exc.field), field=exc.field
-        ) from None
+        raise _problem(exc.message, data, source, exc.field) from None
     return site
 
 

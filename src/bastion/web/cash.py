@@ -27,7 +27,7 @@ from bastion.cash.runtime import clips_for
 from bastion.core.errors import BastionError, Forbidden, InvalidInput, NotFound
 from bastion.hub import Hub
 from bastion.site.schemas import Site
-from bastion.web.readmodel import loaded_sites
+from bastion.web.readmodel import site_for
 from bastion.web.render import page
 from bastion.web.templating import templates
 from bastion.web.visitors import act, problem_text, read_form
@@ -76,21 +76,6 @@ def cents_of(text: str | None, what: str = "amount") -> int:
     if amount < 0 or cents != cents.to_integral_value():
         raise InvalidInput(f"the {what} is dollars and cents, like 1234.50")
     return int(cents)
-
-
-def site_for(hub: Hub, principal: Principal, permission: Permission, wanted: str | None) -> Site:
-    """Return the chosen (or first) loaded site where the principal holds ``permission``."""
-    sites = loaded_sites(hub)
-    allowed = sorted(sid for sid in sites if principal.allows(permission, sid))
-    if wanted is not None:
-        if wanted not in sites:
-            raise NotFound(f"no site {wanted!r}")
-        if wanted not in allowed:
-            raise Forbidden(f"this needs the {permission.value} permission at {wanted}")
-        return sites[wanted]
-    if not allowed:
-        raise NotFound("no site is loaded where you may handle cash")
-    return sites[allowed[0]]
 
 
 def tabs(principal: Principal, site_id: str) -> list[dict[str, str]]:

@@ -27,7 +27,8 @@ from bastion.cash.rules import RULES
 from bastion.core.errors import BastionError, Forbidden, InvalidInput, NotFound
 from bastion.hub import Hub
 from bastion.site.schemas import Site
-from bastion.web.cash import back, cents_of, render, site_for
+from bastion.web.cash import back, cents_of, render
+from bastion.web.readmodel import site_for
 from bastion.web.visitors import act, problem_text, read_form
 
 router = APIRouter(include_in_schema=False)

@@ -26,7 +26,7 @@ from bastion.automation.playbooks.api import mark_at_roll_call
 from bastion.automation.playbooks.runtime import PlaybookRuntime, runtime_for
 from bastion.automation.playbooks.schemas import MusterRead, RunRead
 from bastion.core.context import Context
-from bastion.core.errors import BastionError, Forbidden, InvalidInput, NotFound
+from bastion.core.errors import BastionError, Conflict, Forbidden, InvalidInput, NotFound
 from bastion.core.events import EVENT_SENSOR_STATE, SensorStatePayload
 from bastion.hub import Hub
 from bastion.safety import guide as safety_guide
@@ -73,9 +73,15 @@ async def _panel_context(hub: Hub, principal: Principal, run_id: str) -> dict[st
         return None
     if not _visible(principal, run):
         return None
+    muster = await _muster(runtime, hub, run)
+    roll_calls = runtime.roll_call_steps(run.playbook_id)
     return {
         "run": run,
-        "muster": await _muster(runtime, hub, run),
+        "muster": muster,
+        "roll_call_steps": roll_calls,
+        "roll_call_warning": (
+            service.roll_call_warning(service.outstanding(muster)) if muster is not None else ""
+        ),
         "can_act": principal.may(
             Permission.ALARMS_WORK, run_place(run.site_id, run.zone_id), reading=False
         ),
@@ -216,12 +222,40 @@ async def run_panel(request: Request, run_id: str, hub: HubDep, principal: Viewe
 
 @router.post("/console/emergency/runs/{run_id}/steps/{step_id}", response_class=HTMLResponse)
 async def step_done(
-    request: Request, run_id: str, step_id: str, hub: HubDep, principal: Actor
+    request: Request,
+    run_id: str,
+    step_id: str,
+    hub: HubDep,
+    principal: Actor,
+    confirm: bool = False,
 ) -> HTMLResponse:
-    """Mark a manual step done from the console and return the refreshed panel."""
+    """Mark a manual step done from the console and return the refreshed panel.
+
+    A roll-call step with people still unaccounted is refused with their names unless
+    the operator confirmed (the panel's button says how many and asks first).
+    """
     context = await _acting_context(request, hub, principal, run_id)
     if isinstance(context, HTMLResponse):
         return context
+    runtime = runtime_for(hub)
+    run: RunRead = context["run"]
+    detail = ""
+    if step_id in context["roll_call_steps"]:
+        site = runtime.site(run.site_id)
+        if site is None:
+            raise NotFound(f"site {run.site_id!r} is not loaded")
+        now = hub.clock.now()
+        muster = await runtime.read(
+            lambda s: service.muster_read(
+                session=s, site=site, run=service.get_run(session=s, run_id=run_id), now=now
+            )
+        )
+        try:
+            detail = service.check_roll_call(muster, confirmed=confirm)
+        except Conflict as exc:
+            context["error"] = str(exc)
+            # Shown in the panel (htmx swaps only successful answers), with the confirm button.
+            return page(request, "emergency_panel.html", principal, context)
     now = hub.clock.now()
     await run_unit_of_work(
         hub,
@@ -232,9 +266,51 @@ async def step_done(
             status="done",
             context=principal.context(),
             now=now,
+            detail=detail,
         ),
     )
     return await run_panel(request, run_id, hub, principal)
+
+
+@router.post("/console/emergency/runs/{run_id}/finish", response_class=HTMLResponse)
+async def finish(request: Request, run_id: str, hub: HubDep, principal: Actor) -> HTMLResponse:
+    """Finish a run or drill from the console; the panel then links to its report."""
+    context = await _acting_context(request, hub, principal, run_id)
+    if isinstance(context, HTMLResponse):
+        return context
+    now = hub.clock.now()
+    await run_unit_of_work(
+        hub,
+        lambda s: service.finish_run(
+            session=s,
+            run=service.get_run(session=s, run_id=run_id),
+            context=principal.context(),
+            now=now,
+        ),
+    )
+    return await run_panel(request, run_id, hub, principal)
+
+
+@router.get("/console/emergency/runs/{run_id}/report", response_class=HTMLResponse)
+async def report_page(
+    request: Request, run_id: str, hub: HubDep, principal: Viewer
+) -> HTMLResponse:
+    """Show a run's (or drill's) report: timed steps, gaps, who acknowledged, who was missing."""
+    context = await _panel_context(hub, principal, run_id)
+    if context is None:
+        return not_found(request, principal, "playbook run")
+    runtime = runtime_for(hub)
+    notify_runs = await runtime.notify_runs(run_id)
+    now = hub.clock.now()
+    report = await runtime.read(
+        lambda s: service.run_report(
+            session=s,
+            run=service.get_run(session=s, run_id=run_id),
+            notify_runs=notify_runs,
+            now=now,
+        )
+    )
+    return page(request, "emergency_report.html", principal, {**context, "report": report})
 
 
 @router.post("/console/emergency/runs/{run_id}/muster/{subject}", response_class=HTMLResponse)

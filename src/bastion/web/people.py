@@ -28,6 +28,7 @@ from bastion.hub import Hub
 from bastion.people import employees, offboarding
 from bastion.people import service as people_service
 from bastion.people.models import PersonKind
+from bastion.web.readmodel import loaded_sites
 from bastion.web.render import page
 from bastion.web.templating import display_zone
 from bastion.web.visitors import Form, act, problem_text, read_form
@@ -92,14 +93,16 @@ def _rows(session: Session, now: Any, principal: Principal) -> list[dict[str, An
     ]
 
 
-def _render(
+def render_people(
     request: Request,
     hub: Hub,
     principal: Principal,
     *,
     error: str | None = None,
+    typed: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    """Render the People page, with an error and the add-person form as it was typed."""
     now = hub.clock.now()
     seen = Permission.PEOPLE_READ
     with hub.db.sessions() as session:
@@ -150,6 +153,12 @@ def _render(
             "statuses": ["pending", "cleared", "failed", "expired", "not_required"],
             "notice": DONE.get(request.query_params.get("done") or ""),
             "error": error,
+            "typed": typed or {},
+            "add_sites": [
+                site
+                for sid, site in sorted(loaded_sites(hub).items())
+                if principal.allows(Permission.PEOPLE_MANAGE, sid)
+            ],
             "now": now,
         },
         status_code=status_code,
@@ -159,7 +168,7 @@ def _render(
 @router.get("/console/people", response_class=HTMLResponse)
 def people_page(request: Request, hub: HubDep, principal: Reader) -> HTMLResponse:
     """Show cardholders with their hiring gate and training, the access review and leavers."""
-    return _render(request, hub, principal)
+    return render_people(request, hub, principal)
 
 
 async def _do(request: Request, hub: Hub, principal: Principal, work: Any, done: str) -> Response:
@@ -168,7 +177,7 @@ async def _do(request: Request, hub: Hub, principal: Principal, work: Any, done:
         await act(hub, lambda session: work(session, form))
     except (BastionError, ValidationError) as exc:
         status = exc.status_code if isinstance(exc, BastionError) else 422
-        return _render(request, hub, principal, error=problem_text(exc), status_code=status)
+        return render_people(request, hub, principal, error=problem_text(exc), status_code=status)
     return RedirectResponse(f"/console/people?done={done}", status_code=303)
 
 
@@ -224,7 +233,7 @@ async def offboard(person_id: str, request: Request, hub: HubDep, principal: HR)
     """Offboard in one action, then show the report that proves it."""
     form = await read_form(request)
     if form.text("confirm", required=False) != "offboard":
-        return _render(
+        return render_people(
             request,
             hub,
             principal,
@@ -248,7 +257,7 @@ async def offboard(person_id: str, request: Request, hub: HubDep, principal: HR)
         offboarding_id = await act(hub, work)
     except (BastionError, ValidationError) as exc:
         status = exc.status_code if isinstance(exc, BastionError) else 422
-        return _render(request, hub, principal, error=problem_text(exc), status_code=status)
+        return render_people(request, hub, principal, error=problem_text(exc), status_code=status)
     return RedirectResponse(f"/console/people/offboarding/{offboarding_id}", status_code=303)
 
 
@@ -305,7 +314,7 @@ async def secret_rotated(
             ),
         )
     except BastionError as exc:
-        return _render(
+        return render_people(
             request, hub, principal, error=problem_text(exc), status_code=exc.status_code
         )
     return RedirectResponse(

@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from bastion.alarms.models import Alarm
+from bastion.api.deps import Principal
 from bastion.auth.models import User
-from bastion.core.errors import NotFound
+from bastion.auth.permissions import Permission
+from bastion.core.errors import Forbidden, NotFound
 from bastion.hub import Hub
 from bastion.site.schemas import DeviceType, Site
 from bastion.store.ledger import LedgerRow
@@ -43,6 +45,21 @@ def pick_site(hub: Hub, site_id: str | None) -> Site:
     if not sites:
         raise NotFound("no site is loaded; import one with 'bastion site import FILE'")
     return sites[sorted(sites)[0]]
+
+
+def site_for(hub: Hub, principal: Principal, permission: Permission, wanted: str | None) -> Site:
+    """Return the chosen (or first) loaded site where the principal holds ``permission``."""
+    sites = loaded_sites(hub)
+    allowed = sorted(sid for sid in sites if principal.allows(permission, sid))
+    if wanted:
+        if wanted not in sites:
+            raise NotFound(f"no site {wanted!r}")
+        if wanted not in allowed:
+            raise Forbidden(f"this needs the {permission.value} permission at {wanted}")
+        return sites[wanted]
+    if not allowed:
+        raise NotFound("no site is loaded where you may see this")
+    return sites[allowed[0]]
 
 
 @dataclass(frozen=True)
@@ -189,6 +206,9 @@ def event_chain(hub: Hub, alarm: Alarm, event_ids: Iterable[str]) -> list[ChainE
 
     The chain holds the events named by its evidence and procedure log, and every event
     sharing (or descending from) the context of its cause or of its ``alarm.raised``.
+    An alarm has one ``alarm.raised``: when a device adapter and the alarms domain both
+    reported the same cause (deduplicated into this alarm), only the one that raised it
+    is listed.
     """
     ids = set(event_ids)
     with hub.db.sessions() as session:
@@ -202,6 +222,8 @@ def event_chain(hub: Hub, alarm: Alarm, event_ids: Iterable[str]) -> list[ChainE
         ).scalars()
         seen = {r.id for r in rows}
         rows += [r for r in related if r.id not in seen]
+    if alarm.raised_event_id is not None:
+        rows = [r for r in rows if r.type != "alarm.raised" or r.id == alarm.raised_event_id]
     entries = [
         ChainEntry(r.time, r.type, r.actor, _summary(r), r.id, cause=r.id == alarm.source_event_id)
         for r in rows

@@ -54,9 +54,22 @@ def not_found_page(request: Request, message: str) -> HTMLResponse | None:
 def map_svg(hub: Hub, principal: Principal, site: Site) -> str:
     """Return the site's SVG with the door states now and the principal's door rights."""
     sid = site.site.id
+    board = board_of(hub)
+    notes: dict[str, str] = {}
+    for item in board.lockdowns.active(sid):
+        for door in item.doors:
+            notes[door] = " and ".join(
+                filter(None, [notes.get(door), f"held by the {item.describe()}"])
+            )
+    for door in board.lockdowns.doors(sid):
+        if board.lockdowns.mode_locked(sid, door):
+            notes[door] = "in lockdown mode by its access policy"
+    for door, override in board.overrides(sid).items():
+        notes[door] = f"unlocked by override: {override.reason}"
     return render_site_svg(
         site,
-        board_of(hub).states(sid),
+        board.states(sid),
         can_control=principal.allows(Permission.DOORS_CONTROL, sid),
         can_lockdown=principal.allows(Permission.DOORS_LOCKDOWN, sid),
+        notes=notes,
     )

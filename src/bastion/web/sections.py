@@ -15,6 +15,7 @@ from bastion.auth.permissions import Permission
 from bastion.automation import service as automation_service
 from bastion.automation.config import RuleConfig, rule_to_dict
 from bastion.hub import Hub
+from bastion.search.reports import REPORTS
 from bastion.web.dashboard import events_chart, reaction_chart, zone_chart
 from bastion.web.readmodel import loaded_sites
 from bastion.web.render import page
@@ -114,5 +115,6 @@ def reports_page(
             "zone_chart": zone_chart(hub, principal),
             "reaction_chart": reaction_chart(hub, principal, limit=15),
             "stats": alarms_service.reaction_stats(session=session, since=since, site_ids=sites),
+            "saved_reports": REPORTS,
         },
     )

@@ -26,6 +26,7 @@ STATE_LABEL = {
     "held": "held open",
     "forced": "FORCED",
     "lockdown": "lockdown",
+    "override": "lockdown override",
     "offline": "offline",
 }
 DEVICE_GLYPH = {
@@ -91,16 +92,16 @@ def _cone(device: Device) -> str:
     )
 
 
-def _door(door: Door, state: str) -> str:
+def _door(door: Door, state: str, note: str = "") -> str:
     if door.position is None:
         return ""
     x, y = door.position.x, door.position.y
-    label = f"{door.name}: {STATE_LABEL.get(state, state)}"
+    label = f"{door.name}: {STATE_LABEL.get(state, state)}" + (f" ({note})" if note else "")
     zone = door.to_zone if door.to_zone != OUTSIDE else door.from_zone
     return (
         f'<g class="door state-{escape(state)}" role="button" tabindex="0" '
         f'data-door="{escape(door.id)}" data-zone="{escape(zone)}" data-state="{escape(state)}" '
-        f'data-name="{escape(door.name)}" aria-label="{escape(label)}">'
+        f'data-name="{escape(door.name)}" data-note="{escape(note)}" aria-label="{escape(label)}">'
         f'<circle cx="{x}" cy="{y}" r="0.9"/>'
         f"<title>{escape(label)}</title></g>"
     )
@@ -135,8 +136,12 @@ def render_site_svg(
     *,
     can_control: bool = False,
     can_lockdown: bool = False,
+    notes: Mapping[str, str] | None = None,
 ) -> str:
-    """Return the SVG markup of ``site`` with each door coloured by ``states``."""
+    """Return the SVG markup of ``site`` with each door coloured by ``states``.
+
+    ``notes`` adds a door's reason to its label, e.g. which lockdown holds it.
+    """
     width, height = _bounds(site)
     body = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="site-map" id="site-map" '
@@ -153,6 +158,7 @@ def render_site_svg(
     body += [_cone(d) for d in site.devices if d.type is DeviceType.CAMERA]
     body.append("</g>")
     body.append(_zone_devices(site))
-    body += [_door(d, states.get(d.id, "locked")) for d in site.doors]
+    notes = notes or {}
+    body += [_door(d, states.get(d.id, "locked"), notes.get(d.id, "")) for d in site.doors]
     body.append("</svg>")
     return "".join(body)

@@ -34,6 +34,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Alarms", "/console/alarms", Permission.ALARMS_READ),
     NavItem("Map", "/console/map", Permission.DOORS_READ),
     NavItem("Incidents", "/console/incidents", Permission.ALARMS_READ),
+    NavItem("Events", "/console/events", Permission.EVENTS_READ),
     NavItem("People", "/console/people", Permission.PEOPLE_READ),
     NavItem("Visitors", "/console/visitors", Permission.PEOPLE_READ),
     NavItem("Emergency", "/console/emergency", Permission.ALARMS_READ),
@@ -43,6 +44,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Rules", "/console/rules", Permission.RULES_READ),
     NavItem("Reports", "/console/reports", Permission.REPORTS_READ),
     NavItem("Analysis", "/console/analysis", Permission.ANALYSIS_READ),
+    NavItem("Compliance", "/console/compliance", Permission.COMPLIANCE_READ),
+    NavItem("Upkeep", "/console/upkeep", Permission.UPKEEP_READ),
     NavItem("Video", "/console/video", Permission.VIDEO_READ),
 )
 

@@ -185,3 +185,38 @@ def test_packet_content(dispensary, tmp_path):
         dispensary, None, generated_at=datetime(2026, 3, 7, tzinfo=UTC), compress=False
     )
     assert b"No emergency plan on file" in bare
+
+
+def test_roll_call_complete_with_people_unaccounted_needs_confirmation(
+    site_hub, client_for, smtp_server, clock
+):
+    _trees(site_hub, smtp_server, clock)
+    site_hub.ledger.append_sync([badge("p-1", "front-entry", "front-entry-rdr-in", at=clock.now())])
+    operator = client_for(Role.OPERATOR)
+    run = operator.post("/api/playbooks/fire/runs", json={"drill": True}).json()
+    url = f"/api/playbooks/runs/{run['id']}/steps/roll-call"
+    refused = operator.post(url, json={})
+    assert refused.status_code == 409
+    assert "1 person is not accounted for" in refused.json()["detail"]
+    steps = {
+        s["step_id"]: s for s in operator.get(f"/api/playbooks/runs/{run['id']}").json()["steps"]
+    }
+    assert steps["roll-call"]["status"] == "pending"
+    confirmed = operator.post(url, json={"confirm_unaccounted": True})
+    assert confirmed.status_code == 200, confirmed.text
+    step = {s["step_id"]: s for s in confirmed.json()["steps"]}["roll-call"]
+    assert step["status"] == "done" and "not accounted for" in step["detail"]
+
+
+def test_roll_call_with_everyone_safe_completes_without_confirmation(
+    site_hub, client_for, smtp_server, clock
+):
+    _trees(site_hub, smtp_server, clock)
+    site_hub.ledger.append_sync([badge("p-1", "front-entry", "front-entry-rdr-in", at=clock.now())])
+    operator = client_for(Role.OPERATOR)
+    run = operator.post("/api/playbooks/fire/runs", json={"drill": True}).json()
+    operator.post(f"/api/playbooks/runs/{run['id']}/muster/person:p-1", json={"status": "safe"})
+    done = operator.post(f"/api/playbooks/runs/{run['id']}/steps/roll-call", json={})
+    assert done.status_code == 200, done.text
+    step = {s["step_id"]: s for s in done.json()["steps"]}["roll-call"]
+    assert step["detail"] == "everyone accounted for"

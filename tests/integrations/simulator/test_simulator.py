@@ -96,7 +96,10 @@ def test_bastion_demo_runs_serves_and_stops_cleanly(tmp_path):
         try:
             decisions = _wait_for_rows(
                 data / "bastion.db",
-                "SELECT actor FROM ledger_events WHERE type = 'access.decision'",
+                # The cash demo seeds a history of decisions (detail "demo") at start;
+                # wait for one the engine made after a read at a simulated OSDP reader.
+                "SELECT actor FROM ledger_events WHERE type = 'access.decision'"
+                ' AND payload NOT LIKE \'%"detail":"demo"%\'',
                 proc,
                 within_s=300,
             )
@@ -122,7 +125,7 @@ def test_bastion_demo_runs_serves_and_stops_cleanly(tmp_path):
     assert "ledger OK" in verify.stdout
     db = sqlite3.connect(data / "bastion.db")
     secure = db.execute(
-        "SELECT count(*) FROM ledger_events WHERE type = 'reader.status' AND payload LIKE '%secure%'"
+        "SELECT count(*) FROM ledger_events WHERE type = 'reader.status' AND payload LIKE '%\"secure\":true%'"
     ).fetchone()[0]
     alarms = db.execute(
         "SELECT payload FROM ledger_events WHERE type = 'alarm.raised'"

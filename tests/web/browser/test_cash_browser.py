@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from bastion.demo import DEMO_NAMES
 from tests.web.browser.browserkit import SITE
 
 pytestmark = pytest.mark.slow
@@ -58,7 +59,7 @@ def cashier(live):
             context=ctx,
         )
         person = session.execute(select(Person).where(Person.name_key.is_not(None))).scalars()
-        emp = next(p for p in session.execute(select(Person)).scalars() if p.name == "emp-004")
+        emp = next(p for p in session.execute(select(Person)).scalars() if p.name == DEMO_NAMES[3])
         emp.user_id = user.id
         register = next(
             r

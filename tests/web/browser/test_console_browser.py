@@ -123,7 +123,7 @@ def test_lockdown_from_the_map_turns_the_zone_doors_purple(browser, live):
     expect(page.locator("#door-dialog")).to_be_visible()
     page.fill("#door-reason", "drill: vault lockdown")
     page.click('#door-dialog button[data-lockdown="true"]')  # window.confirm is accepted
-    expect(page.locator("#door-result")).to_have_text("Sent and recorded in the ledger.")
+    expect(page.locator("#door-result")).to_contain_text("Recorded in the ledger.")
     page.click('#door-dialog button[value="cancel"]')
     for door in ("vault-door", "cash-door", "boh-door", "office-door"):
         locator = page.locator(f'#map-holder g.door[data-door="{door}"]')
@@ -256,4 +256,88 @@ def test_the_analysis_page_draws_the_most_vulnerable_path(browser, live):
     expect(page.locator("#analysis-map svg")).to_be_visible()
     expect(page.locator("#analysis-whatif table, #analysis-whatif p").first).to_be_visible()
     shoot(page, "analysis", full_page=True)
+    page.context.close()
+
+
+def _post(page, path, data):
+    return page.request.post(path, data=data, headers={"X-CSRF-Token": csrf(page)})
+
+
+def test_a_neighbours_door_names_the_lockdown_that_holds_it(browser, live):
+    page = sign_in(browser, live, live.info.operator_user, live.info.operator_password)
+    assert _post(page, f"/api/sites/{SITE}/zones/vault/lockdown", {"reason": "vault alarm"}).ok
+    page.goto("/console/map")
+    cash = page.locator('#map-holder g.door[data-door="cash-door"]')
+    expect(cash).to_have_attribute("data-state", "lockdown")
+    expect(cash).to_have_attribute("aria-label", re.compile("held by the lockdown of Vault"))
+    cash.click()
+    expect(page.locator("#door-held")).to_contain_text(
+        "Held by the lockdown of Vault (vault alarm)"
+    )
+    expect(page.locator('#door-dialog button[data-command="unlock"]')).to_be_hidden()
+    lift = page.locator('#door-dialog button[data-lift="vault"]')
+    expect(lift).to_have_text("Lift lockdown of Vault")
+    shoot(page, "map-door-held-by-lockdown")
+    phone = sign_in(
+        browser, live, live.info.operator_user, live.info.operator_password, viewport=(390, 844)
+    )
+    phone.goto("/console/map")
+    phone.locator('#map-holder g.door[data-door="cash-door"]').click()
+    expect(phone.locator('#door-dialog button[data-lift="vault"]')).to_be_visible()
+    shoot(phone, "map-door-held-by-lockdown-phone")
+    phone.context.close()
+    lift.click()  # window.confirm is accepted
+    expect(page.locator("#door-result")).to_contain_text("Lifted the lockdown of Vault")
+    page.click('#door-dialog button[value="cancel"]')
+    expect(cash).to_have_attribute("data-state", "locked")
+    expect(page.locator('#map-holder g.door[data-state="lockdown"]')).to_have_count(0)
+    page.context.close()
+
+
+def test_an_override_needs_a_reason_shows_on_the_map_and_ends_with_the_lockdown(admin_page, live):
+    page = admin_page
+    assert _post(page, f"/api/sites/{SITE}/zones/vault/lockdown", {"reason": "test"}).ok
+    page.goto("/console/map")
+    vault = page.locator('#map-holder g.door[data-door="vault-door"]')
+    vault.click()
+    override = page.locator("#door-override")
+    expect(override).to_be_visible()
+    override.click()
+    expect(page.locator("#door-result")).to_contain_text("Give a reason")
+    page.fill("#door-reason", "paramedics to the vault")
+    override.click()
+    expect(page.locator("#door-result")).to_contain_text("Unlocked despite the lockdown of Vault")
+    page.click('#door-dialog button[value="cancel"]')
+    expect(vault).to_have_attribute("data-state", "override")
+    shoot(page, "map-lockdown-override")
+    assert _post(page, f"/api/sites/{SITE}/zones/vault/lockdown", {"active": False}).ok
+    expect(vault).to_have_attribute("data-state", "locked")
+
+
+def test_a_fire_drill_is_finished_with_a_confirmed_roll_call_and_a_report(browser, live):
+    from bastion.people import service as people_service
+
+    with live.hub.db.sessions() as session:
+        staff = [p.id for p in people_service.list_people(session=session)][:1]
+    _badge_in(live, staff)
+    page = sign_in(browser, live, live.info.operator_user, live.info.operator_password)
+    page.goto("/console/emergency")
+    page.locator('#playbooks tr[data-playbook="fire"] button', has_text="Drill").click()
+    expect(page).to_have_url(re.compile(r"/console/emergency/runs/"))
+    expect(page.locator("#roll-call-warning")).to_contain_text("not accounted for")
+    page.click("#roll-call-confirm")  # asks first; the dialog is accepted
+    expect(page.locator('#steps li[data-step="roll-call"]')).to_have_attribute(
+        "data-status", "done"
+    )
+    page.click("#finish-run")
+    expect(page.locator("#finish-run")).to_have_count(0)
+    shoot(page, "fire-drill-finished")
+    page.click("#run-report")
+    expect(page.locator("#report h1")).to_contain_text("Drill report: Fire")
+    expect(page.locator('#report-steps tr[data-step="roll-call"]')).to_contain_text(
+        "not accounted for"
+    )
+    shoot(page, "fire-drill-report", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    shoot(page, "fire-drill-report-phone", full_page=True)
     page.context.close()

@@ -280,6 +280,11 @@ async def complete_step(
         raise InvalidInput("say whose timeline was reviewed (person_id)")
     if step.kind == "cash_count" and data.outcome == "done":
         raise Conflict("this step completes itself when the dual cash counts agree (Cash → Counts)")
+    roll_call = ""
+    if data.outcome == "done" and step_id in runtime.roll_call_steps(run.playbook_id):
+        roll_call = service.check_roll_call(
+            await muster_of(hub, run_id), confirmed=data.confirm_unaccounted
+        )
 
     def work(session: Session) -> None:
         row = service.get_run(session=session, run_id=run_id)
@@ -295,7 +300,7 @@ async def complete_step(
                 note=data.note or None,
             )
             return
-        detail = f"timeline reviewed for person {data.person_id}" if data.person_id else ""
+        detail = f"timeline reviewed for person {data.person_id}" if data.person_id else roll_call
         service.complete_step(
             session=session,
             run=row,

@@ -113,6 +113,14 @@ class StepConfig(_Strict):
     form: Literal["threat_call"] | None = Field(
         default=None, title="Form", description="Checklist form to fill in (kind 'form')."
     )
+    roll_call: bool = Field(
+        default=False,
+        title="Roll call",
+        description=(
+            "Completing this manual step says everyone is accounted for: while anyone is "
+            "unaccounted or missing it needs an explicit confirmation."
+        ),
+    )
 
     @model_validator(mode="after")
     def verify_kind_fields(self) -> StepConfig:
@@ -134,6 +142,8 @@ class StepConfig(_Strict):
             raise ValueError("'select' belongs to kinds 'doors' and 'lockdown'")
         if self.select == "zones" and not self.zones:
             raise ValueError("select 'zones' needs a 'zones' list")
+        if self.roll_call and kind != "manual":
+            raise ValueError("'roll_call' belongs to kind 'manual'")
         return self
 
     def references(self) -> list[Ref]:

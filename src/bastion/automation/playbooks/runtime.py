@@ -118,6 +118,13 @@ class PlaybookRuntime:
             raise NotFound(f"no playbook {playbook_id!r}")
         return found.config
 
+    def roll_call_steps(self, playbook_id: str) -> frozenset[str]:
+        """Return the ids of a playbook's roll-call steps (empty when it is not loaded)."""
+        found = self.compiled.get(playbook_id)
+        if found is None:
+            return frozenset()
+        return frozenset(step.id for step in found.config.steps if step.roll_call)
+
     def site(self, site_id: str | None) -> Site | None:
         """Return a loaded site (the only one when ``site_id`` is None)."""
         return self.env.site_for(site_id)

@@ -69,6 +69,13 @@ class StepComplete(_Strict):
     person_id: str | None = Field(
         default=None, max_length=64, description="Person reviewed (timeline steps)."
     )
+    confirm_unaccounted: bool = Field(
+        default=False,
+        description=(
+            "Complete a roll-call step although people are still unaccounted or missing "
+            "(without it such a completion is refused with their names)."
+        ),
+    )
 
 
 class StepRead(BaseModel):

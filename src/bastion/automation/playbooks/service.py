@@ -380,7 +380,10 @@ def run_report(
         select(MusterEntry).where(MusterEntry.run_id == run.id, MusterEntry.status != "safe")
     ):
         gaps.append(
-            Gap(kind="unaccounted", detail=f"{entry.name} ({entry.status}, last {entry.zone_id})")
+            Gap(
+                kind="unaccounted",
+                detail=f"{entry.name} ({entry.status}, last seen {entry.zone_id or 'nowhere recorded'})",
+            )
         )
     return RunReport(
         run=read,
@@ -393,6 +396,36 @@ def run_report(
 
 
 # --- mustering --------------------------------------------------------------------------------
+
+
+def outstanding(muster: MusterRead) -> list[MusterEntryRead]:
+    """Return the people a roll call has not accounted for (unaccounted or missing)."""
+    return [p for p in muster.people if p.status != "safe"]
+
+
+def roll_call_warning(people: list[MusterEntryRead]) -> str:
+    """Return the plain-words warning about people not accounted for (empty: none)."""
+    if not people:
+        return ""
+    names = ", ".join(f"{p.name} ({p.status})" for p in people[:10])
+    more = f" and {len(people) - 10} more" if len(people) > 10 else ""
+    count = f"{len(people)} {'person is' if len(people) == 1 else 'people are'}"
+    return f"{count} not accounted for: {names}{more}"
+
+
+def check_roll_call(muster: MusterRead, *, confirmed: bool) -> str:
+    """Refuse to call a roll call complete while people are unaccounted, unless confirmed.
+
+    Return the detail to record on the step (who was still not accounted for).
+    """
+    warning = roll_call_warning(outstanding(muster))
+    if not warning:
+        return "everyone accounted for"
+    if not confirmed:
+        raise Conflict(
+            f"{warning}. Confirm to complete the roll call anyway (the names are recorded)."
+        )
+    return f"completed with confirmation; {warning}"[:2000]
 
 
 def start_muster(

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, ClassVar, Literal
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from bastion.core import periodic
 from bastion.core.context import Context
 from bastion.core.errors import ConfigError
 from bastion.core.events import EVENT_CAMERA_PTZ, CameraPtzPayload, Event
 from bastion.core.ports import CLIP_SOURCES_KEY, clip_source_of, register_clip_source
 from bastion.integrations.frigate.clips import FrigateClips
-from bastion.integrations.frigate.events import FrigateTranslator
+from bastion.integrations.frigate.events import FrigateOutput, FrigateTranslator
+from bastion.integrations.frigate.health import CameraHealth
 from bastion.integrations.mqtt.connection import BrokerSettings, MqttConnection
 from bastion.site.schemas import DeviceType, Site
 
@@ -62,6 +66,12 @@ class FrigateConfig(BaseModel):
         title="HTTP API",
         description="Frigate's web address (e.g. http://frigate:5000) for recorded clip links.",
     )
+    stats_poll_s: float | None = Field(
+        default=None,
+        gt=0,
+        title="Stats poll",
+        description="Seconds between reads of /api/stats (besides the MQTT stats topic).",
+    )
 
 
 def verify_mapping(field: str, mapping: dict[str, str], known: set[str], what: str) -> None:
@@ -91,6 +101,8 @@ class FrigateIntegration:
         self.published = 0
         self.ptz_sent: list[tuple[str, str]] = []
         self.clips: FrigateClips | None = None
+        self.health: CameraHealth | None = None
+        self._poller: asyncio.Task[None] | None = None
 
     async def setup(self, hub: Any, config: Any) -> None:
         """Connect, subscribe to Frigate's topics and listen for PTZ commands on the bus."""
@@ -115,6 +127,7 @@ class FrigateIntegration:
             vehicle_zones=frozenset(config.vehicle_zones),
             stationary_s=config.stationary_s,
         )
+        self.health = CameraHealth(cameras=cameras)
         prefix = config.topic_prefix
         self.connection = MqttConnection(
             BrokerSettings(
@@ -124,7 +137,13 @@ class FrigateIntegration:
                 password=config.password,
                 client_id=config.client_id,
             ),
-            [f"{prefix}/events", f"{prefix}/reviews", f"{prefix}/available"],
+            [
+                f"{prefix}/events",
+                f"{prefix}/reviews",
+                f"{prefix}/available",
+                f"{prefix}/stats",
+                f"{prefix}/+/status/+",
+            ],
             self.handle,
         )
         self.connection.start()
@@ -132,9 +151,18 @@ class FrigateIntegration:
         if config.api_url:
             self.clips = FrigateClips(config.api_url, self._ptz_topics)
             register_clip_source(hub.extras, config.site_id, self.clips)
+        if config.api_url and config.stats_poll_s:
+            self._poller = asyncio.create_task(
+                periodic.repeat(
+                    config.stats_poll_s, self.poll_stats, logger=_LOGGER, what="frigate stats"
+                ),
+                name="frigate-stats",
+            )
 
     async def unload(self) -> None:
         """Stop listening and disconnect; stop offering clips."""
+        await periodic.cancel(self._poller)
+        self._poller = None
         if self.clips is not None and self._config is not None:
             if clip_source_of(self._hub.extras, self._config.site_id) is self.clips:
                 del self._hub.extras[CLIP_SOURCES_KEY][self._config.site_id]
@@ -149,7 +177,38 @@ class FrigateIntegration:
     async def handle(self, topic: str, payload: bytes) -> None:
         """Turn one Frigate message into events."""
         assert self.translator is not None and self._config is not None
-        for out in self.translator.on_message(topic, payload, self._config.topic_prefix):
+        prefix = self._config.topic_prefix
+        parts = topic[len(prefix) + 1 :].split("/") if topic.startswith(prefix + "/") else []
+        if self.health is not None and len(payload) <= self.translator.max_payload_bytes:
+            if len(parts) == 3 and parts[1] == "status":
+                word = payload.decode("utf-8", "replace")
+                await self._publish(self.health.on_status(parts[0], parts[2], word))
+                return
+            if parts == ["stats"]:
+                await self._publish(self.health.on_stats(payload))
+                return
+        await self._publish(self.translator.on_message(topic, payload, prefix))
+
+    async def poll_stats(self) -> None:
+        """Read Frigate's ``/api/stats`` once; an unreachable or odd answer is one warning."""
+        assert self._config is not None and self._config.api_url
+        url = f"{self._config.api_url.rstrip('/')}/api/stats"
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                reply = await client.get(url)
+            body = reply.json() if reply.status_code == 200 else None
+        except (httpx.HTTPError, ValueError) as exc:
+            _LOGGER.warning("frigate stats at %s unreadable: %s", url, type(exc).__name__)
+            return
+        if body is None:
+            _LOGGER.warning("frigate stats at %s answered %s", url, reply.status_code)
+            return
+        if self.health is not None:
+            await self._publish(self.health.on_stats(body))
+
+    async def _publish(self, outputs: list[FrigateOutput]) -> None:
+        assert self._config is not None
+        for out in outputs:
             await self._hub.bus.publish(
                 out.event_type,
                 out.payload,

@@ -36,6 +36,8 @@ from bastion.site.schemas import OUTSIDE, DeviceType, Door, Site
 
 _LOGGER = logging.getLogger(__name__)
 DENY_REASONS = ("outside_schedule", "no_level_for_door", "unknown_credential", "expired")
+UNPLUGGED_S = 25.0
+"""Real seconds a reader stays unplugged each simulated morning (past its 10 s grace)."""
 
 
 class SimulatorConfig(BaseModel):
@@ -65,7 +67,9 @@ class SimulatorConfig(BaseModel):
         description="Run simulated OSDP readers with their ptys here and badge through them.",
     )
     first_card: int = Field(
-        default=1001, title="First card", description="Card number of emp-001 (facility 1)."
+        default=1001,
+        title="First card",
+        description="Card number of the first demo person (facility 1).",
     )
 
 
@@ -84,7 +88,11 @@ class _Minute:
 
 
 class SimulatorIntegration:
-    """Publish a plausible stream of door and access events for one site."""
+    """Publish a plausible stream of door and access events for one site.
+
+    With real readers (OSDP), one of them is unplugged for a while each simulated
+    morning, so the demo shows a device-trouble alarm raised once and cleared on recovery.
+    """
 
     domain: ClassVar[str] = "simulator"
     config_model: ClassVar[type[BaseModel]] = SimulatorConfig
@@ -95,6 +103,7 @@ class SimulatorIntegration:
         self.readers: ReaderProcesses | None = None
         self._decisions: asyncio.Queue[Event[Any]] | None = None
         self._unsubscribe: Any = None
+        self._outages: set[asyncio.Task[None]] = set()
 
     async def setup(self, hub: Any, config: Any) -> None:
         """Start the traffic loop for the configured site."""
@@ -120,6 +129,8 @@ class SimulatorIntegration:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for outage in list(self._outages):
+            outage.cancel()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -151,6 +162,8 @@ class SimulatorIntegration:
                         )
                 else:
                     forced_tonight = False
+                    if clock.label == "10:00" and self.readers is not None and readers:
+                        self._unplug_for_a_while(rng.choice(readers).id)
                     for _ in range(rng.randint(1, 3)):
                         if readers:
                             await badge(
@@ -162,6 +175,22 @@ class SimulatorIntegration:
                 _LOGGER.exception("simulator step failed; continuing")
             clock.minutes += 5
             await asyncio.sleep(config.step_s)
+
+    def _unplug_for_a_while(self, reader_id: str, seconds: float = UNPLUGGED_S) -> None:
+        """Pull a reader's cable once a day and plug it back: one trouble alarm, then cleared."""
+
+        async def outage() -> None:
+            if self.readers is None:
+                return
+            _LOGGER.info("demo: reader %s unplugged for %.0f s", reader_id, seconds)
+            await self.readers.send(reader_id, "unplug")
+            await asyncio.sleep(seconds)
+            if self.readers is not None:
+                await self.readers.send(reader_id, "plug")
+
+        task = asyncio.get_running_loop().create_task(outage(), name="demo-unplug")
+        self._outages.add(task)
+        task.add_done_callback(self._outages.discard)
 
     async def _badge(
         self,

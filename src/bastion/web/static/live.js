@@ -103,6 +103,15 @@
     }
   }, 10000);
 
+  const navToggle = document.getElementById("nav-toggle");
+  if (navToggle) {
+    navToggle.addEventListener("click", () => {
+      const nav = document.getElementById("nav");
+      const open = nav.classList.toggle("open");
+      navToggle.setAttribute("aria-expanded", String(open));
+    });
+  }
+
   const signOut = document.getElementById("sign-out");
   if (signOut) {
     signOut.addEventListener("click", async () => {

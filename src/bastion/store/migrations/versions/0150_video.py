@@ -2,7 +2,7 @@
 evidence, biometric enrolments (encrypted, with consent) and doors needing a face match.
 
 Revision ID: 0150_video
-Revises: 0100_cash
+Revises: 0140_maintenance
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 from bastion.store.base import UTCDateTime
 
 revision = "0150_video"
-down_revision = "0100_cash"
+down_revision = "0140_maintenance"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Shipped state rule packs (YAML data, one file per state)."""

@@ -1,0 +1,327 @@
+"""Console: add a cardholder, and one person's page to suspend, badge and give levels.
+
+Every change goes through the same services as the API, so the hiring gate applies (no
+credential while a held level lacks its check or training; a restricted level needs a
+cleared check) and the access engine learns of it at once. A refused form is shown again
+with what was typed and the reason in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion.access import service as access_service
+from bastion.access.cards import parse_card
+from bastion.access.models import AccessLevel, LevelAssignment
+from bastion.access.runtime import engine_of
+from bastion.api.deps import Principal, Require, get_hub
+from bastion.api.resources import CREDENTIAL, LEVEL, PERSON
+from bastion.api.scope import FromBody, FromResource
+from bastion.auth.permissions import Permission
+from bastion.core.errors import BastionError, InvalidInput
+from bastion.hub import Hub
+from bastion.people import employees
+from bastion.people import service as people_service
+from bastion.web.people import render_people
+from bastion.web.readmodel import loaded_sites
+from bastion.web.render import page
+from bastion.web.templating import display_zone
+from bastion.web.visitors import Form, act, problem_text, read_form
+
+router = APIRouter(include_in_schema=False)
+HubDep = Annotated[Hub, Depends(get_hub)]
+THE_PERSON = FromResource("person_id", PERSON)
+Reader = Annotated[Principal, Depends(Require(Permission.PEOPLE_READ, site=THE_PERSON))]
+Creator = Annotated[Principal, Depends(Require(Permission.PEOPLE_MANAGE, site=FromBody("site_id")))]
+StatusSetter = Annotated[Principal, Depends(Require(Permission.PEOPLE_MANAGE, site=THE_PERSON))]
+Badger = Annotated[Principal, Depends(Require(Permission.ACCESS_MANAGE, site=THE_PERSON))]
+Revoker = Annotated[
+    Principal,
+    Depends(
+        Require(
+            Permission.ACCESS_MANAGE,
+            site=(THE_PERSON, FromResource("credential_id", CREDENTIAL)),
+        )
+    ),
+]
+Leveller = Annotated[
+    Principal,
+    Depends(
+        Require(
+            Permission.ACCESS_MANAGE,
+            site=(THE_PERSON, FromResource("level_id", LEVEL, where="body")),
+        )
+    ),
+]
+KINDS = (
+    ("card", "Card"),
+    ("card_and_pin", "Card and PIN"),
+    ("pin", "PIN only"),
+    ("mobile", "Mobile"),
+)
+FORMATS = (("h10301", "26-bit H10301"), ("h10304", "37-bit H10304"))
+DONE = {
+    "added": "Person added.",
+    "status": "Status changed; doors know at once.",
+    "issued": "Credential issued.",
+    "revoked": "Credential revoked; it is refused from now on.",
+    "level": "Level assigned.",
+    "unlevel": "Level removed.",
+}
+
+
+def _context(session: Session, hub: Hub, principal: Principal, person_id: str) -> dict[str, Any]:
+    person = people_service.get_person(session=session, person_id=person_id)
+    credentials = access_service.list_credentials(session=session, person_id=person_id)
+    held = {
+        row.level_id: row
+        for row in session.execute(
+            select(LevelAssignment).where(LevelAssignment.person_id == person_id)
+        ).scalars()
+    }
+    levels = [
+        lv
+        for lv in principal.visible(
+            Permission.ACCESS_READ, access_service.list_levels(session=session)
+        )
+        if person.site_id is None or lv.site_id == person.site_id
+    ]
+    site = loaded_sites(hub).get(person.site_id or "")
+    return {
+        "person": person,
+        "site_name": site.site.name if site else (person.site_id or "every site"),
+        "credentials": credentials,
+        "held": [(lv, held[lv.id]) for lv in levels if lv.id in held],
+        "assignable": [lv for lv in levels if lv.id not in held],
+        "can_manage": principal.allows(Permission.PEOPLE_MANAGE, person.site_id),
+        "can_badge": principal.allows(Permission.ACCESS_MANAGE, person.site_id),
+        "kinds": KINDS,
+        "formats": FORMATS,
+    }
+
+
+def _render(
+    request: Request,
+    hub: Hub,
+    principal: Principal,
+    person_id: str,
+    *,
+    typed: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    with hub.db.sessions() as session:
+        context = _context(session, hub, principal, person_id)
+    done = request.query_params.get("done") or ""
+    return page(
+        request,
+        "person.html",
+        principal,
+        {
+            **context,
+            "typed": typed or {},
+            "error": error,
+            "notice": None if error else DONE.get(done),
+        },
+        status_code=status_code,
+    )
+
+
+async def _submit(
+    request: Request,
+    hub: Hub,
+    principal: Principal,
+    person_id: str,
+    work: Callable[[Session, Form], object],
+    done: str,
+) -> Response:
+    form = await read_form(request)
+    typed = {k: v[0] for k, v in form.data.items() if v and k not in ("csrf_token", "pin")}
+    try:
+        await act(hub, lambda session: work(session, form))
+    except (BastionError, ValidationError) as exc:
+        status = exc.status_code if isinstance(exc, BastionError) else 422
+        return _render(
+            request,
+            hub,
+            principal,
+            person_id,
+            typed=typed,
+            error=problem_text(exc),
+            status_code=status,
+        )
+    return RedirectResponse(f"/console/people/{person_id}?done={done}", status_code=303)
+
+
+@router.post("/console/people", response_class=HTMLResponse)
+async def add_person(request: Request, hub: HubDep, principal: Creator) -> Response:
+    """Add an employee or contractor to a site, then open their page to badge them."""
+    form = await read_form(request)
+
+    def work(session: Session) -> str:
+        person = access_service.create_person(
+            session=session,
+            name=form.req("name"),
+            kind=form.text("kind", required=False) or "employee",
+            role=form.text("role", required=False) or "",
+            site_id=form.req("site_id"),
+            context=principal.context(),
+            now=hub.clock.now(),
+            engine=engine_of(hub),
+        )
+        return person.id
+
+    try:
+        person_id = await act(hub, work)
+    except (BastionError, ValidationError) as exc:
+        typed = {k: v[0] for k, v in form.data.items() if v and k != "csrf_token"}
+        status = exc.status_code if isinstance(exc, BastionError) else 422
+        return render_people(
+            request, hub, principal, error=problem_text(exc), typed=typed, status_code=status
+        )
+    return RedirectResponse(f"/console/people/{person_id}?done=added", status_code=303)
+
+
+@router.get("/console/people/{person_id}", response_class=HTMLResponse)
+def person_page(person_id: str, request: Request, hub: HubDep, principal: Reader) -> HTMLResponse:
+    """Show one person: status, credentials, levels, and the forms to change them."""
+    return _render(request, hub, principal, person_id)
+
+
+@router.post("/console/people/{person_id}/status", response_class=HTMLResponse)
+async def set_status(
+    person_id: str, request: Request, hub: HubDep, principal: StatusSetter
+) -> Response:
+    """Suspend or reinstate (offboarding has its own confirmed action)."""
+
+    def work(session: Session, form: Form) -> object:
+        status = form.req("status")
+        if status not in ("suspended", "active"):
+            raise_invalid("choose suspend or reinstate; offboarding is on the People page")
+        return access_service.set_person_status(
+            session=session,
+            person_id=person_id,
+            status=status,
+            reason=form.req("reason"),
+            context=principal.context(),
+            now=hub.clock.now(),
+            engine=engine_of(hub),
+        )
+
+    return await _submit(request, hub, principal, person_id, work, "status")
+
+
+@router.post("/console/people/{person_id}/credentials", response_class=HTMLResponse)
+async def issue(person_id: str, request: Request, hub: HubDep, principal: Badger) -> Response:
+    """Issue a card (number and format), a PIN, both, or a mobile credential."""
+    zone = display_zone(request)
+
+    def work(session: Session, form: Form) -> object:
+        now = hub.clock.now()
+        kind = form.req("kind")
+        card = None
+        if kind in ("card", "card_and_pin"):
+            number = form.req("card_number")
+            facility = form.text("facility_code", required=False) or "0"
+            card = parse_card(f"{form.req('card_format')}:{facility}:{number}")
+        employees.check_levels_held(session=session, person_id=person_id, now=now)
+        return access_service.issue_credential(
+            session=session,
+            person_id=person_id,
+            kind=kind,
+            card=card,
+            pin=form.req("pin") if kind in ("pin", "card_and_pin") else None,
+            mobile_token=form.req("mobile_token") if kind == "mobile" else None,
+            expires_at=form.when("expires_at", zone, required=False),
+            hasher=hub.hash_credential,
+            context=principal.context(),
+            now=now,
+            engine=engine_of(hub),
+        )
+
+    return await _submit(request, hub, principal, person_id, work, "issued")
+
+
+@router.post(
+    "/console/people/{person_id}/credentials/{credential_id}/revoke",
+    response_class=HTMLResponse,
+)
+async def revoke(
+    person_id: str, credential_id: str, request: Request, hub: HubDep, principal: Revoker
+) -> Response:
+    """Revoke a credential; the engine refuses it before the page comes back."""
+
+    def work(session: Session, form: Form) -> object:
+        credential = access_service.get_credential(session=session, credential_id=credential_id)
+        if credential.person_id != person_id:
+            raise_invalid("that credential belongs to someone else")
+        return access_service.revoke_credential(
+            session=session,
+            credential_id=credential_id,
+            reason=form.text("reason", required=False) or "",
+            context=principal.context(),
+            now=hub.clock.now(),
+            engine=engine_of(hub),
+        )
+
+    return await _submit(request, hub, principal, person_id, work, "revoked")
+
+
+@router.post("/console/people/{person_id}/levels", response_class=HTMLResponse)
+async def assign(person_id: str, request: Request, hub: HubDep, principal: Leveller) -> Response:
+    """Give a level through the hiring gate, or take one away."""
+    form = await read_form(request)
+    removing = form.flag("remove")
+
+    def work(session: Session, form: Form) -> object:
+        level_id = form.req("level_id")
+        if session.get(AccessLevel, level_id) is None:
+            raise_invalid("choose a level")
+        if removing:
+            access_service.unassign_level(
+                session=session,
+                person_id=person_id,
+                level_id=level_id,
+                context=principal.context(),
+                now=hub.clock.now(),
+                engine=engine_of(hub),
+            )
+        else:
+            employees.grant_level(
+                session=session,
+                person_id=person_id,
+                level_id=level_id,
+                context=principal.context(),
+                now=hub.clock.now(),
+                engine=engine_of(hub),
+            )
+        return None
+
+    typed = {k: v[0] for k, v in form.data.items() if v and k != "csrf_token"}
+    try:
+        await act(hub, lambda session: work(session, form))
+    except (BastionError, ValidationError) as exc:
+        status = exc.status_code if isinstance(exc, BastionError) else 422
+        return _render(
+            request,
+            hub,
+            principal,
+            person_id,
+            typed=typed,
+            error=problem_text(exc),
+            status_code=status,
+        )
+    done = "unlevel" if removing else "level"
+    return RedirectResponse(f"/console/people/{person_id}?done={done}", status_code=303)
+
+
+def raise_invalid(message: str) -> None:
+    """Refuse the form with ``message``."""
+    raise InvalidInput(message)
