@@ -83,6 +83,9 @@ class Permission(StrEnum):
     CASH_MANAGE = "cash:manage"
     CASH_PICKUPS = "cash:pickups"
     CASH_INGEST = "cash:ingest"
+    INVENTORY_READ = "inventory:read"
+    INVENTORY_HANDLE = "inventory:handle"
+    INVENTORY_MANAGE = "inventory:manage"
 
 
 class Role(StrEnum):
@@ -156,6 +159,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.EMPLOYEE: frozenset({P.SAFETY_SELF, P.CASH_HANDLE}),
     Role.POS: frozenset({P.CASH_INGEST}),
 }
+
+# Seed-to-sale inventory: staff move and count product, compliance officers and operators read.
+ROLE_PERMISSIONS[Role.EMPLOYEE] = ROLE_PERMISSIONS[Role.EMPLOYEE] | {P.INVENTORY_HANDLE}
+ROLE_PERMISSIONS[Role.COMPLIANCE_OFFICER] = ROLE_PERMISSIONS[Role.COMPLIANCE_OFFICER] | {
+    P.INVENTORY_READ
+}
+ROLE_PERMISSIONS[Role.OPERATOR] = ROLE_PERMISSIONS[Role.OPERATOR] | {P.INVENTORY_READ}
 
 MFA_REQUIRED_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.SECURITY_MANAGER})
 
