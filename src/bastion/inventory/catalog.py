@@ -27,6 +27,8 @@ from bastion.store.ledger import stage
 
 TAG = re.compile(r"^[0-9A-Z]{24}$")
 """A Metrc UID: 24 upper-case letters and digits (the per-facility prefix is data)."""
+CCRS_ID = re.compile(r"^[0-9A-Za-z._-]{1,40}$")
+"""A CCRS external identifier (the integrator's own key; Washington has no state tags)."""
 LOCATION_KINDS = ("storage", "vault", "grow", "drying", "sales", "quarantine", "waste")
 PHASES = ("Immature", "Vegetative", "Flowering")
 
@@ -52,11 +54,18 @@ def config_event(
     )
 
 
-def check_tag(session: Session, tag: str, *, kind: Literal["package", "plant"]) -> str:
+def check_tag(
+    session: Session, tag: str, *, kind: Literal["package", "plant"], system: str = "metrc"
+) -> str:
     """Refuse a malformed tag, or one already used (by any site) or used as the other type."""
-    clean = (tag or "").strip().upper()
-    if not TAG.match(clean):
-        raise InvalidInput(f"tag {tag!r}: a tag is 24 letters and digits")
+    if system == "ccrs":
+        clean = (tag or "").strip()
+        if not CCRS_ID.match(clean):
+            raise InvalidInput(f"tag {tag!r}: an identifier is 1–40 letters, digits, . _ or -")
+    else:
+        clean = (tag or "").strip().upper()
+        if not TAG.match(clean):
+            raise InvalidInput(f"tag {tag!r}: a tag is 24 letters and digits")
     if session.execute(select(InvPackage.id).where(InvPackage.tag == clean)).first():
         what = "this" if kind == "package" else "a package"
         raise Conflict(f"tag {clean}: already used by {what} package; tags are single-use")

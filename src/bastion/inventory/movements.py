@@ -74,7 +74,9 @@ def get_package(session: Session, site_id: str, package_id: str) -> InvPackage:
 def by_tag(session: Session, site_id: str, tag: str) -> InvPackage:
     """Return the site's package with that tag or raise NotFound."""
     row = session.execute(
-        select(InvPackage).where(InvPackage.site_id == site_id, InvPackage.tag == tag.upper())
+        select(InvPackage).where(
+            InvPackage.site_id == site_id, InvPackage.tag.in_((tag, tag.upper()))
+        )
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"tag {tag}: no package with this tag at site {site_id}")
@@ -295,9 +297,10 @@ def create_package(
     external_ids: dict[str, str] | None = None,
     reference: dict[str, str] | None = None,
     judge: bool = True,
+    system: str = "metrc",
 ) -> InvPackage:
     """Create a package under a new tag, from source packages or a harvest (lineage)."""
-    clean = catalog.check_tag(session, tag, kind="package")
+    clean = catalog.check_tag(session, tag, kind="package", system=system)
     u = units.unit(unit)
     if quantity <= 0:
         raise InvalidInput(f"tag {clean}: quantity must be more than 0")

@@ -211,7 +211,11 @@ def pos_vs_tracking(session: Session, s: Scope) -> list[Found]:
     open_h, close_h = s.settings.store_open_hour, s.settings.store_close_hour
     odd = session.execute(
         select(InvSaleLine.receipt, InvSaleLine.at, InvSaleLine.source)
-        .where(InvSaleLine.site_id == s.site_id, InvSaleLine.at >= s.since)
+        .where(
+            InvSaleLine.site_id == s.site_id,
+            InvSaleLine.at >= s.since,
+            InvSaleLine.source != "ccrs",  # CCRS sales carry a date only
+        )
         .distinct()
     ).all()
     for receipt, at, source in odd:
@@ -506,10 +510,10 @@ def tags(session: Session, s: Scope) -> list[Found]:
             .where(InvPackage.site_id == s.site_id)
         ).all()
     ]
-    for (tag,) in session.execute(
-        select(InvPackage.tag).where(InvPackage.site_id == s.site_id)
+    for tag, ext in session.execute(
+        select(InvPackage.tag, InvPackage.external_ids).where(InvPackage.site_id == s.site_id)
     ).all():
-        if not catalog.TAG.match(tag):
+        if "ccrs" not in (ext or {}) and not catalog.TAG.match(tag):
             out.append(
                 Found(
                     "tags",
