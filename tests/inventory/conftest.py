@@ -96,7 +96,7 @@ def shop(database: Database, dispensary: Site, site_hub: Hub, clock: FrozenClock
                 session=session,
                 username=name,
                 password="correct horse battery staple",
-                grants=[Grant(Role.EMPLOYEE, SITE)],
+                grants=[Grant(Role.INVENTORY_STAFF, SITE)],
                 clock=clock,
                 context=CTX,
             )

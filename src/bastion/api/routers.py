@@ -35,6 +35,8 @@ ROUTER_MODULES = (
     "bastion.web.cash",
     "bastion.web.cash_review",
     "bastion.web.pages",
+    "bastion.inventory.api",
+    "bastion.web.inventory",
 )
 
 

@@ -99,6 +99,8 @@ class Role(StrEnum):
     HR = "hr"
     EMPLOYEE = "employee"
     POS = "pos"
+    INVENTORY_STAFF = "inventory_staff"
+    INVENTORY_MANAGER = "inventory_manager"
 
 
 P = Permission
@@ -160,8 +162,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.POS: frozenset({P.CASH_INGEST}),
 }
 
-# Seed-to-sale inventory: staff move and count product, compliance officers and operators read.
-ROLE_PERMISSIONS[Role.EMPLOYEE] = ROLE_PERMISSIONS[Role.EMPLOYEE] | {P.INVENTORY_HANDLE}
+# Seed-to-sale inventory: staff move and count product, inventory managers run the books,
+# compliance officers and operators read.
+ROLE_PERMISSIONS[Role.INVENTORY_STAFF] = frozenset({P.SAFETY_SELF, P.INVENTORY_HANDLE})
+ROLE_PERMISSIONS[Role.INVENTORY_MANAGER] = frozenset(
+    {P.SITE_READ, P.SAFETY_SELF, P.INVENTORY_READ, P.INVENTORY_HANDLE, P.INVENTORY_MANAGE}
+)
 ROLE_PERMISSIONS[Role.COMPLIANCE_OFFICER] = ROLE_PERMISSIONS[Role.COMPLIANCE_OFFICER] | {
     P.INVENTORY_READ
 }

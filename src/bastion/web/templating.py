@@ -43,6 +43,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Rules", "/console/rules", Permission.RULES_READ),
     NavItem("Reports", "/console/reports", Permission.REPORTS_READ),
     NavItem("Analysis", "/console/analysis", Permission.ANALYSIS_READ),
+    NavItem("Inventory", "/console/inventory", Permission.INVENTORY_READ),
 )
 
 
