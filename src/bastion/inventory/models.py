@@ -277,6 +277,7 @@ class InvSaleLine(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "source", "receipt", "tag", name="uq_inv_sale_lines_line"),
         Index("ix_inv_sale_lines_day", "site_id", "day", "tag"),
+        Index("ix_inv_sale_lines_at", "site_id", "source", "at"),
     )
 
 

@@ -10,7 +10,6 @@ with the regulator-notice deadline.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,13 +17,13 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Integer, case, cast, extract, func, select
 from sqlalchemy.orm import Session, aliased
 
 from bastion.core.context import Context, new_id
 from bastion.core.errors import Conflict, NotFound
 from bastion.core.events import EVENT_INVENTORY_FINDING, InventoryFindingPayload, make_event
-from bastion.inventory import catalog, security, units
+from bastion.inventory import security, units
 from bastion.inventory.models import (
     InvCount,
     InvCountLine,
@@ -179,6 +178,39 @@ def physical(session: Session, s: Scope) -> list[Found]:
 # --- 2 POS vs tracking -------------------------------------------------------------------
 
 
+def utc_hour(session: Session, column: Any) -> Any:
+    """Return the SQL hour (0–23, UTC) of a stored time, on SQLite and PostgreSQL alike."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        return extract("hour", func.timezone("UTC", column))
+    return extract("hour", column)
+
+
+def outside_hours_utc(
+    tz: ZoneInfo, open_h: int, close_h: int, since: datetime, until: datetime
+) -> set[int]:
+    """Return the UTC hours that can hold a local time outside store hours in the period.
+
+    Only rows in these hours are read back and judged exactly in local time, so the
+    database skips the (many) sales made in plain daytime.
+    """
+    offsets = set()
+    day = since
+    while day <= until:
+        offsets.add(tz.utcoffset(day.replace(tzinfo=None)))
+        day += timedelta(days=7)
+    offsets.add(tz.utcoffset(until.replace(tzinfo=None)))
+    out = set()
+    for off in offsets:
+        minutes = int((off or timedelta(0)).total_seconds() // 60)
+        for hour in range(24):
+            for minute in (0, 59):
+                local = (hour * 60 + minute + minutes) // 60 % 24
+                if not open_h <= local < close_h:
+                    out.add(hour)
+    return out
+
+
 def pos_vs_tracking(session: Session, s: Scope) -> list[Found]:
     """Per day and tag, POS quantities must equal the state's receipts; and store hours."""
     pos = func.sum(case((InvSaleLine.source == "pos", InvSaleLine.quantity), else_=0))
@@ -209,12 +241,14 @@ def pos_vs_tracking(session: Session, s: Scope) -> list[Found]:
         for day, tag, p, t in rows
     ]
     open_h, close_h = s.settings.store_open_hour, s.settings.store_close_hour
+    hours = outside_hours_utc(s.tz, open_h, close_h, s.since, s.now)
     odd = session.execute(
         select(InvSaleLine.receipt, InvSaleLine.at, InvSaleLine.source)
         .where(
             InvSaleLine.site_id == s.site_id,
             InvSaleLine.at >= s.since,
             InvSaleLine.source != "ccrs",  # CCRS sales carry a date only
+            utc_hour(session, InvSaleLine.at).in_(sorted(hours)),
         )
         .distinct()
     ).all()
@@ -433,61 +467,75 @@ def transfers(session: Session, s: Scope) -> list[Found]:
 # --- 7 adjustments -------------------------------------------------------------------------
 
 
+def week_bucket(session: Session, column: Any, tz: ZoneInfo, at: datetime) -> Any:
+    """Return SQL numbering Monday-to-Sunday weeks of a stored time, in the site's time.
+
+    The site's UTC offset at ``at`` is used for the whole period (a daylight-saving shift
+    moves a week's edge by an hour at most).
+    """
+    offset = int((tz.utcoffset(at.replace(tzinfo=None)) or timedelta(0)).total_seconds())
+    seconds: Any
+    if session.get_bind().dialect.name == "postgresql":
+        seconds = extract("epoch", column)
+        # The Unix epoch was a Thursday: shift by three days so weeks start on Monday.
+        return func.floor((seconds + offset + 3 * 86400) / (7 * 86400))
+    seconds = (func.julianday(column) - 2440587.5) * 86400
+    return cast((seconds + offset + 3 * 86400) / (7 * 86400), Integer)  # positive: truncation
+
+
+def _week_label(bucket: int) -> str:
+    monday = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=7 * int(bucket) - 3)
+    year, number, _ = monday.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
 def adjustments(session: Session, s: Scope) -> list[Found]:
     """Theft, entry-error and drying adjustments per person and week; required notes."""
-    rows = session.execute(
-        select(
-            InvMovement.actor,
-            InvMovement.reason,
-            InvMovement.at,
-            InvMovement.tag,
-            InvMovement.note.is_(None),
-        ).where(
+    out: list[Found] = []
+    for tag, reason, at in session.execute(
+        select(InvMovement.tag, InvMovement.reason, InvMovement.at).where(
             InvMovement.site_id == s.site_id,
             InvMovement.kind == "adjust",
             InvMovement.at >= s.since,
+            InvMovement.note.is_(None),
+            InvMovement.reason.in_(("Theft", "Lost", "Seizure", "Entry Error", "Other")),
         )
-    ).all()
-    per: Counter[tuple[str, str, str]] = Counter()
-    tags: dict[tuple[str, str, str], list[str]] = {}
-    out: list[Found] = []
-    for who, reason, at, tag, no_note in rows:
-        if reason in WATCHED_REASONS:
-            year, number, _ = at.astimezone(s.tz).isocalendar()
-            key = (who, f"{year}-W{number:02d}", reason)
-            per[key] += 1
-            tags.setdefault(key, []).append(tag)
-        if no_note and reason in ("Theft", "Lost", "Seizure", "Entry Error", "Other"):
-            out.append(
-                Found(
-                    "adjustments",
-                    f"note:{tag}:{at.isoformat()}",
-                    "medium",
-                    f"{tag}: a {reason} adjustment has no note",
-                    [{"tag": tag, "reason": reason}],
-                )
+    ).all():
+        out.append(
+            Found(
+                "adjustments",
+                f"note:{tag}:{at.isoformat()}",
+                "medium",
+                f"{tag}: a {reason} adjustment has no note",
+                [{"tag": tag, "reason": reason}],
             )
+        )
     limit = s.settings.adjustments_per_week_limit
-    for (who, week, reason), n in sorted(per.items()):
-        if n > limit:
-            out.append(
-                Found(
-                    "adjustments",
-                    f"spike:{who}:{week}:{reason}",
-                    "high" if reason == "Theft" else "medium",
-                    f"{who} made {n} {reason} adjustments in {week}",
-                    [
-                        {
-                            "actor": who,
-                            "week": week,
-                            "reason": reason,
-                            "tags": tags[(who, week, reason)][:20],
-                        }
-                    ],
-                    threshold=f"more than {limit} a week",
-                    notice=reason == "Theft",
-                )
+    week = week_bucket(session, InvMovement.at, s.tz, s.now).label("week")
+    spikes = session.execute(
+        select(InvMovement.actor, InvMovement.reason, week, func.count())
+        .where(
+            InvMovement.site_id == s.site_id,
+            InvMovement.kind == "adjust",
+            InvMovement.at >= s.since,
+            InvMovement.reason.in_(WATCHED_REASONS),
+        )
+        .group_by(InvMovement.actor, InvMovement.reason, week)
+        .having(func.count() > limit)
+    ).all()
+    for who, reason, bucket, n in sorted(spikes, key=lambda r: (r[0], r[2], r[1])):
+        label = _week_label(int(bucket))
+        out.append(
+            Found(
+                "adjustments",
+                f"spike:{who}:{label}:{reason}",
+                "high" if reason == "Theft" else "medium",
+                f"{who} made {n} {reason} adjustments in {label}",
+                [{"actor": who, "week": label, "reason": reason, "count": int(n)}],
+                threshold=f"more than {limit} a week",
+                notice=reason == "Theft",
             )
+        )
     return out
 
 
@@ -510,19 +558,26 @@ def tags(session: Session, s: Scope) -> list[Found]:
             .where(InvPackage.site_id == s.site_id)
         ).all()
     ]
-    for tag, ext in session.execute(
-        select(InvPackage.tag, InvPackage.external_ids).where(InvPackage.site_id == s.site_id)
+    if session.get_bind().dialect.name == "postgresql":
+        odd_chars = InvPackage.tag.op("~")("[^0-9A-Z]")
+    else:
+        odd_chars = InvPackage.tag.op("GLOB")("*[^0-9A-Z]*")
+    for (tag,) in session.execute(
+        select(InvPackage.tag).where(
+            InvPackage.site_id == s.site_id,
+            InvPackage.external_ids["ccrs"].as_string().is_(None),
+            (func.length(InvPackage.tag) != 24) | odd_chars,
+        )
     ).all():
-        if "ccrs" not in (ext or {}) and not catalog.TAG.match(tag):
-            out.append(
-                Found(
-                    "tags",
-                    f"form:{tag}",
-                    "low",
-                    f"tag {tag} is not 24 letters and digits",
-                    [{"tag": tag}],
-                )
+        out.append(
+            Found(
+                "tags",
+                f"form:{tag}",
+                "low",
+                f"tag {tag} is not 24 letters and digits",
+                [{"tag": tag}],
             )
+        )
     return out
 
 

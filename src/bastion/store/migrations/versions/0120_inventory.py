@@ -247,6 +247,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_inv_sale_lines_day", "inv_sale_lines", ["site_id", "day", "tag"], unique=False
     )
+    op.create_index(
+        "ix_inv_sale_lines_at", "inv_sale_lines", ["site_id", "source", "at"], unique=False
+    )
     op.create_table(
         "inv_tracking_users",
         sa.Column("id", BigIntPK, autoincrement=True, nullable=False),
