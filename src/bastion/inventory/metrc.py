@@ -392,12 +392,32 @@ def applier(
         )
 
     def packages(session: Session, records: list[dict[str, Any]]) -> int:
+        tags = [rec["tag"] for rec in records]
+        known: dict[str, InvPackage] = {}
+        plant_tags: set[str] = set()
+        for k in range(0, len(tags), 500):
+            chunk = tags[k : k + 500]
+            known.update(
+                (p.tag, p)
+                for p in session.execute(
+                    select(InvPackage).where(InvPackage.tag.in_(chunk))
+                ).scalars()
+            )
+            plant_tags.update(
+                session.execute(select(InvPlant.tag).where(InvPlant.tag.in_(chunk))).scalars()
+            )
+        items = {
+            i.name: i
+            for i in session.execute(select(InvItem).where(InvItem.site_id == sid)).scalars()
+        }
+        places = {loc.name: loc for loc in catalog.locations(session, sid)}
+        specs: list[movements.NewPackage] = []
         for rec in records:
             where = f"package {rec['tag']}"
-            existing = session.execute(
-                select(InvPackage).where(InvPackage.tag == rec["tag"])
-            ).scalar_one_or_none()
             target = units.to_stored(rec["quantity"])
+            existing = known.get(rec["tag"])
+            if rec["tag"] in plant_tags:
+                raise RecordError(where, "Label", "the tag is already used by a plant")
             if existing is not None:
                 if existing.site_id != sid:
                     raise RecordError(where, "Label", "the tag belongs to another site")
@@ -419,39 +439,35 @@ def applier(
                         reference={"metrc": rec["id"]},
                     )
                 continue
-            try:
-                pkg = movements.create_package(
-                    session=session,
-                    site=site,
-                    site_id=sid,
+            product = items.get(rec["item"])
+            if product is None:
+                product = items[rec["item"]] = item(
+                    session, rec["item"], rec["unit"], rec["category"]
+                )
+            if units.dimension(rec["unit"]) != units.dimension(product.unit):
+                raise RecordError(
+                    where, "UnitOfMeasureName", f"item {product.name} is kept in {product.unit}"
+                )
+            place = places.get(rec["location"]) if rec["location"] else None
+            if rec["location"] and place is None:
+                place = location(session, rec["location"])
+                if place is not None:
+                    places[rec["location"]] = place
+            specs.append(
+                movements.NewPackage(
                     tag=rec["tag"],
-                    item=item(session, rec["item"], rec["unit"], rec["category"]),
-                    quantity=rec["quantity"] if rec["quantity"] > 0 else Decimal("0.0001"),
+                    item_id=product.id,
                     unit=rec["unit"],
-                    actor=actor,
-                    now=now,
-                    location=location(session, rec["location"]),
+                    quantity=target,
+                    location_id=place.id if place else None,
+                    created_at=rec["packaged"],
+                    source_tags=tuple(rec["sources"]),
+                    on_hold=rec["on_hold"],
+                    status="finished" if rec["finished"] else "active",
                     external_ids={"metrc": rec["id"]},
-                    reference={"metrc": rec["id"]},
                 )
-            except BastionError as exc:  # a conflict (a plant's tag) names the record
-                raise RecordError(where, "Label", exc.message) from None
-            if rec["quantity"] == 0:
-                movements.post(
-                    session=session,
-                    site=site,
-                    package=pkg,
-                    kind="sync",
-                    delta=-pkg.quantity,
-                    actor=actor,
-                    now=now,
-                    reason="State system",
-                )
-            pkg.created_at = rec["packaged"] or now
-            pkg.source_tags = rec["sources"]
-            pkg.on_hold = rec["on_hold"]
-            if rec["finished"]:
-                pkg.status = "finished"
+            )
+        movements.create_many(session=session, site_id=sid, specs=specs, actor=actor, now=now)
         return len(records)
 
     def plants(session: Session, records: list[dict[str, Any]]) -> int:
