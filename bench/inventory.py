@@ -43,7 +43,6 @@ from bastion.inventory.models import (
     InvImport,
     InvItem,
     InvLocation,
-    InvMovement,
     InvPackage,
     InvPlantBatch,
     InvSaleLine,
@@ -101,6 +100,18 @@ def metrc_file(first: int, count: int) -> bytes:
     ).encode()
 
 
+MOVEMENT_SQL = (
+    "INSERT INTO inv_movements (id, site_id, kind, package_id, tag, delta, unit, quantity_after, "
+    "reason, method, at, actor, status, flags, reference, event_id, note) "
+    "VALUES (?, ?, ?, ?, ?, ?, 'g', ?, ?, '', ?, ?, 'posted', '[]', '{}', 'E', ?)"
+)
+
+
+def stamp(at: datetime) -> str:
+    """Return a UTC time as SQLAlchemy stores it in SQLite."""
+    return at.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def load_year(conn: Connection, site_id: str, packages: int, movements: int) -> None:
     """Bulk-insert a year of inventory (not timed): a few anomalies of every kind."""
     rng = random.Random(SEED)
@@ -137,34 +148,33 @@ def load_year(conn: Connection, site_id: str, packages: int, movements: int) -> 
     per = max(1, movements // packages)
     made = 0
     pkg_rows: list[dict[str, Any]] = []
-    mov_rows: list[dict[str, Any]] = []
+    mov_rows: list[tuple[Any, ...]] = []
     reasons = ("Drying", "Drying", "Entry Error", "Theft")
+
+    def flush_movements() -> None:
+        conn.exec_driver_sql(MOVEMENT_SQL, mov_rows)
+        mov_rows.clear()
+
     for p in range(packages):
         pid = f"PKG{p:023d}"
+        label = tag(p)
         initial = (100 + p % 900) * 10_000
         qty = initial
         born = START + timedelta(seconds=rng.randrange(0, 300 * 86400))
-        loc = f"LOC{p % 10:023d}"
         mov_rows.append(
-            {
-                "id": f"MOV{made:023d}",
-                "site_id": site_id,
-                "kind": "create",
-                "package_id": pid,
-                "tag": tag(p),
-                "delta": initial,
-                "unit": "g",
-                "quantity_after": initial,
-                "reason": "",
-                "method": "",
-                "at": born,
-                "actor": "bench",
-                "status": "posted",
-                "flags": [],
-                "reference": {},
-                "event_id": "E",
-                "note": None,
-            }
+            (
+                f"MOV{made:023d}",
+                site_id,
+                "create",
+                pid,
+                label,
+                initial,
+                initial,
+                "",
+                stamp(born),
+                "bench",
+                None,
+            )
         )
         made += 1
         for k in range(per - 1):
@@ -177,29 +187,23 @@ def load_year(conn: Connection, site_id: str, packages: int, movements: int) -> 
                 delta, kind, reason, actor = -min(qty, 35_000), "sale", "", "pos"
             else:
                 delta, kind, reason, actor = 0, "move", "", f"user:{rng.randrange(1, 40)}"
-            if qty + delta < 0:
-                delta = -qty
+            delta = max(delta, -qty)
             qty += delta
+            note = "checked" if reason == "Theft" else None
             mov_rows.append(
-                {
-                    "id": f"MOV{made:023d}",
-                    "site_id": site_id,
-                    "kind": kind,
-                    "package_id": pid,
-                    "tag": tag(p),
-                    "delta": delta,
-                    "unit": "g",
-                    "quantity_after": qty,
-                    "reason": reason,
-                    "method": "",
-                    "at": at,
-                    "actor": actor,
-                    "status": "posted",
-                    "flags": [],
-                    "reference": {},
-                    "event_id": "E",
-                    "note": "checked" if reason == "Theft" else None,
-                }
+                (
+                    f"MOV{made:023d}",
+                    site_id,
+                    kind,
+                    pid,
+                    label,
+                    delta,
+                    qty,
+                    reason,
+                    stamp(at),
+                    actor,
+                    note,
+                )
             )
             made += 1
         if p % 5_000 == 17:
@@ -208,9 +212,9 @@ def load_year(conn: Connection, site_id: str, packages: int, movements: int) -> 
             {
                 "id": pid,
                 "site_id": site_id,
-                "tag": tag(p),
+                "tag": label,
                 "item_id": f"ITEM{p % 20:022d}",
-                "location_id": loc,
+                "location_id": f"LOC{p % 10:023d}",
                 "quantity": qty,
                 "initial_quantity": initial,
                 "unit": "g",
@@ -224,14 +228,14 @@ def load_year(conn: Connection, site_id: str, packages: int, movements: int) -> 
             }
         )
         if len(mov_rows) >= CHUNK:
-            conn.execute(insert(InvMovement), mov_rows)
-            mov_rows = []
+            flush_movements()
         if len(pkg_rows) >= CHUNK:
             conn.execute(insert(InvPackage), pkg_rows)
             pkg_rows = []
-    for rows, table in ((mov_rows, InvMovement), (pkg_rows, InvPackage)):
-        if rows:
-            conn.execute(insert(table), rows)
+    if mov_rows:
+        flush_movements()
+    if pkg_rows:
+        conn.execute(insert(InvPackage), pkg_rows)
     counts, lines, sales = [], [], []
     for d in range(365):
         day = START + timedelta(days=d, hours=20)
