@@ -46,6 +46,7 @@ def _mount_optional_groups() -> None:
         ("bastion.cli.analyze", "analyze"),
         ("bastion.cli.people", "people"),
         ("bastion.cli.cash", "cash"),
+        ("bastion.cli.inventory", "inventory"),
     ):
         try:
             sub = import_module(module)
