@@ -12,10 +12,13 @@ import pytest
 from bastion.core.errors import InvalidInput
 from bastion.inventory import imports, metrc, movements, recon
 from bastion.inventory.models import (
+    InvHarvest,
     InvItem,
     InvLocation,
     InvMovement,
     InvPackage,
+    InvPlant,
+    InvPlantBatch,
     InvSaleLine,
     InvTransferLine,
 )
@@ -247,3 +250,24 @@ def test_round_trip_import_export_import_gives_the_same_state(site_hub, shop, cl
     assert tags(site_hub) == before
     with site_hub.db.sessions() as session:
         assert metrc.export_packages(session, site=shop.site) == first
+
+
+def test_plants_and_harvests_import_into_batches_and_the_mass_balance(site_hub, shop, clock):
+    now = clock.now()
+    assert load(site_hub, shop, "plants", sample("metrc_plants.json"), now).status == "accepted"
+    assert load(site_hub, shop, "harvests", sample("metrc_harvests.json"), now).status == "accepted"
+    with site_hub.db.sessions() as session:
+        batch = session.query(InvPlantBatch).one()
+        assert (batch.name, batch.count, batch.live_count) == ("BD-2025-01", 4, 4)
+        assert session.query(InvPlant).filter_by(phase="Flowering").count() == 3
+        harvest = session.query(InvHarvest).one()
+        assert harvest.wet_weight == 240_000_000 and harvest.finished_at is not None
+        found = recon.evaluate(
+            session, site=shop.site, now=now, checks=("mass_balance", "batch_counts")
+        )
+    # 24 kg wet, 1.2 kg waste, 5.4 kg packaged: 72.5 % moisture loss is in range
+    assert found == []
+    body = json.loads(sample("metrc_plants.json"))
+    body["Data"][0]["GrowthPhase"] = "Sprouting"
+    bad = load(site_hub, shop, "plants", json.dumps(body).encode(), now)
+    assert bad.status == "rejected" and bad.rejected[0].field == "GrowthPhase"
