@@ -183,6 +183,9 @@ def prepare_demo(settings: Settings, *, site_file: Path | None = None) -> DemoIn
         from bastion.demo_cash import seed_cash_day
 
         seed_cash_day(hub, site, operator=DEMO_OPERATOR, admin=DEMO_ADMIN)
+        from bastion.demo_inventory import seed_inventory
+
+        seed_inventory(hub, site)
     finally:
         hub.close()
     return DemoInfo(

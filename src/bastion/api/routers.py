@@ -47,6 +47,8 @@ ROUTER_MODULES = (
     "bastion.web.transport",
     "bastion.cluster.api",
     "bastion.web.cluster",
+    "bastion.inventory.api",
+    "bastion.web.inventory",
     "bastion.web.pages",
 )
 

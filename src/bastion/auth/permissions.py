@@ -104,6 +104,9 @@ class Permission(StrEnum):
     TRANSPORT_DISPATCH = "transport:dispatch"
     TRANSPORT_MANAGE = "transport:manage"
     CLUSTER_READ = "cluster:read"
+    INVENTORY_READ = "inventory:read"
+    INVENTORY_HANDLE = "inventory:handle"
+    INVENTORY_MANAGE = "inventory:manage"
 
 
 class Role(StrEnum):
@@ -117,6 +120,8 @@ class Role(StrEnum):
     HR = "hr"
     EMPLOYEE = "employee"
     POS = "pos"
+    INVENTORY_STAFF = "inventory_staff"
+    INVENTORY_MANAGER = "inventory_manager"
 
 
 P = Permission
@@ -184,6 +189,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.EMPLOYEE: frozenset({P.SAFETY_SELF, P.CASH_HANDLE}),
     Role.POS: frozenset({P.CASH_INGEST}),
 }
+
+# Seed-to-sale inventory: staff move and count product, inventory managers run the books,
+# compliance officers and operators read.
+ROLE_PERMISSIONS[Role.INVENTORY_STAFF] = frozenset({P.SAFETY_SELF, P.INVENTORY_HANDLE})
+ROLE_PERMISSIONS[Role.INVENTORY_MANAGER] = frozenset(
+    {P.SITE_READ, P.SAFETY_SELF, P.INVENTORY_READ, P.INVENTORY_HANDLE, P.INVENTORY_MANAGE}
+)
+ROLE_PERMISSIONS[Role.COMPLIANCE_OFFICER] = ROLE_PERMISSIONS[Role.COMPLIANCE_OFFICER] | {
+    P.INVENTORY_READ
+}
+ROLE_PERMISSIONS[Role.OPERATOR] = ROLE_PERMISSIONS[Role.OPERATOR] | {P.INVENTORY_READ}
 
 MFA_REQUIRED_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.SECURITY_MANAGER})
 

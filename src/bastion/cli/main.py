@@ -52,6 +52,10 @@ LazyGroup.groups = {
         "bastion.cli.cluster",
         "Multi-site operation: edge nodes per site, central nodes, NATS JetStream between.",
     ),
+    "inventory": (
+        "bastion.cli.inventory",
+        "Inventory: Metrc / CCRS files, blind counts, reconciliation.",
+    ),
 }
 
 show_flags_as_flags()

@@ -1245,3 +1245,84 @@ EVENT_TRANSPORT_TRIP = register(
 EVENT_TRANSPORT_CONFIG = register(
     EventType("transport.config", TransportConfigPayload, "Transport configuration changed.")
 )
+
+
+# --- seed-to-sale inventory ---
+
+
+class InventoryMovementPayload(Payload):
+    """A package changed: created, moved, adjusted, sold, destroyed, shipped or received.
+
+    The inventory's append-only log: each row of ``inv_movements`` has one of these with
+    the same id. Quantities are decimal text in the package's unit; never a note's text.
+    """
+
+    movement_id: str = Field(description="Movement concerned.")
+    kind: str = Field(description="create, move, adjust, sale, destroy, ship, receive, confirm.")
+    tag: str = Field(description="Package tag.")
+    delta: str = Field(default="0", description="Signed quantity change, decimal text.")
+    unit: str = Field(description="Unit of the package (g, mg, kg, lb, oz, ml, l, each).")
+    from_location: str | None = Field(default=None, description="Location left.")
+    to_location: str | None = Field(default=None, description="Location entered.")
+    reason: str = Field(default="", description="Adjustment reason code or destruction method.")
+    subject: str | None = Field(default=None, description="Person id of who moved it.")
+    witness: str | None = Field(default=None, description="Person id of the second person.")
+    status: Literal["posted", "pending", "confirmed", "refused"] = Field(
+        default="posted", description="Pending until the second person confirms."
+    )
+    flags: tuple[str, ...] = Field(default=(), description="no_badge, zone_armed, …")
+
+
+class InventoryCountPayload(Payload):
+    """A blind cycle count started, got a line, or completed (never the book quantity)."""
+
+    count_id: str = Field(description="Count concerned.")
+    action: Literal["started", "counted", "completed"] = Field(description="What happened.")
+    lines: int = Field(default=0, ge=0, description="Packages in the sample.")
+    variances: int = Field(default=0, ge=0, description="Lines that differ (completion).")
+
+
+class InventoryFindingPayload(Payload):
+    """A reconciliation or security finding was raised or closed."""
+
+    finding_id: str = Field(description="Finding concerned.")
+    check: str = Field(description="Check that found it.")
+    severity: Literal["info", "low", "medium", "high"] = Field(description="How serious.")
+    action: Literal["raised", "closed"] = Field(description="What happened.")
+
+
+class InventoryExchangePayload(Payload):
+    """A state-system file was imported (or refused) or an export was produced."""
+
+    import_id: str = Field(description="Import or export record.")
+    source: str = Field(description="metrc or ccrs.")
+    kind: str = Field(description="packages, plants, harvests, transfers, receipts, …")
+    direction: Literal["import", "export"] = Field(description="Which way.")
+    status: Literal["accepted", "rejected", "duplicate", "exported"] = Field(description="Outcome.")
+    records: int = Field(default=0, ge=0, description="Records accepted or written.")
+    rejected: int = Field(default=0, ge=0, description="Records refused (kept for review).")
+    digest: str = Field(description="SHA-256 of the file.")
+
+
+class InventoryConfigPayload(Payload):
+    """An item, location, plant batch or harvest was created or changed."""
+
+    target: str = Field(description="What changed, e.g. item:<id>, location:<id>.")
+    action: Literal["created", "updated"] = Field(description="What happened.")
+
+
+EVENT_INVENTORY_MOVEMENT = register(
+    EventType("inventory.movement", InventoryMovementPayload, "A package of product changed.")
+)
+EVENT_INVENTORY_COUNT = register(
+    EventType("inventory.count", InventoryCountPayload, "A blind cycle count progressed.")
+)
+EVENT_INVENTORY_FINDING = register(
+    EventType("inventory.finding", InventoryFindingPayload, "An inventory finding changed.")
+)
+EVENT_INVENTORY_EXCHANGE = register(
+    EventType("inventory.exchange", InventoryExchangePayload, "A state-system file moved.")
+)
+EVENT_INVENTORY_CONFIG = register(
+    EventType("inventory.config", InventoryConfigPayload, "Inventory configuration changed.")
+)

@@ -49,6 +49,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Video", "/console/video", Permission.VIDEO_READ),
     NavItem("Transport", "/console/transport", Permission.TRANSPORT_READ),
     NavItem("Cluster", "/console/cluster", Permission.CLUSTER_READ),
+    NavItem("Inventory", "/console/inventory", Permission.INVENTORY_READ),
 )
 
 
