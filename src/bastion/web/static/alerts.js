@@ -49,7 +49,7 @@
     const button = document.createElement("button");
     button.type = "button";
     button.id = "alarm-alerts";
-    button.className = "small-button notify-toggle";
+    button.className = "secondary notify-toggle";
     label(button);
     button.addEventListener("click", async () => {
       if (enabled()) {
@@ -63,7 +63,9 @@
       if (enabled() && !audio && window.AudioContext) audio = new AudioContext();
       label(button);
     });
-    topbar.appendChild(button);
+    const signOut = document.getElementById("sign-out");
+    if (signOut && signOut.parentNode) signOut.parentNode.insertBefore(button, signOut);
+    else topbar.appendChild(button);
   }
   // A page opened with alerts on can only play sound after a gesture: resume on the first one.
   window.addEventListener("pointerdown", () => {
