@@ -24,9 +24,9 @@ PHONE = (390, 844)
 DOORS = {"desktop": ("dock-door", "loading-dock"), "phone": ("sales-exit", "sales-floor")}
 
 
-def snap(page, name: str) -> None:
+def snap(page, name: str, *, full_page: bool = True) -> None:
     DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(DOCS / f"{name}.png"), full_page=full_page)
 
 
 def _storm(live, count: int, door: str, zone: str) -> Alarm:
@@ -111,13 +111,13 @@ def test_the_lockdown_banner_appears_live_and_on_every_page(browser, live, viewp
         expect(banner).to_contain_text("Lockdown of Vault")
         expect(banner).to_contain_text(f"set by {live.info.operator_user}")
         expect(banner).to_contain_text("drill")
-        for url in ("/console", "/console/map", "/console/events"):
+        for url in ("/console/events", "/console/map", "/console"):
             page.goto(url)
             expect(page.locator("#standing .standing.lockdown")).to_contain_text(
                 "Lockdown of Vault"
             )
         name = "desktop" if viewport[0] > 800 else "phone"
-        snap(page, f"lockdown-banner-{name}")
+        snap(page, f"lockdown-banner-{name}", full_page=False)
         if viewport == PHONE:
             _no_sideways_scroll(page)
     finally:
