@@ -125,3 +125,50 @@ def test_the_lockdown_banner_appears_live_and_on_every_page(browser, live, viewp
         page.goto("/console/alarms")
         expect(page.locator("#standing .standing")).to_have_count(0)
         page.context.close()
+
+
+NOTIFICATION_STUB = """
+window.__asked = 0;
+window.__notes = [];
+class StubNotification {
+  constructor(title, options) { window.__notes.push({ title: title, body: options.body }); }
+  static requestPermission() {
+    window.__asked += 1;
+    StubNotification.permission = "granted";
+    return Promise.resolve("granted");
+  }
+}
+StubNotification.permission = "default";
+window.Notification = StubNotification;
+"""
+
+
+def test_alerts_ask_permission_only_from_the_button_and_fire_for_p1_p2(browser, live) -> None:
+    from bastion.core.events import EVENT_ALARM_RAISED, AlarmPayload
+
+    page = sign_in(browser, live, live.info.operator_user, live.info.operator_password)
+    try:
+        page.add_init_script(NOTIFICATION_STUB)
+        page.goto("/console/alarms")
+        expect(page.locator("#feed-status")).to_have_text("live")
+        assert page.evaluate("window.__asked") == 0
+
+        def raise_(priority: int, message: str) -> None:
+            payload = AlarmPayload(alarm_type="panic", priority=priority, message=message)
+            context = Context(actor="device:counter-panic")
+            live.run(live.hub.bus.publish(EVENT_ALARM_RAISED, payload, context=context, site=SITE))
+
+        raise_(1, "Panic before alerts were on")
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__notes.length") == 0
+        page.click("#alarm-alerts")
+        expect(page.locator("#alarm-alerts")).to_have_text("Alarm alerts on")
+        assert page.evaluate("window.__asked") == 1
+        raise_(5, "A low-priority trouble")
+        raise_(1, "Panic at the counter")
+        page.wait_for_function("window.__notes.length >= 1")
+        notes = page.evaluate("window.__notes")
+        assert notes == [{"title": "P1 alarm", "body": "Panic at the counter"}]
+    finally:
+        page.evaluate("window.localStorage.removeItem('bastion.alarmAlerts')")
+        page.context.close()
