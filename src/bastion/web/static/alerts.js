@@ -80,7 +80,21 @@
       if (priority === 1 || priority === 2) notify(event);
     }
     if (event.type === "site.lockdown" || event.type === "site.threat_level") refreshBanner();
+    // A repeat is counted on its open alarm without an alarm event of its own: refresh the
+    // queue after events that raise alarms, at most once a second and a half during a storm.
+    if (/^(door\.(forced|held)|device\.health|sensor\.|video\.detection)/.test(event.type || "")) {
+      refreshQueueSoon();
+    }
   });
+
+  let queueTimer = null;
+  function refreshQueueSoon() {
+    if (queueTimer !== null) return;
+    queueTimer = window.setTimeout(() => {
+      queueTimer = null;
+      body.dispatchEvent(new CustomEvent("refresh-alarms"));
+    }, 1500);
+  }
 
   async function refreshBanner() {
     const holder = document.getElementById("standing");
