@@ -89,6 +89,14 @@ class Settings(BaseSettings):
         title="Remote token",
         description="Bearer token sent to the checkpoint URL.",
     )
+    alarm_repeat_window_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        title="Alarm repeat window",
+        description="An alarm of the same type from the same door or device at the same site "
+        "within this many seconds of its last occurrence is counted on the open alarm "
+        "instead of raising a new one.",
+    )
 
     def resolved_database_url(self) -> str:
         """Return the configured URL or the embedded SQLite file in the data directory."""

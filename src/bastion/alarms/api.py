@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from bastion.alarms import service
-from bastion.alarms.models import OPEN_STATES
+from bastion.alarms.models import OPEN_STATES, Alarm
 from bastion.alarms.schemas import (
     AlarmDetail,
     AlarmRead,
+    BulkAcknowledge,
+    BulkAcknowledged,
     CloseRequest,
     EvidenceRead,
     IncidentRead,
@@ -21,9 +26,10 @@ from bastion.alarms.schemas import (
 )
 from bastion.alarms.sop import SopCatalogue, load_sops
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
-from bastion.api.resources import ALARM, INCIDENT
+from bastion.api.resources import ALARM, INCIDENT, alarm_place
 from bastion.api.scope import AnySite, FromResource
 from bastion.auth.permissions import Permission
+from bastion.core.errors import Forbidden, NotFound
 from bastion.hub import Hub
 
 router = APIRouter(tags=["alarms"])
@@ -35,6 +41,7 @@ Reader = Annotated[
 Worker = Annotated[
     Principal, Depends(Require(Permission.ALARMS_WORK, site=FromResource("alarm_id", ALARM)))
 ]
+BulkWorker = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK, site=AnySite()))]
 IncidentReader = Annotated[
     Principal,
     Depends(Require(Permission.ALARMS_READ, site=FromResource("incident_id", INCIDENT))),
@@ -57,6 +64,8 @@ def list_alarms(
     principal: Lister,
     state: Annotated[list[str] | None, Query(description="Filter by state.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    priority: Annotated[int | None, Query(ge=1, le=5, description="Only this priority.")] = None,
+    zone: Annotated[str | None, Query(max_length=63, description="Only this zone.")] = None,
 ) -> list[AlarmRead]:
     """Return the alarm queue of the caller's sites (open by default), most urgent first."""
     rows = service.list_alarms(
@@ -64,6 +73,8 @@ def list_alarms(
         states=state or OPEN_STATES,
         site_ids=principal.sites_with(Permission.ALARMS_READ),
         limit=limit,
+        priority=priority,
+        zone_id=zone,
     )
     return [AlarmRead.model_validate(r) for r in rows]
 
@@ -107,6 +118,57 @@ def acknowledge(alarm_id: str, session: SessionDep, hub: HubDep, who: Worker) ->
         now=hub.clock.now(),
     )
     return AlarmRead.model_validate(alarm)
+
+
+def acknowledge_as(
+    *,
+    session: Session,
+    principal: Principal,
+    alarm_ids: Iterable[str],
+    reason: str,
+    now: datetime,
+) -> service.BulkAckResult:
+    """Acknowledge several alarms for ``principal``, each checked against its sites first.
+
+    An alarm the caller cannot see answers like a missing one; one it may see but not
+    work refuses the whole request. Nothing is acknowledged unless every alarm passes.
+    """
+    alarms = []
+    for alarm_id in dict.fromkeys(alarm_ids):
+        alarm = session.get(Alarm, alarm_id)
+        if alarm is None:
+            raise NotFound(f"no alarm {alarm_id!r}")
+        place = alarm_place(alarm)
+        if not principal.may(Permission.ALARMS_READ, place, reading=True):
+            raise NotFound(f"no alarm {alarm_id!r}")
+        if not principal.may(Permission.ALARMS_WORK, place, reading=False):
+            raise Forbidden(f"you may not acknowledge the alarm {alarm.message!r}")
+        alarms.append(alarm)
+    return service.acknowledge_many(
+        session=session,
+        alarms=alarms,
+        reason=reason,
+        operator=principal.actor,
+        context=principal.context(),
+        now=now,
+    )
+
+
+@router.post("/api/alarms/bulk-acknowledge", response_model=BulkAcknowledged)
+def bulk_acknowledge(
+    body: BulkAcknowledge, session: SessionDep, hub: HubDep, who: BulkWorker
+) -> BulkAcknowledged:
+    """Acknowledge several raised alarms of the caller's sites with one reason."""
+    result = acknowledge_as(
+        session=session,
+        principal=who,
+        alarm_ids=body.alarm_ids,
+        reason=body.reason,
+        now=hub.clock.now(),
+    )
+    return BulkAcknowledged(
+        acknowledged=[a.id for a in result.acknowledged], skipped=result.skipped
+    )
 
 
 @router.post("/api/alarms/{alarm_id}/steps/{step_id}", response_model=StepRead)

@@ -90,6 +90,10 @@ class AlarmsRuntime:
         self.sites: dict[str, Site] = hub.extras.get("sites", {})
         self.board = board or shared_board(hub)
         self.window_s = window_s
+        settings = getattr(hub, "settings", None)
+        self.repeat_window_s: float = getattr(
+            settings, "alarm_repeat_window_seconds", service.REPEAT_WINDOW_S
+        )
         self._adjacent = {sid: service.adjacency_of(site) for sid, site in self.sites.items()}
         self._pending: dict[tuple[str | None, str], _PendingEntry] = {}
         self._over: set[tuple[str | None, str, str]] = set()
@@ -331,6 +335,7 @@ class AlarmsRuntime:
                 source_event=event,
                 adjacent=self._adjacent.get(event.site or "") if event.site else None,
                 window_s=self.window_s,
+                repeat_window_s=self.repeat_window_s,
             )
         if result.created:
             self.raised.append(result.alarm.id)
@@ -357,6 +362,7 @@ class AlarmsRuntime:
                 raised_event=event,
                 adjacent=self._adjacent.get(event.site or "") if event.site else None,
                 window_s=self.window_s,
+                repeat_window_s=self.repeat_window_s,
             )
         if result.created:
             self.raised.append(result.alarm.id)

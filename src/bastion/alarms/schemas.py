@@ -114,3 +114,19 @@ class IncidentRead(BaseModel):
     opened_at: datetime = Field(description="Opened.")
     last_activity_at: datetime = Field(description="Last activity.")
     closed_at: datetime | None = Field(description="Closed.")
+
+
+class BulkAcknowledge(BaseModel):
+    """Acknowledge several alarms at once, with one reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alarm_ids: list[str] = Field(min_length=1, max_length=500, description="Alarms to acknowledge.")
+    reason: str = Field(min_length=1, max_length=2000, description="Why, in the operator's words.")
+
+
+class BulkAcknowledged(BaseModel):
+    """What a bulk acknowledge did."""
+
+    acknowledged: list[str] = Field(description="Alarms acknowledged now.")
+    skipped: dict[str, str] = Field(description="Alarms left as they were, and why.")

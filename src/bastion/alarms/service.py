@@ -77,6 +77,7 @@ CAUSE: dict[str, str] = {
 CORRELATION_WINDOW_S = 300.0
 """An incident collects related alarms for this long after it opened, never longer."""
 REPEAT_WINDOW_S = 120.0
+"""Default for folding repeats: same type, door or device and site, since the last occurrence."""
 SUPERVISOR_ROLE = "supervisor"
 
 Adjacency = Callable[[str], Iterable[str]]
@@ -177,11 +178,16 @@ def find_duplicate(
 
 
 def _repeat_of(
-    session: Session, site_id: str | None, spec: AlarmSpec, now: datetime
+    session: Session, site_id: str | None, spec: AlarmSpec, now: datetime, window_s: float
 ) -> Alarm | None:
+    """Return the open alarm ``spec`` repeats: same type, door/device and site, recent enough.
+
+    The window slides: it is measured from the alarm's last occurrence, so a storm that
+    never pauses for ``window_s`` stays one alarm however long it lasts.
+    """
     if spec.door_id is None and spec.device_id is None:
         return None
-    since = now - timedelta(seconds=REPEAT_WINDOW_S)
+    since = now - timedelta(seconds=window_s)
     stmt = select(Alarm).where(
         Alarm.alarm_type == spec.alarm_type,
         Alarm.state.in_(OPEN_STATES),
@@ -368,12 +374,15 @@ def raise_alarm(
     raised_event: Event[Any] | None = None,
     adjacent: Adjacency | None = None,
     window_s: float = CORRELATION_WINDOW_S,
+    repeat_window_s: float = REPEAT_WINDOW_S,
 ) -> RaiseResult:
     """Raise an alarm (or count a repeat), correlate it into an incident, attach evidence.
 
     ``raised_event`` is an ``alarm.raised`` event another component already published;
     otherwise one is staged here. Duplicates (same source event, same raised event) are
-    returned unchanged with ``created`` False.
+    returned unchanged with ``created`` False. A repeat within ``repeat_window_s`` adds one
+    to the open alarm's count and links the repeating event as evidence (the event itself
+    is in the ledger already), so a storm is one alarm to work, not fifty.
     """
     source_id = source_event.id if source_event is not None else None
     if raised_event is not None and isinstance(raised_event.payload, AlarmPayload):
@@ -385,16 +394,17 @@ def raise_alarm(
     )
     if duplicate is not None:
         return RaiseResult(duplicate, False, None)
-    repeat = _repeat_of(session, site_id, spec, now)
+    repeat = _repeat_of(session, site_id, spec, now, repeat_window_s)
     if repeat is not None:
         repeat.occurrences += 1
         repeat.last_occurrence_at = now
-        if source_id is not None:
+        ref = source_id or (raised_event.id if raised_event is not None else None)
+        if ref is not None:
             add_evidence(
                 session=session,
                 alarm_id=repeat.id,
                 kind="event",
-                ref=source_id,
+                ref=ref,
                 now=now,
                 detail={"repeat": repeat.occurrences},
             )
@@ -505,11 +515,20 @@ def list_alarms(
     site_id: str | None = None,
     site_ids: Iterable[str] | None = None,
     limit: int = 100,
+    priority: int | None = None,
+    zone_id: str | None = None,
 ) -> list[Alarm]:
-    """Return alarms (of ``site_ids``; None: all), most urgent and newest first."""
+    """Return alarms (of ``site_ids``; None: all), most urgent and newest first.
+
+    ``priority`` and ``zone_id`` narrow a flooded queue to one priority or one zone.
+    """
     stmt = _in_sites(select(Alarm), site_ids)
     if states:
         stmt = stmt.where(Alarm.state.in_(list(states)))
+    if priority is not None:
+        stmt = stmt.where(Alarm.priority == priority)
+    if zone_id:
+        stmt = stmt.where(Alarm.zone_id == zone_id)
     if site_id is not None:
         stmt = stmt.where(Alarm.site_id == site_id)
     stmt = stmt.order_by(Alarm.priority, Alarm.raised_at.desc()).limit(limit)
@@ -543,7 +562,13 @@ def _state_event(
 
 
 def acknowledge(
-    *, session: Session, alarm_id: str, operator: str, context: Context, now: datetime
+    *,
+    session: Session,
+    alarm_id: str,
+    operator: str,
+    context: Context,
+    now: datetime,
+    reason: str = "",
 ) -> Alarm:
     """Acknowledge a raised alarm and record the raise→acknowledge reaction time."""
     alarm = get_alarm(session=session, alarm_id=alarm_id)
@@ -553,8 +578,54 @@ def acknowledge(
     alarm.acknowledged_at = now
     alarm.acknowledged_by = operator
     alarm.ack_seconds = max(0.0, (now - alarm.raised_at).total_seconds())
-    _state_event(session, alarm, "acknowledged", operator, context, now)
+    _state_event(session, alarm, "acknowledged", operator, context, now, reason)
     return alarm
+
+
+@dataclass(frozen=True)
+class BulkAckResult:
+    """What a bulk acknowledge did: the alarms acknowledged, and those left as they were."""
+
+    acknowledged: list[Alarm]
+    skipped: dict[str, str]
+    """Alarm id → why it was not acknowledged (already acknowledged, closed)."""
+
+
+def acknowledge_many(
+    *,
+    session: Session,
+    alarms: Iterable[Alarm],
+    reason: str,
+    operator: str,
+    context: Context,
+    now: datetime,
+) -> BulkAckResult:
+    """Acknowledge several raised alarms at once with one reason (a flood worked as one).
+
+    The caller has already checked that the operator may work every one of ``alarms``.
+    Each acknowledgement is its own ledger event carrying the reason; alarms no longer
+    raised are skipped, not failed, since a colleague may have taken them meanwhile.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("give a reason for acknowledging several alarms at once")
+    done: list[Alarm] = []
+    skipped: dict[str, str] = {}
+    for alarm in alarms:
+        if alarm.state != "raised":
+            skipped[alarm.id] = f"already {alarm.state}"
+            continue
+        done.append(
+            acknowledge(
+                session=session,
+                alarm_id=alarm.id,
+                operator=operator,
+                context=context,
+                now=now,
+                reason=reason,
+            )
+        )
+    return BulkAckResult(done, skipped)
 
 
 def investigate(

@@ -5,23 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from bastion.alarms import service as alarms_service
+from bastion.alarms.api import acknowledge_as
 from bastion.alarms.models import OPEN_STATES, Alarm
 from bastion.alarms.schemas import AlarmRead
 from bastion.alarms.sop import SopCatalogue, load_sops
-from bastion.api.deps import Principal, Require, SessionDep, get_hub
+from bastion.api.deps import Principal, Require, SessionDep, get_hub, run_unit_of_work
 from bastion.api.resources import ALARM, alarm_place
 from bastion.api.scope import AnySite, FromResource
 from bastion.auth.permissions import Permission
-from bastion.core.errors import NotFound
+from bastion.core.errors import BastionError, InvalidInput, NotFound
 from bastion.hub import Hub
 from bastion.web.dashboard import reaction_chart
 from bastion.web.readmodel import camera_names, event_chain, loaded_sites, usernames
 from bastion.web.render import not_found, page
+from bastion.web.visitors import read_form
 
 router = APIRouter(include_in_schema=False)
 HubDep = Annotated[Hub, Depends(get_hub)]
@@ -32,6 +36,7 @@ Reader = Annotated[
 Worker = Annotated[
     Principal, Depends(Require(Permission.ALARMS_WORK, site=FromResource("alarm_id", ALARM)))
 ]
+BulkWorker = Annotated[Principal, Depends(Require(Permission.ALARMS_WORK, site=AnySite()))]
 STATE_FILTERS = {
     "open": OPEN_STATES,
     "closed": ("resolved", "false_alarm"),
@@ -154,6 +159,72 @@ def alarm_context(hub: Hub, principal: Principal, alarm: Alarm, session: Any) ->
     }
 
 
+@dataclass(frozen=True)
+class QueueFilter:
+    """The alarm list's filters, as typed (the form shows them back)."""
+
+    state: str = "open"
+    priority: int | None = None
+    zone: str = ""
+
+    def query(self) -> str:
+        """Return the query string that reopens the list with these filters."""
+        parts = {"state": self.state, "priority": self.priority or "", "zone": self.zone}
+        return urlencode({k: v for k, v in parts.items() if v})
+
+
+def _list_page(
+    request: Request,
+    hub: Hub,
+    session: Any,
+    principal: Principal,
+    filters: QueueFilter,
+    *,
+    error: str = "",
+    reason: str = "",
+    checked: frozenset[str] = frozenset(),
+    done: int | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    rows = alarms_service.list_alarms(
+        session=session,
+        states=STATE_FILTERS[filters.state],
+        site_ids=principal.sites_with(Permission.ALARMS_READ),
+        limit=200,
+        priority=filters.priority,
+        zone_id=filters.zone or None,
+    )
+    visible = principal.sites_with(Permission.ALARMS_READ)
+    sites = [s for sid, s in loaded_sites(hub).items() if visible is None or sid in visible]
+    zones = {z.id: z.name for s in sites for z in s.zones}
+    workable = {
+        a.id
+        for a in rows
+        if a.state == "raised"
+        and principal.may(Permission.ALARMS_WORK, alarm_place(a), reading=False)
+    }
+    return page(
+        request,
+        "alarms.html",
+        principal,
+        {
+            "alarms": rows,
+            "state": filters.state,
+            "filters": filters,
+            "zone_names": zones,
+            "zone_choices": sorted(zones.items(), key=lambda item: item[1]),
+            "workable": workable,
+            "checked": checked,
+            "reason": reason,
+            "error": error,
+            "done": done,
+            "reaction_chart": reaction_chart(hub, principal),
+            "now": hub.clock.now(),
+        },
+        status_code=status_code,
+    )
+
+
 @router.get("/console/alarms", response_class=HTMLResponse)
 def alarm_list(
     request: Request,
@@ -161,26 +232,57 @@ def alarm_list(
     session: SessionDep,
     principal: Lister,
     state: Annotated[Literal["open", "closed", "all"], Query(description="Which alarms.")] = "open",
+    priority: Annotated[str, Query(max_length=8, description="Only this priority (1-5).")] = "",
+    zone: Annotated[str, Query(max_length=63, description="Only this zone.")] = "",
+    done: Annotated[int | None, Query(ge=0, description="How many were just acknowledged.")] = None,
 ) -> HTMLResponse:
     """List the alarms of the caller's sites (open by default), most urgent first."""
-    rows = alarms_service.list_alarms(
-        session=session,
-        states=STATE_FILTERS[state],
-        site_ids=principal.sites_with(Permission.ALARMS_READ),
-        limit=200,
+    wanted = int(priority) if priority.isdigit() and 1 <= int(priority) <= 5 else None
+    filters = QueueFilter(state, wanted, zone)
+    return _list_page(request, hub, session, principal, filters, done=done)
+
+
+@router.post("/console/alarms/acknowledge", response_class=HTMLResponse)
+async def bulk_acknowledge(request: Request, hub: HubDep, principal: BulkWorker) -> Response:
+    """Acknowledge the ticked alarms with one reason, then show the list as it was filtered."""
+    form = await read_form(request)
+    state = form.text("state", required=False) or "open"
+    priority = form.text("priority", required=False) or ""
+    filters = QueueFilter(
+        state if state in STATE_FILTERS else "open",
+        int(priority) if priority.isdigit() else None,
+        form.text("zone", required=False) or "",
     )
-    zones = {z.id: z.name for s in loaded_sites(hub).values() for z in s.zones}
-    return page(
-        request,
-        "alarms.html",
-        principal,
-        {
-            "alarms": rows,
-            "state": state,
-            "zone_names": zones,
-            "reaction_chart": reaction_chart(hub, principal),
-            "now": hub.clock.now(),
-        },
+    ids = form.many("alarm_id")
+    reason = form.text("reason", required=False) or ""
+
+    def work(session: Session) -> int:
+        if not ids:
+            raise InvalidInput("tick the alarms to acknowledge")
+        result = acknowledge_as(
+            session=session, principal=principal, alarm_ids=ids, reason=reason, now=hub.clock.now()
+        )
+        return len(result.acknowledged)
+
+    try:
+        count = await run_unit_of_work(hub, work)
+    except BastionError as exc:
+        with hub.db.sessions() as session:
+            return _list_page(
+                request,
+                hub,
+                session,
+                principal,
+                filters,
+                error=exc.message,
+                reason=reason,
+                checked=frozenset(ids),
+                status_code=exc.status_code,
+            )
+    query = filters.query()
+    return RedirectResponse(
+        f"/console/alarms?{query}&done={count}" if query else f"/console/alarms?done={count}",
+        status_code=303,
     )
 
 

@@ -12,6 +12,7 @@ from bastion.auth.permissions import Permission
 from bastion.doors.api import board_of
 from bastion.hub import Hub
 from bastion.site.schemas import Site
+from bastion.web import banner as _banner  # noqa: F401  (registers the standing-state banner)
 from bastion.web.sitemap import render_site_svg
 from bastion.web.templating import display_zone, templates
 
