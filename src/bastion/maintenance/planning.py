@@ -171,7 +171,8 @@ def update_asset(
     if unknown:
         raise InvalidInput(f"unknown asset fields: {', '.join(unknown)}")
     for name, value in changes.items():
-        setattr(row, name, value)
+        # A text field sent as null means "not known any more": stored as empty text.
+        setattr(row, name, "" if value is None and name in ("model", "firmware") else value)
     row.updated_at, row.updated_by = now, context.actor
     detail = {k: str(v) for k, v in changes.items() if k in ("model", "firmware")}
     _record(session, site.site.id, f"asset:{device_id}", "updated", context, now, **detail)
