@@ -70,7 +70,8 @@ def test_pages_render_for_their_roles_and_hide_what_they_must(shop, client_for, 
     assert "$1,150.00" in overview.text and "Over the $1,000.00 limit" in overview.text
     assert (
         'href="/console/cash"' in overview.text
-        and "My till" not in re.findall(r'<ul class="nav-links"[^>]*>.*?</ul>', overview.text, re.S)[0]
+        and "My till"
+        not in re.findall(r'<ul class="nav-links"[^>]*>.*?</ul>', overview.text, re.S)[0]
     )
     mine = alice.get("/console/cash/my-till")
     assert mine.status_code == 200 and 'id="drop-needed"' in mine.text

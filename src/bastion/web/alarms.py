@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -9,6 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.alarms import service as alarms_service
@@ -22,6 +24,8 @@ from bastion.api.scope import AnySite, FromResource
 from bastion.auth.permissions import Permission
 from bastion.core.errors import BastionError, InvalidInput, NotFound
 from bastion.hub import Hub
+from bastion.store.ledger import LedgerRow
+from bastion.video.models import VideoDetection
 from bastion.web.dashboard import reaction_chart
 from bastion.web.readmodel import camera_names, event_chain, loaded_sites, usernames
 from bastion.web.render import not_found, page
@@ -125,6 +129,30 @@ def _bookmark(camera: str, detail: dict[str, Any], attached: datetime) -> Bookma
     return BookmarkView(camera, _when(detail.get("from")), _when(detail.get("at")) or attached)
 
 
+@dataclass(frozen=True)
+class SnapshotView:
+    """A picture of what raised the alarm: the camera and where the image is served."""
+
+    camera: str
+    url: str
+
+
+def _snapshots(session: Any, alarm: Alarm, cameras: dict[str, str]) -> list[SnapshotView]:
+    """Return the evidence snapshot of a video-analytics alarm (loitering, parked vehicle …)."""
+    if not alarm.source_event_id or not alarm.site_id:
+        return []
+    row = session.execute(
+        select(LedgerRow).where(LedgerRow.id == alarm.source_event_id)
+    ).scalar_one_or_none()
+    if row is None or row.type != "video.detection":
+        return []
+    detection = session.get(VideoDetection, str(json.loads(row.payload).get("source_id", "")))
+    if detection is None or not detection.snapshot or detection.site_id != alarm.site_id:
+        return []
+    url = f"/api/sites/{alarm.site_id}/video/detections/{detection.id}/snapshot.jpg"
+    return [SnapshotView(cameras.get(detection.camera_id, detection.camera_id), url)]
+
+
 def alarm_context(hub: Hub, principal: Principal, alarm: Alarm, session: Any) -> dict[str, Any]:
     """Return everything the alarm page shows: checklist, chain, evidence, reaction times."""
     title, steps, complete = _checklist(hub, alarm, session)
@@ -149,6 +177,7 @@ def alarm_context(hub: Hub, principal: Principal, alarm: Alarm, session: Any) ->
         "notes": [e for e in evidence if e.kind == "note"],
         "event_evidence": [e for e in evidence if e.kind == "event"],
         "cameras": camera_names(site),
+        "snapshots": _snapshots(session, alarm, camera_names(site)),
         "zone_name": zones.get(alarm.zone_id or "", alarm.zone_id or ""),
         "incident": incident,
         "names": usernames(hub),
