@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from typer.testing import CliRunner
 
@@ -59,7 +60,11 @@ def test_a_store_is_set_up_fed_and_reported_from_the_cli(tmp_path, monkeypatch):
         code=2,
     )
     assert "needs its zone, the camera" in refused
-    start = datetime.now(UTC) - timedelta(hours=2)
+    # Noon at the store (today's if it has passed, else yesterday's): inside business hours
+    # whatever the time of day the test runs, so only the no-sale is an exception.
+    chicago = ZoneInfo("America/Chicago")
+    noon = datetime.now(chicago).replace(hour=12, minute=0, second=0, microsecond=0)
+    start = (noon if noon < datetime.now(chicago) else noon - timedelta(days=1)).astimezone(UTC)
     export = (
         write_bastion_csv(
             [

@@ -53,7 +53,9 @@ def test_the_demo_plays_a_whole_cash_day_once(tmp_path, monkeypatch):
             (bag,) = pickups.bags(session=session, site_id=SITE, statuses=("confirmed",))
             assert movements.balance(session=session, container_id=bag.id) == 0
             alarms = session.execute(select(Alarm.alarm_type)).scalars().all()
-            assert set(alarms) == {"till_over_limit"}
+            # The cash day raises exactly its over-limit alarm (the inventory demo that
+            # follows it adds its own unbadged vault move).
+            assert {a for a in alarms if not a.startswith("inventory")} == {"till_over_limit"}
         assert Ledger(hub.db).verify().ok
     finally:
         hub.close()

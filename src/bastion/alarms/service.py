@@ -328,6 +328,39 @@ def open_incident(
     return incident
 
 
+def escalate_incident(
+    session: Session,
+    incident: Incident,
+    *,
+    priority: int,
+    reason: str,
+    context: Context,
+    now: datetime,
+) -> None:
+    """Make an incident more urgent on the record (``escalated``), saying why."""
+    incident.last_activity_at = now
+    if priority >= incident.priority:
+        return
+    incident.title = f"{reason} (escalated from P{incident.priority})"[:200]
+    incident.priority = priority
+    stage(
+        session,
+        make_event(
+            EVENT_INCIDENT,
+            IncidentPayload(
+                incident_id=incident.id,
+                action="escalated",
+                title=incident.title,
+                priority=incident.priority,
+                zone_ids=tuple(incident.zone_ids or ()),
+            ),
+            context=context,
+            time=now,
+            site=incident.site_id,
+        ),
+    )
+
+
 def _attach(
     session: Session, incident: Incident, alarm: Alarm, context: Context, now: datetime
 ) -> None:

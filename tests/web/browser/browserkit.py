@@ -137,3 +137,17 @@ def shoot(page: Any, name: str, *, full_page: bool = False) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def wait_until_true(page: Any, expression: str, *, within_s: float = 30.0) -> None:
+    """Poll ``expression`` in the page until it is truthy.
+
+    Playwright's ``wait_for_function`` compiles its predicate with ``eval``, which the
+    console's Content-Security-Policy forbids; ``evaluate`` runs through the debugger
+    protocol and is unaffected.
+    """
+    deadline = time.monotonic() + within_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {within_s:.0f} s: {expression}")
+        time.sleep(0.1)

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from bastion.alarms.models import Alarm
 from bastion.core.context import Context
 from bastion.core.events import EVENT_DOOR_FORCED, DoorPayload
-from tests.web.browser.browserkit import SITE, sign_in
+from tests.web.browser.browserkit import SITE, sign_in, wait_until_true
 
 pytestmark = pytest.mark.slow
 
@@ -180,7 +180,7 @@ def test_alerts_ask_permission_only_from_the_button_and_fire_for_p1_p2(browser, 
         assert page.evaluate("window.__asked") == 1
         raise_(5, "A low-priority trouble")
         raise_(1, "Panic at the counter")
-        page.wait_for_function("window.__notes.length >= 1")
+        wait_until_true(page, "window.__notes.length >= 1")
         notes = page.evaluate("window.__notes")
         assert notes == [{"title": "P1 alarm", "body": "Panic at the counter"}]
     finally:

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bastion.demo import DEMO_NAMES
-from tests.web.browser.browserkit import SITE
+from tests.web.browser.browserkit import SITE, wait_until_true
 
 pytestmark = pytest.mark.slow
 
@@ -133,7 +133,7 @@ def test_tills_exceptions_counts_pickups_and_report_on_a_desktop(admin_page, liv
     expect(page.locator("#report-day")).to_be_visible()
     image = page.locator("#report-chart")
     expect(image).to_be_visible()
-    page.wait_for_function("document.getElementById('report-chart').naturalWidth > 0")
+    wait_until_true(page, "document.getElementById('report-chart').naturalWidth > 0")
     pdf = page.request.get(page.locator("#report-pdf").get_attribute("href"))
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     snap(page, "cash-report")
@@ -163,6 +163,7 @@ def test_the_cash_pages_fit_a_phone_and_a_cashier_sees_only_her_till(
     page.click("#sign-in")
     expect(page).to_have_url(re.compile(r"/console"))
     nav = page.locator("nav .nav-links")
+    page.click("#nav-toggle")  # on a phone the sections fold behind Menu
     expect(nav.locator('a[href="/console/cash/my-till"]')).to_be_visible()
     expect(nav.locator('a[href="/console/cash"]')).to_have_count(0)
     page.goto("/console/cash/my-till")

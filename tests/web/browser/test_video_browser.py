@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.video.footage import CLIP, DOOR_AREA, PATH_LINE, VAN_BAY
-from tests.web.browser.browserkit import SITE
+from tests.web.browser.browserkit import SITE, wait_until_true
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +80,7 @@ def test_a_camera_analysed_live_shows_its_zones_and_detections(admin_page, live,
     camera = page.locator("#camera-cam-lot-east")
     expect(camera.locator("polygon")).to_have_count(2)
     expect(camera.locator("polyline")).to_have_count(1)
-    page.wait_for_function("document.querySelector('#camera-cam-lot-east img').naturalWidth > 0")
+    wait_until_true(page, "document.querySelector('#camera-cam-lot-east img').naturalWidth > 0")
     snapshot = page.locator("#detections a").first.get_attribute("href")
     assert page.request.get(snapshot).body()[:2] == b"\xff\xd8"
 
