@@ -160,24 +160,29 @@ async def test_a_central_revocation_is_sent_to_the_site_and_an_edge_echo_is_not(
     async def keep(msg: Msg) -> None:
         received.append(decode(Command, msg.data))
 
-    await listener.subscribe(names.commands(site_id), cb=keep)
-    with site_hub.unit_of_work() as session:
-        access_service.revoke_credential(
-            session=session,
-            credential_id=credential_id,
-            reason="left the company",
-            context=Context(actor="user:ana"),
-            now=site_hub.clock.now(),
+    try:
+        await listener.subscribe(names.commands(site_id), cb=keep)
+        # The server must hold the subscription before the command is published (another
+        # connection), or a busy machine lets the command pass before anyone listens.
+        await listener.flush()
+        with site_hub.unit_of_work() as session:
+            access_service.revoke_credential(
+                session=session,
+                credential_id=credential_id,
+                reason="left the company",
+                context=Context(actor="user:ana"),
+                now=site_hub.clock.now(),
+            )
+        await wait_for(lambda: asyncio.sleep(0, len(received) == 1))
+        (command,) = received
+        assert (command.kind, command.credential_id, command.reason, command.actor) == (
+            "revoke_credential",
+            credential_id,
+            "left the company",
+            "user:ana",
         )
-    await wait_for(lambda: asyncio.sleep(0, len(received) == 1))
-    (command,) = received
-    assert (command.kind, command.credential_id, command.reason, command.actor) == (
-        "revoke_credential",
-        credential_id,
-        "left the company",
-        "user:ana",
-    )
-    await site_hub.bus.drain()
-    assert len(received) == 1
-    await close(listener)
-    await runtime.stop()
+        await site_hub.bus.drain()
+        assert len(received) == 1
+    finally:
+        await close(listener)
+        await runtime.stop()
