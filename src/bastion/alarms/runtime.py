@@ -377,30 +377,7 @@ class AlarmsRuntime:
                 adjacent=self._adjacent.get(event.site or "", lambda _z: ()),
                 now=event.time,
                 window_s=self.window_s,
-                priority=payload.priority,
             )
-            if found is None:
-                # A more urgent request about the same place and moment (a rule reacting to
-                # the alarm's own cause) escalates that incident on the record instead of
-                # opening a second one for the same event.
-                found = service.correlate(
-                    session=session,
-                    site_id=event.site,
-                    zone_id=zone,
-                    adjacent=self._adjacent.get(event.site or "", lambda _z: ()),
-                    now=event.time,
-                    window_s=self.window_s,
-                )
-                if found is not None:
-                    service.escalate_incident(
-                        session,
-                        found,
-                        priority=payload.priority,
-                        reason=payload.title or found.title,
-                        context=event.context.child(actor="alarms"),
-                        now=event.time,
-                    )
-                    return
             if found is None:
                 service.open_incident(
                     session=session,
@@ -413,8 +390,16 @@ class AlarmsRuntime:
                     source_event_id=event.id,
                 )
             else:
-                found.last_activity_at = event.time
-                found.priority = min(found.priority, payload.priority)
+                # A request about the same place and moment (a rule reacting to the alarm's
+                # own cause) joins that incident; a more urgent one escalates it on the record.
+                service.escalate_incident(
+                    session,
+                    found,
+                    priority=payload.priority,
+                    reason=payload.title or found.title,
+                    context=event.context.child(actor="alarms"),
+                    now=event.time,
+                )
 
 
 def _door_name(site: Site | None, door_id: str) -> str:

@@ -255,10 +255,9 @@ def correlate(
     first zone or a zone adjacent to it, and comes within ``window_s`` of the
     incident's opening. The window is anchored at the opening and the zone at the
     first alarm, so an incident cannot grow by chaining one neighbour to the next.
-    With ``priority``, only incidents at least that urgent are candidates (a rule's
-    request never changes an incident's priority by joining it); an alarm joins a
-    less urgent incident of its cause only through :func:`_attach`, which escalates
-    the incident on the record.
+    With ``priority``, only incidents at least that urgent are candidates; an alarm
+    joins a less urgent incident of its cause only through :func:`_attach`, and a
+    rule's request through :func:`escalate_incident`, both escalating on the record.
     """
     if zone_id is None:
         return None

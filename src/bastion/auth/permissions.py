@@ -151,6 +151,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIDEO_READ,
             P.TRANSPORT_READ,
             P.CLUSTER_READ,
+            P.INVENTORY_READ,
         }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(
@@ -172,6 +173,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CASH_READ,
             P.UPKEEP_READ,
             P.TRANSPORT_READ,
+            P.INVENTORY_READ,
         }
     ),
     Role.AUDITOR: READ_ONLY | {P.LEDGER_VERIFY},
@@ -188,18 +190,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.EMPLOYEE: frozenset({P.SAFETY_SELF, P.CASH_HANDLE}),
     Role.POS: frozenset({P.CASH_INGEST}),
+    # Seed-to-sale inventory: staff move and count product, inventory managers run the books.
+    Role.INVENTORY_STAFF: frozenset({P.SAFETY_SELF, P.INVENTORY_HANDLE}),
+    Role.INVENTORY_MANAGER: frozenset(
+        {P.SITE_READ, P.SAFETY_SELF, P.INVENTORY_READ, P.INVENTORY_HANDLE, P.INVENTORY_MANAGE}
+    ),
 }
 
-# Seed-to-sale inventory: staff move and count product, inventory managers run the books,
-# compliance officers and operators read.
-ROLE_PERMISSIONS[Role.INVENTORY_STAFF] = frozenset({P.SAFETY_SELF, P.INVENTORY_HANDLE})
-ROLE_PERMISSIONS[Role.INVENTORY_MANAGER] = frozenset(
-    {P.SITE_READ, P.SAFETY_SELF, P.INVENTORY_READ, P.INVENTORY_HANDLE, P.INVENTORY_MANAGE}
-)
-ROLE_PERMISSIONS[Role.COMPLIANCE_OFFICER] = ROLE_PERMISSIONS[Role.COMPLIANCE_OFFICER] | {
-    P.INVENTORY_READ
-}
-ROLE_PERMISSIONS[Role.OPERATOR] = ROLE_PERMISSIONS[Role.OPERATOR] | {P.INVENTORY_READ}
 
 MFA_REQUIRED_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.SECURITY_MANAGER})
 

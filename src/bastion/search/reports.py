@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -78,8 +78,7 @@ def run_report(hub: Hub, site: Site, report_id: str) -> ReportResult:
         lines: list[EventLine] = []
         filters = EventFilter(since=since, kinds=("access",), outcome="granted")
         for vault in _vault_zones(site):
-            filters = EventFilter(since=since, kinds=("access",), outcome="granted", zone=vault)
-            lines += service.export_lines(hub, site, filters)
+            lines += service.export_lines(hub, site, replace(filters, zone=vault))
         lines.sort(key=lambda line: line.seq, reverse=True)
         groups = [
             (who, float(n), "entries") for who, n in Counter(e.who for e in lines).most_common()

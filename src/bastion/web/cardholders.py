@@ -140,7 +140,7 @@ async def _submit(
     principal: Principal,
     person_id: str,
     work: Callable[[Session, Form], object],
-    done: str,
+    done: str | Callable[[Form], str],
 ) -> Response:
     form = await read_form(request)
     typed = {k: v[0] for k, v in form.data.items() if v and k not in ("csrf_token", "pin")}
@@ -157,7 +157,8 @@ async def _submit(
             error=problem_text(exc),
             status_code=status,
         )
-    return RedirectResponse(f"/console/people/{person_id}?done={done}", status_code=303)
+    code = done if isinstance(done, str) else done(form)
+    return RedirectResponse(f"/console/people/{person_id}?done={code}", status_code=303)
 
 
 @router.post("/console/people", response_class=HTMLResponse)
@@ -204,7 +205,7 @@ async def set_status(
     def work(session: Session, form: Form) -> object:
         status = form.req("status")
         if status not in ("suspended", "active"):
-            raise_invalid("choose suspend or reinstate; offboarding is on the People page")
+            raise InvalidInput("choose suspend or reinstate; offboarding is on the People page")
         return access_service.set_person_status(
             session=session,
             person_id=person_id,
@@ -261,7 +262,7 @@ async def revoke(
     def work(session: Session, form: Form) -> object:
         credential = access_service.get_credential(session=session, credential_id=credential_id)
         if credential.person_id != person_id:
-            raise_invalid("that credential belongs to someone else")
+            raise InvalidInput("that credential belongs to someone else")
         return access_service.revoke_credential(
             session=session,
             credential_id=credential_id,
@@ -277,51 +278,23 @@ async def revoke(
 @router.post("/console/people/{person_id}/levels", response_class=HTMLResponse)
 async def assign(person_id: str, request: Request, hub: HubDep, principal: Leveller) -> Response:
     """Give a level through the hiring gate, or take one away."""
-    form = await read_form(request)
-    removing = form.flag("remove")
 
     def work(session: Session, form: Form) -> object:
         level_id = form.req("level_id")
         if session.get(AccessLevel, level_id) is None:
-            raise_invalid("choose a level")
-        if removing:
-            access_service.unassign_level(
-                session=session,
-                person_id=person_id,
-                level_id=level_id,
-                context=principal.context(),
-                now=hub.clock.now(),
-                engine=engine_of(hub),
-            )
-        else:
-            employees.grant_level(
-                session=session,
-                person_id=person_id,
-                level_id=level_id,
-                context=principal.context(),
-                now=hub.clock.now(),
-                engine=engine_of(hub),
-            )
+            raise InvalidInput("choose a level")
+        change = access_service.unassign_level if form.flag("remove") else employees.grant_level
+        change(
+            session=session,
+            person_id=person_id,
+            level_id=level_id,
+            context=principal.context(),
+            now=hub.clock.now(),
+            engine=engine_of(hub),
+        )
         return None
 
-    typed = {k: v[0] for k, v in form.data.items() if v and k != "csrf_token"}
-    try:
-        await act(hub, lambda session: work(session, form))
-    except (BastionError, ValidationError) as exc:
-        status = exc.status_code if isinstance(exc, BastionError) else 422
-        return _render(
-            request,
-            hub,
-            principal,
-            person_id,
-            typed=typed,
-            error=problem_text(exc),
-            status_code=status,
-        )
-    done = "unlevel" if removing else "level"
-    return RedirectResponse(f"/console/people/{person_id}?done={done}", status_code=303)
+    def done(form: Form) -> str:
+        return "unlevel" if form.flag("remove") else "level"
 
-
-def raise_invalid(message: str) -> None:
-    """Refuse the form with ``message``."""
-    raise InvalidInput(message)
+    return await _submit(request, hub, principal, person_id, work, done)
