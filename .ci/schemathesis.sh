@@ -52,7 +52,7 @@ fuzz() {
   if [ -n "$REPORT_DIR" ]; then
     report=(--report junit,ndjson --report-dir "$REPORT_DIR/$name")
   fi
-  timeout --signal=INT "$TIMEOUT" "$SCHEMATHESIS" run "http://127.0.0.1:$port/openapi.json" \
+  timeout --signal=INT -k 60 "$TIMEOUT" "$SCHEMATHESIS" run "http://127.0.0.1:$port/openapi.json" \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error \
     --phases examples,coverage,fuzzing \
