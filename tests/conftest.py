@@ -8,6 +8,7 @@ migrated template. ``BASTION_REQUIRE_SERVICES=1`` turns "service missing" into a
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -124,8 +125,22 @@ def _pg_templates() -> Iterator[_PostgresTemplates | None]:
     templates.close()
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate one SQLite file per session; each test gets a copy (a migration costs ~1 s)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "bastion.db"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return path
+
+
 @pytest.fixture
-def database(tmp_path: Path, _pg_templates: _PostgresTemplates | None) -> Iterator[Database]:
+def database(
+    tmp_path: Path, _pg_templates: _PostgresTemplates | None, _sqlite_template: Path
+) -> Iterator[Database]:
     """Return a migrated, empty database: SQLite in tmp_path, or a fresh PostgreSQL database."""
     if PG_URL and _pg_templates is None:
         service_missing(f"PostgreSQL at {PG_URL} does not answer")
@@ -136,8 +151,9 @@ def database(tmp_path: Path, _pg_templates: _PostgresTemplates | None) -> Iterat
         db.dispose()
         _pg_templates.drop(url)
         return
-    db = Database(f"sqlite:///{tmp_path / 'bastion.db'}")
-    db.migrate()
+    path = tmp_path / "bastion.db"
+    shutil.copyfile(_sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
     yield db
     db.dispose()
 
