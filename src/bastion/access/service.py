@@ -262,6 +262,33 @@ def create_person(
     return person
 
 
+def update_person(
+    *,
+    session: Session,
+    person_id: str,
+    name: str,
+    role: str,
+    kind: str,
+    context: Context,
+    now: datetime,
+    engine: AccessEngine | None = None,
+) -> list[str]:
+    """Correct name, role or kind; the engine (which checks roles at doors) learns at once."""
+    changed = people_service.update_person(
+        session=session,
+        person_id=person_id,
+        name=name,
+        role=role,
+        kind=kind,
+        context=context,
+        now=now,
+    )
+    if changed:
+        person = people_service.get_person(session=session, person_id=person_id)
+        _sync_person(session, engine, person, now=False)
+    return changed
+
+
 def set_person_status(
     *,
     session: Session,

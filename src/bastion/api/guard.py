@@ -64,6 +64,7 @@ LIMITS: tuple[BodyLimit, ...] = (
     _rule("POST", r"^/api/auth/", 16 * KIB, "a sign-in request"),
     _rule("PUT", r"^/api/sites/?$", 512 * KIB, "a site model"),
     _rule("POST", r"^/api/sites/[^/]+/cash/pos/(import|transactions)$", 64 * MIB, "a POS export"),
+    _rule("POST", r"^/console/people/[^/]+/photo$", 6 * MIB, "a photo upload"),
 )
 DEFAULT_LIMIT = 1 * MIB
 

@@ -93,6 +93,63 @@ def create_person(
     return person
 
 
+_FIELD_WORDS = {"name": "name", "role": "role", "kind": "employee or contractor"}
+
+
+def update_person(
+    *,
+    session: Session,
+    person_id: str,
+    name: str,
+    role: str,
+    kind: PersonKind | str,
+    context: Context,
+    now: datetime,
+) -> list[str]:
+    """Correct a cardholder's name, role or kind; return what changed (in words).
+
+    Visitors are changed through their visit, and an offboarded record is history. The
+    ledger event names the changed fields, never the new values (a name is personal data).
+    """
+    person = get_person(session=session, person_id=person_id)
+    if person.kind == PersonKind.VISITOR:
+        raise InvalidInput("a visitor's details are changed on their visit")
+    if person.status == PersonStatus.OFFBOARDED:
+        raise Conflict(f"{person.name} was offboarded; the record can no longer be changed")
+    name = name.strip()
+    role = role.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("a person needs a name of 1–200 characters")
+    if len(role) > 64:
+        raise InvalidInput("a role is at most 64 characters")
+    if kind not in (PersonKind.EMPLOYEE.value, PersonKind.CONTRACTOR.value):
+        raise InvalidInput("choose employee or contractor")
+    wanted = {"name": name, "role": role, "kind": str(kind)}
+    changed = [field for field, value in wanted.items() if getattr(person, field) != value]
+    if not changed:
+        return []
+    person.name = name
+    person.name_key = name_key(name)
+    person.role = role
+    person.kind = str(kind)
+    person.updated_at = now
+    session.flush()
+    words = ", ".join(_FIELD_WORDS[f] for f in changed)
+    _stage(session, person, "updated", f"changed {words}", context, now)
+    return changed
+
+
+def record_photo(
+    *, session: Session, person_id: str, removed: bool, context: Context, now: datetime
+) -> Person:
+    """Stage the ledger event of a photo taken or removed (the image is kept elsewhere)."""
+    person = get_person(session=session, person_id=person_id)
+    person.updated_at = now
+    session.flush()
+    _stage(session, person, "updated", "photo removed" if removed else "photo added", context, now)
+    return person
+
+
 def get_person(*, session: Session, person_id: str) -> Person:
     """Return a person or raise NotFound."""
     person = session.get(Person, person_id)

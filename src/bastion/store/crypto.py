@@ -68,6 +68,19 @@ class KeyRing:
                 "an encrypted value cannot be decrypted (wrong key or tampered)"
             ) from None
 
+    def encrypt_bytes(self, plaintext: bytes) -> bytes:
+        """Return an authenticated ciphertext token of binary data (photos, files)."""
+        return self._fernet.encrypt(plaintext)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        """Return the binary plaintext; StorageError when altered or under an unknown key."""
+        try:
+            return self._fernet.decrypt(token)
+        except InvalidToken:
+            raise StorageError(
+                "an encrypted file cannot be decrypted (wrong key or tampered)"
+            ) from None
+
     def rotate(self, token: str) -> str:
         """Re-encrypt ``token`` under the newest key."""
         return self._fernet.rotate(token.encode()).decode()

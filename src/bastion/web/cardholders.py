@@ -8,14 +8,16 @@ with what was typed and the reason in words.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from bastion.access import service as access_service
 from bastion.access.cards import parse_card
@@ -27,8 +29,9 @@ from bastion.api.scope import FromBody, FromResource
 from bastion.auth.permissions import Permission
 from bastion.core.errors import BastionError, InvalidInput
 from bastion.hub import Hub
-from bastion.people import employees
+from bastion.people import employees, photos
 from bastion.people import service as people_service
+from bastion.people.models import Person, PersonKind, PersonStatus
 from bastion.web.people import render_people
 from bastion.web.readmodel import loaded_sites
 from bastion.web.render import page
@@ -74,7 +77,14 @@ DONE = {
     "revoked": "Credential revoked; it is refused from now on.",
     "level": "Level assigned.",
     "unlevel": "Level removed.",
+    "edited": "Details saved.",
+    "unchanged": "Nothing was changed.",
+    "photo": "Photo saved.",
+    "unphoto": "Photo removed.",
 }
+PERSON_KINDS = (("employee", "Employee"), ("contractor", "Contractor"))
+# The person page may use the camera (to take a badge photo); every other page may not.
+CAMERA_ALLOWED = {"Permissions-Policy": "camera=(self), microphone=(), geolocation=()"}
 
 
 def _context(session: Session, hub: Hub, principal: Principal, person_id: str) -> dict[str, Any]:
@@ -94,7 +104,21 @@ def _context(session: Session, hub: Hub, principal: Principal, person_id: str) -
         if person.site_id is None or lv.site_id == person.site_id
     ]
     site = loaded_sites(hub).get(person.site_id or "")
+    managers = [
+        p
+        for p in employees.list_staff(session=session, site_id=person.site_id)
+        if p.id != person.id
+        and p.status == PersonStatus.ACTIVE
+        and (person.site_id is None or p.site_id in (None, person.site_id))
+        and principal.allows(Permission.PEOPLE_READ, p.site_id)
+    ]
+    manager = session.get(Person, person.manager_id) if person.manager_id else None
     return {
+        "managers": managers,
+        "manager": manager,
+        "person_kinds": PERSON_KINDS,
+        "has_photo": photos.has_photo(hub.settings.data_dir, person.id),
+        "photo_limit_mb": photos.MAX_UPLOAD // (1024 * 1024),
         "person": person,
         "site_name": site.site.name if site else (person.site_id or "every site"),
         "credentials": credentials,
@@ -120,7 +144,7 @@ def _render(
     with hub.db.sessions() as session:
         context = _context(session, hub, principal, person_id)
     done = request.query_params.get("done") or ""
-    return page(
+    response = page(
         request,
         "person.html",
         principal,
@@ -132,6 +156,8 @@ def _render(
         },
         status_code=status_code,
     )
+    response.headers.update(CAMERA_ALLOWED)
+    return response
 
 
 async def _submit(
@@ -298,3 +324,131 @@ async def assign(person_id: str, request: Request, hub: HubDep, principal: Level
         return "unlevel" if form.flag("remove") else "level"
 
     return await _submit(request, hub, principal, person_id, work, done)
+
+
+@router.post("/console/people/{person_id}/edit", response_class=HTMLResponse)
+async def edit(person_id: str, request: Request, hub: HubDep, principal: StatusSetter) -> Response:
+    """Correct a person's name, role, kind or manager (HR); refused input is kept as typed."""
+
+    def work(session: Session, form: Form) -> bool:
+        person = people_service.get_person(session=session, person_id=person_id)
+        if person.kind == PersonKind.VISITOR:
+            raise InvalidInput("a visitor's details are changed on their visit")
+        manager_id = form.text("manager_id", required=False)
+        if manager_id is not None:
+            manager = session.get(Person, manager_id)
+            if manager is None or manager.site_id not in (None, person.site_id):
+                raise InvalidInput("choose a manager from the list (someone at this site)")
+        changed = access_service.update_person(
+            session=session,
+            person_id=person_id,
+            name=form.text("name", required=False) or "",
+            role=form.text("role", required=False) or "",
+            kind=form.text("kind", required=False) or person.kind,
+            context=principal.context(),
+            now=hub.clock.now(),
+            engine=engine_of(hub),
+        )
+        if manager_id != person.manager_id:
+            employees.link(
+                session=session,
+                person_id=person_id,
+                manager_id=manager_id,
+                context=principal.context(),
+                now=hub.clock.now(),
+            )
+            return True
+        return bool(changed)
+
+    changed: list[bool] = []
+
+    def counted(session: Session, form: Form) -> object:
+        changed.append(work(session, form))
+        return None
+
+    def done(form: Form) -> str:
+        return "edited" if any(changed) else "unchanged"
+
+    return await _submit(request, hub, principal, person_id, counted, done)
+
+
+async def _upload(request: Request) -> bytes:
+    """Return the uploaded picture's bytes (at most one byte over the limit is read)."""
+    form = await request.form()
+    upload = form.get("photo")
+    if not isinstance(upload, UploadFile):
+        return b""
+    try:
+        return await upload.read(photos.MAX_UPLOAD + 1)
+    finally:
+        await upload.close()
+
+
+@router.post("/console/people/{person_id}/photo", response_class=HTMLResponse)
+async def set_photo(
+    person_id: str, request: Request, hub: HubDep, principal: StatusSetter
+) -> Response:
+    """Keep a photo chosen from a file or taken with the camera, sealed on disk."""
+    try:
+        image = await _upload(request)
+        photo, thumbnail = await asyncio.to_thread(photos.prepare, image)
+
+        def work(session: Session) -> object:
+            person = people_service.record_photo(
+                session=session,
+                person_id=person_id,
+                removed=False,
+                context=principal.context(),
+                now=hub.clock.now(),
+            )
+            photos.store(hub.settings.data_dir, person.id, photo, thumbnail)
+            return None
+
+        await act(hub, work)
+    except BastionError as exc:
+        return _render(
+            request,
+            hub,
+            principal,
+            person_id,
+            typed={"form": "photo"},
+            error=problem_text(exc),
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(f"/console/people/{person_id}?done=photo", status_code=303)
+
+
+@router.post("/console/people/{person_id}/photo/remove", response_class=HTMLResponse)
+async def remove_photo(
+    person_id: str, request: Request, hub: HubDep, principal: StatusSetter
+) -> Response:
+    """Delete a person's photo (the ledger records that it was removed)."""
+
+    def work(session: Session, form: Form) -> object:
+        if not photos.has_photo(hub.settings.data_dir, person_id):
+            raise InvalidInput("there is no photo to remove")
+        people_service.record_photo(
+            session=session,
+            person_id=person_id,
+            removed=True,
+            context=principal.context(),
+            now=hub.clock.now(),
+        )
+        photos.remove(hub.settings.data_dir, person_id)
+        return None
+
+    return await _submit(request, hub, principal, person_id, work, "unphoto")
+
+
+@router.get("/console/people/{person_id}/photo.jpg", response_class=Response)
+def photo(
+    person_id: str,
+    hub: HubDep,
+    principal: Reader,
+    size: Annotated[photos.Size, Query()] = "full",
+) -> Response:
+    """Return a person's photo, decrypted for this caller only (never cached on the way)."""
+    image = photos.load(hub.settings.data_dir, person_id, size)
+    if image is None:  # a picture's URL: plain words, not the console's 404 page
+        return Response("This person has no photo.", status_code=404, media_type="text/plain")
+    return Response(image, media_type=photos.JPEG, headers={"Cache-Control": "private, no-store"})

@@ -25,7 +25,7 @@ from bastion.api.scope import AnySite, FromResource
 from bastion.auth.permissions import Permission
 from bastion.core.errors import BastionError, InvalidInput
 from bastion.hub import Hub
-from bastion.people import employees, offboarding
+from bastion.people import employees, offboarding, photos
 from bastion.people import service as people_service
 from bastion.people.models import PersonKind
 from bastion.web.readmodel import loaded_sites
@@ -107,6 +107,8 @@ def render_people(
     seen = Permission.PEOPLE_READ
     with hub.db.sessions() as session:
         rows = _rows(session, now, principal)
+        for row in rows:
+            row["photo"] = photos.has_photo(hub.settings.data_dir, row["person"].id)
         levels = principal.visible(seen, access_service.list_levels(session=session))
         review = (
             principal.visible(
