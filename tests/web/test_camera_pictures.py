@@ -159,12 +159,14 @@ def test_alarm_map_and_events_show_pictures_but_never_the_camera_address(
     )
     loiter = wait_for_alarm(site_hub, lambda a: a.id != forced.id)
     page = client.get(f"/console/alarms/{loiter.id}").text
-    assert f'id="alarm-clip"><a href="{API}/events/{FRIGATE_EVENT}/clip.mp4"' in page
+    clip = f"{API}/events/{FRIGATE_EVENT}/clip.mp4"
+    assert f'id="alarm-clip"><video controls preload="metadata" width="320" src="{clip}">' in page
+    assert f'<a href="{clip}">Recorded clip of this detection</a>' in page
     assert f'src="{API}/cameras/cam-entrance/picture"' in page
     assert f'href="{API}/cameras/cam-entrance/live"' in page
     the_map = client.get("/console/map").text
     assert f'data-picture="{API}/cameras/cam-lot-ptz/picture"' in the_map
-    assert 'id="sensor-legend"' in the_map and "glass break sensor" in the_map
+    assert 'id="sensor-legend"' in the_map and "glass-break sensor" in the_map
     events = client.get(f"/console/events?site={SITE}&kind=video").text
     assert f'data-picture="{API}/cameras/cam-entrance/picture"' in events
     assert f'class="event-clip" href="{API}/events/{FRIGATE_EVENT}/clip.mp4"' in events

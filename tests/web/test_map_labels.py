@@ -43,4 +43,4 @@ def test_the_names_are_drawn_after_every_icon(dispensary):
 
 def test_the_legend_explains_every_sensor_badge():
     assert [glyph for glyph, _ in SENSOR_LEGEND] == list(DEVICE_GLYPH.values())
-    assert ("G", "glass break") in SENSOR_LEGEND
+    assert ("G", "glass-break sensor") in SENSOR_LEGEND and ("P", "panic button") in SENSOR_LEGEND

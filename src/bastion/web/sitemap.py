@@ -44,7 +44,14 @@ DEVICE_GLYPH = {
 }
 
 
-SENSOR_LEGEND = tuple((glyph, kind.value.replace("_", " ")) for kind, glyph in DEVICE_GLYPH.items())
+SENSOR_NAMES = {
+    DeviceType.MOTION: "motion sensor",
+    DeviceType.GLASS_BREAK: "glass-break sensor",
+    DeviceType.PANIC: "panic button",
+    DeviceType.ENVIRONMENTAL: "environmental sensor (air, heat, water)",
+    DeviceType.FENCE_SENSOR: "fence sensor",
+}
+SENSOR_LEGEND = tuple((glyph, SENSOR_NAMES[kind]) for kind, glyph in DEVICE_GLYPH.items())
 """Badge letter and what it stands for, in the order the legend lists them."""
 
 

@@ -89,6 +89,7 @@
   const stop = () => { drag = null; };
   holder.addEventListener("pointerup", stop);
   holder.addEventListener("pointerleave", stop);
+  holder.addEventListener("pointercancel", stop);
   // A drag is not a click: do not open the door or camera under the pointer afterwards.
   holder.addEventListener("click", (e) => {
     if (dragged) { e.stopPropagation(); e.preventDefault(); dragged = false; }
