@@ -15,7 +15,12 @@ from playwright.sync_api import expect
 
 from bastion.alarms.models import Alarm
 from bastion.core.context import Context
-from bastion.core.events import EVENT_DOOR_FORCED, DoorPayload
+from bastion.core.events import (
+    EVENT_DOOR_FORCED,
+    EVENT_VIDEO_DETECTION,
+    DoorPayload,
+    VideoDetectionPayload,
+)
 from tests.video.camera_standin import PASSWORD, camera_standin
 from tests.web.browser.browserkit import SITE, free_port, sign_in, wait_until_true
 from tests.web.test_camera_pictures import with_cameras
@@ -201,5 +206,36 @@ def test_on_a_phone_the_alarm_queue_comes_first(browser, live, cameras) -> None:
         queue = page.locator(".queue-card").bounding_box()
         status = page.locator("#status").bounding_box()
         assert queue and status and status["y"] < queue["y"]
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_an_event_row_with_a_camera_opens_its_picture(browser, live, cameras, viewport) -> None:
+    live.run(
+        live.hub.bus.publish(
+            EVENT_VIDEO_DETECTION,
+            VideoDetectionPayload(
+                camera_id="cam-entrance",
+                kind="loitering",
+                label="person",
+                zone_id="parking",
+                source_id=f"1733212800.5-{viewport[0]}",
+                score=0.9,
+            ),
+            context=Context(actor="device:frigate"),
+            site=SITE,
+        )
+    )
+    page = operator(browser, live, viewport)
+    try:
+        name = "desktop" if viewport == DESKTOP else "phone"
+        page.goto(f"/console/events?site={SITE}&kind=video")
+        button = page.locator(".event-camera-open").first
+        expect(button).to_have_text("Picture from Front entrance exterior")
+        button.click()
+        expect(page.locator("#camera-dialog h2")).to_have_text("Front entrance exterior")
+        wait_until_true(page, loaded("#camera-dialog img"))
+        snap(page, f"camera-events-{name}")
     finally:
         page.context.close()
