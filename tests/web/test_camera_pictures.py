@@ -225,3 +225,20 @@ def test_good_camera_addresses_load_and_hls_is_not_relayed_as_mjpeg():
     feed = feeds.camera_feeds(site)["cam"]
     assert feed.picture_url == "/api/sites/s1/video/cameras/cam/picture"
     assert feed.live_url is None  # HLS needs a player the console does not ship
+
+
+def test_reading_a_site_model_never_shows_a_camera_password(client_for):
+    text = SITE_YAML.format(
+        device="cam",
+        kind="camera",
+        field="snapshot_url",
+        url=f"http://viewer:{PASSWORD}@10.0.0.5/api/cam/latest.jpg",
+    )
+    admin = client_for(Role.ADMIN)
+    stored = admin.put("/api/sites", content=text, headers={"Content-Type": "application/yaml"})
+    assert stored.status_code == 200, stored.text
+    reply = admin.get("/api/sites/s1")
+    assert reply.status_code == 200
+    assert PASSWORD not in reply.text
+    (camera,) = reply.json()["devices"]
+    assert camera["snapshot_url"] == "http://viewer:***@10.0.0.5/api/cam/latest.jpg"
