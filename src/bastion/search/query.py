@@ -71,6 +71,10 @@ class EventLine:
     where: str
     who: str
     outcome: str
+    source_device: str = ""
+    """The camera the event names (``camera_id``), else the device that reported it."""
+    source_event: str = ""
+    """An analytics system's event id (video detections), for its recorded clip."""
 
 
 @dataclass
@@ -186,6 +190,8 @@ def describe(row: LedgerRow, names: Names, zone: tzinfo) -> EventLine:
         where=where,
         who=who,
         outcome=outcome,
+        source_device=str(payload.get("camera_id") or row.device or ""),
+        source_event=str(payload.get("source_id") or "") if row.type == "video.detection" else "",
     )
 
 

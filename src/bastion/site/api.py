@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field
@@ -50,8 +51,22 @@ def read_site(
     session: SessionDep,
     _: Annotated[Principal, Depends(Require(Permission.SITE_READ, site=FromPath("site_id")))],
 ) -> dict[str, Any]:
-    """Return the full current model of a site."""
-    return service.get_site(session=session, site_id=site_id).model_dump(mode="json", by_alias=True)
+    """Return the full current model of a site (camera passwords blanked out)."""
+    data = service.get_site(session=session, site_id=site_id).model_dump(mode="json", by_alias=True)
+    for device in data.get("devices", []):
+        for key in ("snapshot_url", "stream_url"):
+            if device.get(key):
+                device[key] = without_password(device[key])
+    return data
+
+
+def without_password(url: str) -> str:
+    """Return a camera address with its password replaced: reading a site is not seeing cameras."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 @router.put("/api/sites", response_model=SiteSummary)

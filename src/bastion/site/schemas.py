@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from enum import IntEnum, StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -338,6 +339,32 @@ class Device(StrictModel):
         title="P(detection)",
         description="Tested probability of detection, overriding the component library.",
     )
+    snapshot_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        title="Snapshot URL",
+        description="Where the camera (or Frigate's /api/<camera>/latest.jpg) serves a still "
+        "picture; the server fetches it, the browser never sees the address.",
+    )
+    stream_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        title="Stream URL",
+        description="The camera's live MJPEG (or HLS .m3u8) address over http(s).",
+    )
+
+    @field_validator("snapshot_url", "stream_url")
+    @classmethod
+    def verify_web_address(cls, value: str | None) -> str | None:
+        """Accept only http(s) addresses with a host: the server fetches them itself."""
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// address with a host name")
+        if parts.fragment:
+            raise ValueError("must not carry a #fragment")
+        return value.strip()
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -577,6 +604,9 @@ def verify_device_refs(site: Site) -> None:
             raise SiteReferenceError(
                 f"{where}.thresholds", "only environmental sensors have thresholds"
             )
+        for name in ("snapshot_url", "stream_url"):
+            if getattr(device, name) and device.type is not DeviceType.CAMERA:
+                raise SiteReferenceError(f"{where}.{name}", "only a camera has a picture address")
         if device.type is DeviceType.CAMERA and not device.covers and device.fov is None:
             raise SiteReferenceError(
                 f"{where}.covers", "a camera must cover a zone or have a field of view"

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
 
 from bastion.access.runtime import engine_of
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
 from bastion.api.scope import DoorZones, FromPath
 from bastion.auth.permissions import Permission
 from bastion.core.errors import NotFound
+from bastion.core.ports import clip_source_of
 from bastion.hub import Hub
 from bastion.site import service as site_service
-from bastion.site.schemas import Site
-from bastion.video import service, views
+from bastion.site.schemas import Device, Site
+from bastion.video import feeds, service, views
 from bastion.video.models import VideoDetection
 from bastion.video.runtime import runtime_of
 from bastion.video.schemas import (
@@ -290,3 +291,50 @@ def remove_face_door(
         now=hub.clock.now(),
     )
     return Response(status_code=204)
+
+
+def _loaded_camera(hub: Hub, site_id: str, camera_id: str) -> Device:
+    """Return a camera of a site the server runs (404 for another site's camera)."""
+    site = hub.extras.get("sites", {}).get(site_id)
+    if not isinstance(site, Site):
+        raise NotFound(f"no site {site_id!r} is loaded")
+    return feeds.camera_of(site, camera_id)
+
+
+@router.get("/cameras/{camera_id}/picture", response_class=Response)
+async def camera_picture(site_id: str, camera_id: str, hub: HubDep, principal: Reader) -> Response:
+    """Return the camera's current still picture, fetched by the server (502 when it is down)."""
+    picture, kind = await feeds.fetch_picture(_loaded_camera(hub, site_id, camera_id))
+    return Response(picture, media_type=kind, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/cameras/{camera_id}/live", response_class=StreamingResponse)
+async def camera_live(
+    site_id: str, camera_id: str, hub: HubDep, principal: Reader
+) -> StreamingResponse:
+    """Relay the camera's live MJPEG stream (an ``<img>`` shows it as it arrives)."""
+    device = _loaded_camera(hub, site_id, camera_id)
+    if not device.stream_url or feeds.is_hls(device.stream_url):
+        raise NotFound(f"camera {device.name or device.id} has no MJPEG stream")
+    relay = await feeds.open_relay(
+        device.stream_url, device.name or device.id, accept=("multipart/x-mixed-replace",)
+    )
+    return StreamingResponse(relay.body, status_code=relay.status, headers=relay.headers)
+
+
+@router.get("/events/{event_id}/clip.mp4", response_class=StreamingResponse)
+async def event_clip(
+    site_id: str, event_id: str, request: Request, hub: HubDep, principal: Reader
+) -> StreamingResponse:
+    """Relay the recorded clip of a Frigate detection event at this site (seekable)."""
+    address = feeds.event_clip_address(clip_source_of(hub.extras, site_id) or object(), event_id)
+    if address is None:
+        raise NotFound(f"no recorder serves clips of event {event_id!r} at site {site_id}")
+    wanted = request.headers.get("range")
+    relay = await feeds.open_relay(
+        address,
+        "Frigate",
+        accept=("video/",),
+        request_headers={"Range": wanted} if wanted else None,
+    )
+    return StreamingResponse(relay.body, status_code=relay.status, headers=relay.headers)

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,8 +23,10 @@ from bastion.api.resources import ALARM, alarm_place
 from bastion.api.scope import AnySite, FromResource
 from bastion.auth.permissions import Permission
 from bastion.core.errors import BastionError, InvalidInput, NotFound
+from bastion.core.ports import clip_source_of
 from bastion.hub import Hub
 from bastion.store.ledger import LedgerRow
+from bastion.video.feeds import CameraFeed, camera_feeds, event_clip_address
 from bastion.video.models import VideoDetection
 from bastion.web.dashboard import reaction_chart
 from bastion.web.readmodel import camera_names, event_chain, loaded_sites, usernames
@@ -137,20 +139,58 @@ class SnapshotView:
     url: str
 
 
-def _snapshots(session: Any, alarm: Alarm, cameras: dict[str, str]) -> list[SnapshotView]:
-    """Return the evidence snapshot of a video-analytics alarm (loitering, parked vehicle …)."""
+def _video_source(session: Any, alarm: Alarm) -> dict[str, Any] | None:
+    """Return the payload of the video detection that raised the alarm, if one did."""
     if not alarm.source_event_id or not alarm.site_id:
-        return []
+        return None
     row = session.execute(
         select(LedgerRow).where(LedgerRow.id == alarm.source_event_id)
     ).scalar_one_or_none()
     if row is None or row.type != "video.detection":
+        return None
+    payload: dict[str, Any] = json.loads(row.payload)
+    return payload
+
+
+def _snapshots(
+    session: Any, alarm: Alarm, cameras: dict[str, str], source: dict[str, Any] | None
+) -> list[SnapshotView]:
+    """Return the evidence snapshot of a video-analytics alarm (loitering, parked vehicle …)."""
+    if source is None:
         return []
-    detection = session.get(VideoDetection, str(json.loads(row.payload).get("source_id", "")))
+    detection = session.get(VideoDetection, str(source.get("source_id", "")))
     if detection is None or not detection.snapshot or detection.site_id != alarm.site_id:
         return []
     url = f"/api/sites/{alarm.site_id}/video/detections/{detection.id}/snapshot.jpg"
     return [SnapshotView(cameras.get(detection.camera_id, detection.camera_id), url)]
+
+
+def _event_clip(hub: Hub, session: Any, alarm: Alarm, source: dict[str, Any] | None) -> str:
+    """Return Bastion's link to the recorder's clip of the detection event, or "".
+
+    Detections of Bastion's own analytics have their snapshot instead; an event of an
+    external analytics system (Frigate) has a clip when that system serves the site.
+    """
+    event_id = str((source or {}).get("source_id", ""))
+    if not event_id or session.get(VideoDetection, event_id) is not None:
+        return ""
+    recorder = clip_source_of(hub.extras, alarm.site_id or "")
+    if recorder is None or event_clip_address(recorder, event_id) is None:
+        return ""
+    return f"/api/sites/{alarm.site_id}/video/events/{quote(event_id, safe='')}/clip.mp4"
+
+
+def _alarm_feeds(
+    alarm: Alarm, feeds: dict[str, CameraFeed], source: dict[str, Any] | None, bookmarked: set[str]
+) -> list[CameraFeed]:
+    """Return the pictures of the cameras that saw the alarm but carry no bookmark."""
+    wanted = [str((source or {}).get("camera_id", "")), alarm.device_id or ""]
+    seen: list[CameraFeed] = []
+    for camera_id in wanted:
+        feed = feeds.get(camera_id)
+        if feed is not None and camera_id not in bookmarked and feed not in seen:
+            seen.append(feed)
+    return seen
 
 
 def alarm_context(hub: Hub, principal: Principal, alarm: Alarm, session: Any) -> dict[str, Any]:
@@ -167,17 +207,24 @@ def alarm_context(hub: Hub, principal: Principal, alarm: Alarm, session: Any) ->
         else None
     )
     now = hub.clock.now()
+    source = _video_source(session, alarm)
+    bookmarks = [_bookmark(e.ref, e.detail, e.at) for e in evidence if e.kind == "bookmark"]
+    sees_video = principal.allows(Permission.VIDEO_READ, alarm.site_id or "")
+    feeds = camera_feeds(site) if sees_video else {}
     return {
         "alarm": alarm,
         "sop_title": title,
         "steps": steps,
         "complete": complete,
         "chain": event_chain(hub, alarm, event_ids),
-        "bookmarks": [_bookmark(e.ref, e.detail, e.at) for e in evidence if e.kind == "bookmark"],
+        "bookmarks": bookmarks,
+        "feeds": feeds,
+        "alarm_feeds": _alarm_feeds(alarm, feeds, source, {b.camera for b in bookmarks}),
+        "clip_url": _event_clip(hub, session, alarm, source) if sees_video else "",
         "notes": [e for e in evidence if e.kind == "note"],
         "event_evidence": [e for e in evidence if e.kind == "event"],
         "cameras": camera_names(site),
-        "snapshots": _snapshots(session, alarm, camera_names(site)),
+        "snapshots": _snapshots(session, alarm, camera_names(site), source),
         "zone_name": zones.get(alarm.zone_id or "", alarm.zone_id or ""),
         "incident": incident,
         "names": usernames(hub),

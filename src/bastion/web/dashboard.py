@@ -23,7 +23,7 @@ from bastion.web.readmodel import (
     threat_level,
 )
 from bastion.web.render import map_svg, page
-from bastion.web.sitemap import STATE_LABEL
+from bastion.web.sitemap import SENSOR_LEGEND, STATE_LABEL
 from bastion.web.templating import display_zone
 
 router = APIRouter(include_in_schema=False)
@@ -134,6 +134,7 @@ def console(
         "site": site,
         "svg": map_svg(hub, principal, site) if site is not None else None,
         "states": STATE_LABEL,
+        "sensors": SENSOR_LEGEND,
     }
     if can_alarms:
         context.update(queue_context(hub, principal))

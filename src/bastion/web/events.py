@@ -12,10 +12,12 @@ from bastion.api.deps import Principal, Require, get_hub
 from bastion.api.scope import FromQuery, Missing
 from bastion.auth.permissions import Permission
 from bastion.core.errors import InvalidInput
+from bastion.core.ports import clip_source_of
 from bastion.hub import Hub
 from bastion.search import service
 from bastion.search.query import KINDS, EventFilter
 from bastion.search.reports import REPORTS, run_report
+from bastion.video.feeds import camera_feeds
 from bastion.web.charts import bar_chart
 from bastion.web.readmodel import loaded_sites, site_for
 from bastion.web.render import not_found, page
@@ -46,6 +48,7 @@ def events_page(request: Request, hub: HubDep, principal: Reader) -> HTMLRespons
         error = "The page number must be a whole number."
     except InvalidInput as exc:
         error = str(exc)
+    can_see_video = principal.allows(Permission.VIDEO_READ, site.site.id)
     query = [("site", site.site.id), *((k, v) for k, v in typed.items() if v)]
     query += [("kind", k) for k in kinds]
     sites = [
@@ -67,6 +70,8 @@ def events_page(request: Request, hub: HubDep, principal: Reader) -> HTMLRespons
             "error": error,
             "filters": found.filters if found else EventFilter(),
             "zone_name": service.site_zone(site).key,
+            "feeds": camera_feeds(site) if can_see_video else {},
+            "clips": bool(can_see_video and clip_source_of(hub.extras, site.site.id)),
             "query": urlencode(query),
             "prev_query": urlencode([*query, ("page", str(found.page - 1))]) if found else "",
             "next_query": urlencode([*query, ("page", str(found.page + 1))]) if found else "",

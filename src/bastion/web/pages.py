@@ -19,7 +19,7 @@ from bastion.web import alarms, dashboard, sections
 from bastion.web.dashboard import visible_sites
 from bastion.web.readmodel import pick_site
 from bastion.web.render import map_svg, not_found_page, page
-from bastion.web.sitemap import STATE_LABEL
+from bastion.web.sitemap import SENSOR_LEGEND, STATE_LABEL
 from bastion.web.templating import WEB_DIR, templates
 
 __all__ = ["install", "router", "templates"]
@@ -103,7 +103,12 @@ async def map_page(
         request,
         "map.html",
         principal,
-        {"site": chosen, "svg": map_svg(hub, principal, chosen), "states": STATE_LABEL},
+        {
+            "site": chosen,
+            "svg": map_svg(hub, principal, chosen),
+            "states": STATE_LABEL,
+            "sensors": SENSOR_LEGEND,
+        },
     )
 
 

@@ -12,6 +12,7 @@ from bastion.auth.permissions import Permission
 from bastion.doors.api import board_of
 from bastion.hub import Hub
 from bastion.site.schemas import Site
+from bastion.video.feeds import camera_feeds
 from bastion.web import banner as _banner  # noqa: F401  (registers the standing-state banner)
 from bastion.web.sitemap import render_site_svg
 from bastion.web.templating import display_zone, templates
@@ -73,4 +74,5 @@ def map_svg(hub: Hub, principal: Principal, site: Site) -> str:
         can_control=principal.allows(Permission.DOORS_CONTROL, sid),
         can_lockdown=principal.allows(Permission.DOORS_LOCKDOWN, sid),
         notes=notes,
+        feeds=camera_feeds(site) if principal.allows(Permission.VIDEO_READ, sid) else None,
     )

@@ -12,6 +12,7 @@ from bastion.core.context import Context
 from bastion.core.ports import clip_source_of, pos_sink_of
 from bastion.integrations import create
 from bastion.integrations.frigate.clips import FrigateClips
+from bastion.video.feeds import event_clip_address
 from tests.cash.conftest import record
 from tests.monitoring_support import wait_until
 
@@ -65,3 +66,13 @@ async def test_frigate_offers_clips_and_pos_exceptions_link_them(
     async with httpx.AsyncClient() as client:
         clip = await client.get(item.clip_url)
     assert clip.status_code == 200 and clip.headers["content-type"] == "video/mp4"
+
+
+def test_an_event_clip_address_names_the_event_escaped():
+    clips = FrigateClips("http://frigate:5000/", {"cam-pos": "pos_counter"})
+    assert clips.event_clip_url("1733212800.5-abc") == (
+        "http://frigate:5000/api/events/1733212800.5-abc/clip.mp4"
+    )
+    assert event_clip_address(clips, "1733212800.5-abc") == clips.event_clip_url("1733212800.5-abc")
+    assert event_clip_address(clips, "../../api/config") is None  # not an event id
+    assert event_clip_address(object(), "1733212800.5-abc") is None  # no event clips there

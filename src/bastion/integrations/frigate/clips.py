@@ -1,8 +1,10 @@
 """Clip links into Frigate's recordings, for reviews that need video of a time window.
 
 Frigate's HTTP API serves a recorded clip of one camera between two epoch timestamps
-at ``/api/<camera>/start/<start>/end/<end>/clip.mp4``; we build those links for our
-camera ids (mapped to Frigate's camera names) and never fetch the video ourselves.
+at ``/api/<camera>/start/<start>/end/<end>/clip.mp4``, and the clip of one detection event
+at ``/api/events/<id>/clip.mp4``; we build those links for our camera ids (mapped to
+Frigate's camera names). The console relays event clips (bastion.video.feeds) so the
+browser never needs Frigate's address.
 """
 
 from __future__ import annotations
@@ -27,3 +29,7 @@ class FrigateClips:
             return None
         first, last = math.floor(start.timestamp()), math.ceil(end.timestamp())
         return f"{self.api_url}/api/{quote(name, safe='')}/start/{first}/end/{last}/clip.mp4"
+
+    def event_clip_url(self, event_id: str) -> str:
+        """Return the URL of the recorded clip of one Frigate detection event."""
+        return f"{self.api_url}/api/events/{quote(event_id, safe='')}/clip.mp4"
