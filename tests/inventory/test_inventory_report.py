@@ -117,3 +117,13 @@ def test_the_pdf_is_refused_to_another_sites_manager_and_to_anonymous(shop, clie
     assert elsewhere.get(f"{BASE}/report.pdf").status_code in (403, 404)
     with TestClient(app, base_url="https://testserver") as anonymous:
         assert anonymous.get(f"{BASE}/report.pdf").status_code == 401
+
+
+def test_the_console_report_page_is_for_this_sites_readers_only(shop, counted, client_for):
+    here = client_for(Role.SECURITY_MANAGER, site_id=SITE)
+    page = here.get(f"/console/inventory/report?site={SITE}")
+    assert page.status_code == 200, page.text
+    assert "data:image/png;base64," in page.text and "-$20.00" in page.text
+    assert shop.site.site.timezone in page.text and "user:" not in page.text
+    elsewhere = client_for(Role.SECURITY_MANAGER, site_id="cultivation-main")
+    assert elsewhere.get(f"/console/inventory/report?site={SITE}").status_code == 403

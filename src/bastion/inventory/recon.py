@@ -216,7 +216,13 @@ def pos_vs_tracking(session: Session, s: Scope) -> list[Found]:
     pos = func.sum(case((InvSaleLine.source == "pos", InvSaleLine.quantity), else_=0))
     state = func.sum(case((InvSaleLine.source != "pos", InvSaleLine.quantity), else_=0))
     rows = session.execute(
-        select(InvSaleLine.day, InvSaleLine.tag, pos.label("pos"), state.label("state"))
+        select(
+            InvSaleLine.day,
+            InvSaleLine.tag,
+            pos.label("pos"),
+            state.label("state"),
+            func.max(InvSaleLine.unit),
+        )
         .where(InvSaleLine.site_id == s.site_id, InvSaleLine.at >= s.since)
         .group_by(InvSaleLine.day, InvSaleLine.tag)
         .having(pos != state)
@@ -226,19 +232,11 @@ def pos_vs_tracking(session: Session, s: Scope) -> list[Found]:
             "pos_vs_tracking",
             f"{day}:{tag}",
             "medium",
-            f"{tag} on {day}: the POS sold {_q(p, '')} but the state system has {_q(t, '')}".replace(
-                "  ", " "
-            ),
-            [
-                {
-                    "day": day,
-                    "tag": tag,
-                    "pos": str(units.from_stored(p)),
-                    "state": str(units.from_stored(t)),
-                }
-            ],
+            f"{tag} on {day}: the POS sold {_q(p, unit or '')} but the state system has "
+            f"{_q(t, unit or '')}".replace("  ", " ").strip(),
+            [{"day": day, "tag": tag, "pos": _q(p, unit or ""), "state": _q(t, unit or "")}],
         )
-        for day, tag, p, t in rows
+        for day, tag, p, t, unit in rows
     ]
     open_h, close_h = s.settings.store_open_hour, s.settings.store_close_hour
     hours = outside_hours_utc(s.tz, open_h, close_h, s.since, s.now)

@@ -179,21 +179,23 @@ def chart_png(f: Figures, *, dpi: int = 150) -> bytes:
     FigureCanvasAgg(figure)
     grid = figure.add_gridspec(2, 2)
     by_place, by_week = figure.add_subplot(grid[0, 0]), figure.add_subplot(grid[0, 1])
-    places = sorted(f.by_location) or ["no counts"]
+    places = sorted(f.by_location) or [""]
     values = [f.by_location.get(p, 0) / 100 for p in places]
     by_place.barh(places, values, color=[_colour(v) for v in values])
-    by_place.axvline(0, color="#555", linewidth=0.8)
+    if f.by_location:
+        by_place.axvline(0, color="#555", linewidth=0.8)
     by_place.set_title("Count variance by location ($)", fontsize=9)
     by_place.tick_params(labelsize=7)
-    weeks = sorted(f.by_week) or ["no counts"]
+    weeks = sorted(f.by_week) or [""]
     values = [f.by_week.get(w, 0) / 100 for w in weeks]
     by_week.bar(weeks, values, color=[_colour(v) for v in values])
-    by_week.axhline(0, color="#555", linewidth=0.8)
+    if f.by_week:
+        by_week.axhline(0, color="#555", linewidth=0.8)
     by_week.set_title("Count variance by week ($)", fontsize=9)
     by_week.tick_params(axis="x", labelrotation=45, labelsize=7)
     by_week.tick_params(axis="y", labelsize=7)
     reasons_ax = figure.add_subplot(grid[1, :])
-    people = sorted({who for who, _ in f.reasons}) or ["no adjustments"]
+    people = sorted({who for who, _ in f.reasons}) or [""]
     kinds = sorted({reason for _, reason in f.reasons})
     left = [0] * len(people)
     palette = ("#2e86c1", "#c0392b", "#27ae60", "#8e44ad", "#d35400", "#7f8c8d", "#16a085")
@@ -201,6 +203,15 @@ def chart_png(f: Figures, *, dpi: int = 150) -> bytes:
         counts = [f.reasons.get((who, reason), 0) for who in people]
         reasons_ax.barh(people, counts, left=left, label=reason, color=palette[n % len(palette)])
         left = [a + b for a, b in zip(left, counts, strict=True)]
+    for ax, empty, text in (
+        (by_place, not f.by_location, "No completed counts in this period"),
+        (by_week, not f.by_week, "No completed counts in this period"),
+        (reasons_ax, not kinds, "No adjustments in this period"),
+    ):
+        if empty:
+            ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
     reasons_ax.set_title("Adjustments by user and reason", fontsize=9)
     reasons_ax.tick_params(labelsize=7)
     if kinds:
