@@ -6,9 +6,10 @@ batches in the flower rooms, a harvest drying, and packages made from it.
 Played once per data directory through the real services: the vault, back room and
 sales floor become locations; a Metrc manifest and its packages are imported as the state
 system would list them; the POS sells from two packages and the state's receipts list one
-sale fewer; a blind count finds a package 1.5 g short; a budtender carries a package into
-the vault without badging in (flagged, with the vault camera's clip and a diversion
-alarm); then the ten reconciliation checks run.
+sale fewer; a budtender writes off 0.8 g that dried out; a blind count finds a package
+1.5 g short; a budtender carries a package into the vault without badging in (flagged,
+with the vault camera's clip and a diversion alarm); then the ten reconciliation checks
+run.
 """
 
 from __future__ import annotations
@@ -152,6 +153,17 @@ def seed_inventory(hub: Hub, site: Site) -> bool:
             location=places["Sales floor"],
             actor=movements.Actor(CTX),
             now=day + timedelta(hours=1),
+        )
+        # Flower dries out in the sales-floor jar: the budtender writes 0.8 g off.
+        movements.adjust(
+            session=session,
+            site=site,
+            package=pkg,
+            delta=Decimal("-0.8"),
+            unit="g",
+            reason="Drying",
+            actor=movements.Actor(Context(actor="demo:budtender"), None, staff),
+            now=day + timedelta(hours=8),
         )
         # A budtender carries a package into the vault without badging in.
         slip = movements.by_tag(session, sid, _tag(3))

@@ -38,6 +38,7 @@ from bastion.inventory.models import (
     InvPackage,
 )
 from bastion.inventory.recon import CHECK_LABEL
+from bastion.people.models import Person
 from bastion.site.schemas import Site
 
 
@@ -49,6 +50,15 @@ class Figures:
     by_week: dict[str, int]
     reasons: dict[tuple[str, str], int]
     findings: dict[str, int]
+
+
+def _people(session: Session, ids: set[str]) -> dict[str, str]:
+    """Return the names of cardholders (a movement made at a badge reader names its person)."""
+    if not ids:
+        return {}
+    return {
+        p.id: p.name for p in session.execute(select(Person).where(Person.id.in_(ids))).scalars()
+    }
 
 
 def actor_names(session: Session, actors: set[str]) -> dict[str, str]:
@@ -113,15 +123,17 @@ def figures(session: Session, *, site: Site, now: datetime, days: int = 90) -> F
         by_week[f"{year}-W{week:02d}"] += cents
     reasons: dict[tuple[str, str], int] = defaultdict(int)
     adjusted = session.execute(
-        select(InvMovement.actor, InvMovement.reason).where(
+        select(InvMovement.actor, InvMovement.person_id, InvMovement.reason).where(
             InvMovement.site_id == site.site.id,
             InvMovement.kind == "adjust",
             InvMovement.at >= since,
         )
     ).all()
-    names = actor_names(session, {who for who, _ in adjusted})
-    for who, reason in adjusted:
-        reasons[(names[who], reason or "No reason given")] += 1
+    names = actor_names(session, {who for who, _, _ in adjusted})
+    people = _people(session, {pid for _, pid, _ in adjusted if pid})
+    for who, pid, reason in adjusted:
+        name = people.get(pid or "") or names[who]
+        reasons[(name, reason or "No reason given")] += 1
     findings: dict[str, int] = defaultdict(int)
     for (check,) in session.execute(
         select(InvFinding.check).where(

@@ -163,6 +163,9 @@ def test_stock_findings_count_and_report_on_a_desktop(admin_page, live, inventor
     expect(page.locator("#inventory-by-location")).to_contain_text("Back room")
     expect(page.locator("#inventory-by-location .loss")).to_contain_text("-$15.00")
     expect(page.locator("#inventory-open-findings")).to_contain_text("Physical vs system")
+    reasons = page.locator("#inventory-reasons tbody tr").filter(has_text="Drying")
+    expect(reasons).to_have_count(1)
+    assert "demo" not in reasons.inner_text().lower()  # the budtender's name, not the actor code
     wait_until_true(page, "document.getElementById('inventory-report-chart').naturalWidth > 0")
     pdf = page.request.get(page.locator("#inventory-report-pdf").get_attribute("href"))
     assert pdf.ok and pdf.body().startswith(b"%PDF")
