@@ -185,9 +185,10 @@ class InvMovement(Base):
     __table_args__ = (
         Index("ix_inv_movements_site_at", "site_id", "at"),
         Index("ix_inv_movements_package", "package_id", "at"),
-        # For the reconciliation: adjustments by kind and time; each package's log sum
-        # read from the index alone (it holds every column the lineage check needs).
-        Index("ix_inv_movements_kind", "site_id", "kind", "at"),
+        # For the reconciliation: adjustments by kind and time (with reason and actor, so
+        # the weekly pattern check reads the index alone); each package's log sum read
+        # from the index alone (it holds every column the lineage check needs).
+        Index("ix_inv_movements_kind", "site_id", "kind", "at", "reason", "actor"),
         Index("ix_inv_movements_log", "site_id", "package_id", "status", "delta"),
     )
 

@@ -511,19 +511,24 @@ def _week_label(bucket: int) -> str:
 def adjustments(session: Session, s: Scope) -> list[Found]:
     """Theft, entry-error and drying adjustments per person and week; required notes."""
     out: list[Found] = []
-    for tag, reason, at in session.execute(
-        select(InvMovement.tag, InvMovement.reason, InvMovement.at).where(
-            InvMovement.site_id == s.site_id,
-            InvMovement.kind == "adjust",
-            InvMovement.at >= s.since,
-            InvMovement.note.is_(None),
-            InvMovement.reason.in_(("Theft", "Lost", "Seizure", "Entry Error", "Other")),
+    # Core rows (no ORM wrapping): a year can hold tens of thousands of these.
+    for movement_id, tag, reason in (
+        session.connection()
+        .execute(
+            select(InvMovement.id, InvMovement.tag, InvMovement.reason).where(
+                InvMovement.site_id == s.site_id,
+                InvMovement.kind == "adjust",
+                InvMovement.at >= s.since,
+                InvMovement.note.is_(None),
+                InvMovement.reason.in_(("Theft", "Lost", "Seizure", "Entry Error", "Other")),
+            )
         )
-    ).all():
+        .all()
+    ):
         out.append(
             Found(
                 "adjustments",
-                f"note:{tag}:{at.isoformat()}",
+                f"note:{movement_id}",  # one per movement (no time to parse)
                 "medium",
                 f"{tag}: a {reason} adjustment has no note",
                 [{"tag": tag, "reason": reason}],

@@ -1,5 +1,6 @@
-"""Inventory indexes for the reconciliation: adjustments by kind and time, each package's
-log sum read from an index alone, and a covering index for the daily POS-vs-state sums.
+"""Inventory indexes for the reconciliation: adjustments by kind and time (covering the
+weekly pattern check), each package's log sum read from an index alone, and a covering
+index for the daily POS-vs-state sums.
 
 Revision ID: 0121_inventory_indexes
 Revises: 0120_inventory
@@ -16,7 +17,10 @@ depends_on = None
 def upgrade() -> None:
     """Add the reconciliation's indexes; the daily sale index grows to cover its query."""
     op.create_index(
-        "ix_inv_movements_kind", "inv_movements", ["site_id", "kind", "at"], unique=False
+        "ix_inv_movements_kind",
+        "inv_movements",
+        ["site_id", "kind", "at", "reason", "actor"],
+        unique=False,
     )
     op.create_index(
         "ix_inv_movements_log",
