@@ -1,11 +1,15 @@
 """The demo's inventory: packages received on a manifest, sales, a count, a vault slip.
 
+A cultivation site gets its own year so far instead (:func:`seed_cultivation`): plant
+batches in the flower rooms, a harvest drying, and packages made from it.
+
 Played once per data directory through the real services: the vault, back room and
 sales floor become locations; a Metrc manifest and its packages are imported as the state
 system would list them; the POS sells from two packages and the state's receipts list one
-sale fewer; a blind count finds a package 1.5 g short; a budtender carries a package into
-the vault without badging in (flagged, with the vault camera's clip and a diversion
-alarm); then the ten reconciliation checks run.
+sale fewer; a budtender writes off 0.8 g that dried out; a blind count finds a package
+1.5 g short; a budtender carries a package into the vault without badging in (flagged,
+with the vault camera's clip and a diversion alarm); then the ten reconciliation checks
+run.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ def _tag(n: int) -> str:
 def seed_inventory(hub: Hub, site: Site) -> bool:
     """Play the demo's inventory once; return False when it is already there (or cannot be)."""
     sid = site.site.id
+    if site.site.facility_type == "cultivation":
+        return seed_cultivation(hub, site)
     if {"vault", "back-of-house", "sales-floor"} - {z.id for z in site.zones}:
         return False
     now = hub.clock.now()
@@ -148,6 +154,17 @@ def seed_inventory(hub: Hub, site: Site) -> bool:
             actor=movements.Actor(CTX),
             now=day + timedelta(hours=1),
         )
+        # Flower dries out in the sales-floor jar: the budtender writes 0.8 g off.
+        movements.adjust(
+            session=session,
+            site=site,
+            package=pkg,
+            delta=Decimal("-0.8"),
+            unit="g",
+            reason="Drying",
+            actor=movements.Actor(Context(actor="demo:budtender"), None, staff),
+            now=day + timedelta(hours=8),
+        )
         # A budtender carries a package into the vault without badging in.
         slip = movements.by_tag(session, sid, _tag(3))
         movements.move(
@@ -229,3 +246,118 @@ def _sales(hub: Hub, site: Site, day: datetime) -> None:
                         price_cents=3500,
                     )
                 )
+
+
+GROW_PLACES = (
+    ("Flower room 1", "grow-1", "grow"),
+    ("Flower room 2", "grow-2", "grow"),
+    ("Dry room", "drying", "drying"),
+    ("Packaging", "packaging", "storage"),
+    ("Product vault", "vault", "vault"),
+)
+
+
+def _grow_tag(n: int) -> str:
+    return f"1A4CO0200000035000{n:06d}"
+
+
+def seed_cultivation(hub: Hub, site: Site) -> bool:
+    """Play a cultivation centre's inventory once; False when it is already there (or cannot be).
+
+    Two batches of clones: twelve Blue Dream plants tagged and flowering, ten of them
+    harvested nine days ago (5 kg wet, 500 g of stems and leaves thrown away) and four
+    250 g packages made from the harvest, which is still drying; and 24 OG Kush clones
+    in vegetation. The batch counts add up, and the open harvest is young enough that
+    the mass-balance check has nothing to say yet.
+    """
+    sid = site.site.id
+    if {zone for _, zone, _ in GROW_PLACES} - {z.id for z in site.zones}:
+        return False
+    now = hub.clock.now()
+    planted = now - timedelta(days=70)
+    cut = now - timedelta(days=9)
+    with hub.unit_of_work() as session:
+        if catalog.locations(session, sid):
+            return False
+        places = {
+            name: catalog.create_location(
+                session=session,
+                site=site,
+                name=name,
+                zone_id=zone,
+                kind=kind,
+                context=CTX,
+                now=planted,
+            )
+            for name, zone, kind in GROW_PLACES
+        }
+        flower = catalog.create_item(
+            session=session,
+            site_id=sid,
+            name="Blue Dream bulk flower",
+            unit="g",
+            category="Buds",
+            strain="Blue Dream",
+            unit_value_cents=400,
+            context=CTX,
+            now=planted,
+        )
+        blue = catalog.create_batch(
+            session=session,
+            site_id=sid,
+            name="Blue Dream · clones of week 39",
+            strain="Blue Dream",
+            count=12,
+            context=CTX,
+            now=planted,
+            location_id=places["Flower room 1"].id,
+        )
+        catalog.create_batch(
+            session=session,
+            site_id=sid,
+            name="OG Kush · clones of week 47",
+            strain="OG Kush",
+            count=24,
+            context=CTX,
+            now=now - timedelta(days=12),
+            location_id=places["Flower room 2"].id,
+        )
+        plants = catalog.tag_plants(
+            session=session,
+            batch=blue,
+            tags=[_grow_tag(n) for n in range(1, 13)],
+            context=CTX,
+            now=planted + timedelta(days=21),
+            phase="Flowering",
+        )
+        crop = catalog.harvest(
+            session=session,
+            site_id=sid,
+            name="Blue Dream harvest 1",
+            plants=plants[:10],
+            wet_weight=Decimal(5000),
+            unit="g",
+            context=CTX,
+            now=cut,
+            location_id=places["Dry room"].id,
+        )
+        catalog.record_waste(
+            session=session, harvest_row=crop, weight=Decimal(500), context=CTX, now=cut
+        )
+        for n in range(4):
+            movements.create_package(
+                session=session,
+                site=site,
+                site_id=sid,
+                tag=_grow_tag(101 + n),
+                item=flower,
+                quantity=Decimal(250),
+                unit="g",
+                actor=movements.Actor(CTX),
+                now=cut + timedelta(days=7, hours=n),
+                location=places["Packaging"],
+                harvest_row=crop,
+            )
+    with hub.unit_of_work() as session:
+        recon.run(session, site=site, context=CTX, now=now)
+    return True

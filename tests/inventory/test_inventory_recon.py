@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -310,3 +310,51 @@ def test_run_stores_each_finding_once_and_opens_an_incident(site_hub, shop, cloc
         assert alarm_id and finding.notice_due_at is not None
         with pytest.raises(Exception, match="already has an incident"):
             recon.open_incident(session, site=shop.site, finding=finding, context=CTX, now=now)
+
+
+def test_store_hours_are_judged_in_local_time_to_the_minute(site_hub, shop, clock):
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(shop.site.site.timezone)
+    now = clock.now()
+    local = now.astimezone(tz).replace(minute=0, second=0, microsecond=0)
+    last_open = (local.replace(hour=21, minute=59) - timedelta(days=1)).astimezone(UTC)
+    closing = (local.replace(hour=22) - timedelta(days=1)).astimezone(UTC)
+    opening = local.replace(hour=8).astimezone(UTC)
+    with site_hub.unit_of_work() as session:
+        sale(session, "pos", "OPEN", last_open, TAGS[0], "1")
+        sale(session, "metrc", "OPEN", last_open, TAGS[0], "1")
+        sale(session, "pos", "SHUT", closing, TAGS[1], "1")
+        sale(session, "metrc", "SHUT", closing, TAGS[1], "1")
+        sale(session, "pos", "MORNING", opening, TAGS[2], "1")
+        sale(session, "metrc", "MORNING", opening, TAGS[2], "1")
+    keys = {f.key for f in found(site_hub, shop, now, "pos_vs_tracking")}
+    assert keys == {"hours:pos:SHUT", "hours:metrc:SHUT"}
+
+
+def test_closed_windows_follow_daylight_saving_time():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("America/Chicago")
+    since = datetime(2026, 3, 7, 12, tzinfo=UTC)
+    windows = recon.closed_windows(tz, 8, 22, since, since + timedelta(days=1))
+    spring = [w for w in windows if w[0] == datetime(2026, 3, 8, 4, tzinfo=UTC)]
+    # 22:00 CST on the 7th to 08:00 CDT on the 8th: nine hours, the clocks went forward.
+    assert spring == [(datetime(2026, 3, 8, 4, tzinfo=UTC), datetime(2026, 3, 8, 13, tzinfo=UTC))]
+
+
+def test_the_migrations_create_exactly_the_inventory_tables_and_indexes_of_the_models(database):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from bastion.store.base import Base
+
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+
+    def about_inventory(item):
+        first = item[0] if isinstance(item, list) else item
+        return "inv_" in repr(first)
+
+    assert [d for d in diff if about_inventory(d)] == []

@@ -185,6 +185,11 @@ class InvMovement(Base):
     __table_args__ = (
         Index("ix_inv_movements_site_at", "site_id", "at"),
         Index("ix_inv_movements_package", "package_id", "at"),
+        # For the reconciliation: adjustments by kind and time (with reason and actor, so
+        # the weekly pattern check reads the index alone); each package's log sum read
+        # from the index alone (it holds every column the lineage check needs).
+        Index("ix_inv_movements_kind", "site_id", "kind", "at", "reason", "actor"),
+        Index("ix_inv_movements_log", "site_id", "package_id", "status", "delta"),
     )
 
 
@@ -276,7 +281,8 @@ class InvSaleLine(Base):
 
     __table_args__ = (
         UniqueConstraint("site_id", "source", "receipt", "tag", name="uq_inv_sale_lines_line"),
-        Index("ix_inv_sale_lines_day", "site_id", "day", "tag"),
+        # Covers the daily POS-vs-state comparison, so it never reads the table.
+        Index("ix_inv_sale_lines_daily", "site_id", "day", "tag", "source", "quantity", "unit"),
         Index("ix_inv_sale_lines_at", "site_id", "source", "at"),
     )
 

@@ -50,6 +50,12 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Transport", "/console/transport", Permission.TRANSPORT_READ),
     NavItem("Cluster", "/console/cluster", Permission.CLUSTER_READ),
     NavItem("Inventory", "/console/inventory", Permission.INVENTORY_READ),
+    NavItem(
+        "Cycle count",
+        "/console/inventory/count",
+        Permission.INVENTORY_HANDLE,
+        Permission.INVENTORY_READ,
+    ),
 )
 
 

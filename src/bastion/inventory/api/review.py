@@ -285,3 +285,15 @@ def report_csv(site_id: str, session: SessionDep, hub: HubDep, principal: Reader
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="inventory-reconciliation.csv"'},
     )
+
+
+@router.get("/report.pdf")
+def report_pdf(site_id: str, session: SessionDep, hub: HubDep, principal: Reader) -> Response:
+    """Return the reconciliation report as a PDF with its charts (for the inspector's file)."""
+    site = site_of(session, site_id)
+    data = report.pdf_report(session, site=site, now=hub.clock.now())
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'inline; filename="inventory-reconciliation.pdf"'},
+    )
