@@ -27,6 +27,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from bastion.cluster import ingest
 from bastion.cluster.bus import connect, ensure_streams
+from bastion.cluster.live import LiveMirror
 from bastion.cluster.names import Names, check_token
 from bastion.cluster.wire import Command, Heartbeat, ReplicatedEvent, decode, encode
 from bastion.core.context import Context
@@ -99,6 +100,7 @@ class CentralNode:
         self.ready = asyncio.Event()
         self.stopping = asyncio.Event()
         self._beats: list[Heartbeat] = []
+        self.mirror: LiveMirror | None = None
 
     def start(self) -> None:
         """Start consuming in the background."""
@@ -128,6 +130,9 @@ class CentralNode:
                 _LOGGER.warning("cannot follow the events stream yet: %s", exc)
                 await asyncio.sleep(1.0)
         await self.nc.subscribe(self.names.all_status, queue="central", cb=self._on_beat)
+        if self.hub is not None:
+            self.mirror = LiveMirror(self.hub, self.nc, self.names, node_id=self.node_id)
+            await self.mirror.start()
         loop = asyncio.get_running_loop()
         self.tasks += [
             loop.create_task(self._consume(sub), name="central-consume"),
@@ -257,6 +262,9 @@ class CentralNode:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.tasks = []
+        if self.mirror is not None:
+            await self.mirror.stop()
+            self.mirror = None
         if self.nc is not None:
             # Bounded: closing a connection in the middle of a reconnect can wait for ever.
             with contextlib.suppress(Exception):

@@ -90,6 +90,20 @@ class Heartbeat(Wire):
     sent_at: float
 
 
+class LiveEvent(Wire):
+    """An event one central node committed and handled, for the other nodes' live views."""
+
+    origin: Token
+    id: str = Field(min_length=1, max_length=26)
+    type: str = Field(min_length=1, max_length=64)
+    time: datetime
+    site: str | None = Field(default=None, max_length=63)
+    ctx: str = Field(min_length=1, max_length=26)
+    parent: str | None = Field(default=None, max_length=26)
+    actor: str = Field(max_length=128)
+    payload: str
+
+
 M = TypeVar("M", bound=Wire)
 
 
