@@ -35,6 +35,7 @@ from bastion.cluster.names import Names, check_token
 from bastion.cluster.wire import Command, Heartbeat, ReplicatedEvent, decode, encode, epoch_now
 from bastion.core.context import Context
 from bastion.core.errors import BastionError
+from bastion.core.events import EVENT_LOCKDOWN, LockdownPayload
 from bastion.hub import Hub, work_in_thread
 from bastion.store.db import Database
 from bastion.store.ledger import LedgerRow
@@ -205,19 +206,45 @@ class CommandApplier:
                     engine.revoke_credential(command.credential_id)
             self._applied(command)
             await self._revoke_record(command)
-        elif command.kind == "lockdown" and engine is not None:
-            for zone in command.zone_ids:
-                try:
-                    engine.lockdown(command.site_id, zone, active=command.active)
-                except BastionError as exc:
-                    _LOGGER.warning("lockdown command %s: %s", command.id, exc)
+        elif command.kind == "lockdown":
+            zones = list(command.zone_ids)
+            if engine is not None:
+                zones = []
+                for zone in command.zone_ids:
+                    try:
+                        engine.lockdown(
+                            command.site_id,
+                            zone,
+                            active=command.active,
+                            reason=command.reason,
+                            by=f"central:{command.actor}"[:128],
+                        )
+                        zones.append(zone)
+                    except BastionError as exc:
+                        _LOGGER.warning("lockdown command %s: %s", command.id, exc)
             self._applied(command)
+            if zones:
+                await self._lockdown_record(command, zones)
         else:
             self._applied(command)
 
     def _applied(self, command: Command) -> None:
         self.stats.commands_applied += 1
         self.stats.last_command_ms = max(0.0, (epoch_now() - command.issued_at) * 1000.0)
+
+    async def _lockdown_record(self, command: Command, zones: list[str]) -> None:
+        # The edge's own ledger says which central lockdown it applied, and when (the
+        # row replicates up; the central side knows it by id and does not send it back).
+        await self.hub.bus.publish(
+            EVENT_LOCKDOWN,
+            LockdownPayload(
+                zone_ids=tuple(zones),
+                active=command.active,
+                reason=command.reason or "sent by the central side",
+            ),
+            context=Context(actor=f"central:{command.actor}"[:128]),
+            site=command.site_id,
+        )
 
     async def _revoke_record(self, command: Command) -> None:
         credential_id = command.credential_id or ""
