@@ -32,7 +32,16 @@ from bastion.access.runtime import engine_of
 from bastion.cluster.bus import connect, ensure_streams
 from bastion.cluster.models import ClusterCursor
 from bastion.cluster.names import Names, check_token
-from bastion.cluster.wire import Command, Heartbeat, ReplicatedEvent, decode, encode, epoch_now
+from bastion.cluster.wire import (
+    MAX_ROWS_PER_MESSAGE,
+    Command,
+    Heartbeat,
+    ReplicatedEvent,
+    ReplicatedRows,
+    decode,
+    encode,
+    epoch_now,
+)
 from bastion.core.context import Context
 from bastion.core.errors import BastionError
 from bastion.core.events import EVENT_LOCKDOWN, LockdownPayload
@@ -89,6 +98,16 @@ def head_seq(db: Database) -> int:
         return int(value or 0)
 
 
+def _cancelled() -> bool:
+    """Return True once the running task has been asked to stop.
+
+    The NATS client turns a cancellation inside some calls into its own errors, which the
+    loops here catch; so the loops also ask the task whether it is being cancelled.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def _wire(node_id: str, row: LedgerRow) -> ReplicatedEvent:
     return ReplicatedEvent(
         node=node_id,
@@ -122,6 +141,7 @@ class Replicator:
         batch: int = 500,
         poll_s: float = 0.05,
         ack_timeout_s: float = 5.0,
+        per_message: int = 100,
     ) -> None:
         self.db = db
         self.js = js
@@ -131,6 +151,7 @@ class Replicator:
         self.batch = batch
         self.poll_s = poll_s
         self.ack_timeout_s = ack_timeout_s
+        self.per_message = max(1, min(per_message, MAX_ROWS_PER_MESSAGE))
         self.stats = EdgeStats()
         self.wake = asyncio.Event()
 
@@ -138,7 +159,7 @@ class Replicator:
         """Replicate for ever: read, publish, wait for the stream's acks, advance the cursor."""
         self.stats.acked_seq = await asyncio.to_thread(read_cursor, self.db, self.node_id)
         delay = 0.2
-        while True:
+        while not _cancelled():
             rows = await asyncio.to_thread(
                 read_rows, self.db, self.node_id, self.stats.acked_seq, self.batch
             )
@@ -157,31 +178,40 @@ class Replicator:
                 delay = min(delay * 2, 5.0)
 
     async def publish(self, rows: Sequence[ReplicatedEvent]) -> int:
-        """Publish ``rows`` pipelined; return the newest seq acknowledged without a gap (0: none)."""
+        """Publish ``rows``, ``per_message`` to a message; return the last seq acked without a gap.
+
+        0 means none was acknowledged.
+
+        A message's id names its edge and first and last sequence numbers, so the stream
+        drops a message sent again unchanged; one sent again cut differently (after a
+        restart) reaches the central side, which keeps each row once by its sequence number.
+        """
         futures: list[asyncio.Future[Any]] = []
+        chunks = [rows[i : i + self.per_message] for i in range(0, len(rows), self.per_message)]
         now = epoch_now()
         try:
-            for row in rows:
-                data = encode(row.model_copy(update={"sent_at": now}))
-                self.stats.published += 1
+            for chunk in chunks:
+                stamped = [row.model_copy(update={"sent_at": now}) for row in chunk]
+                data = encode(ReplicatedRows(rows=stamped))
+                self.stats.published += len(chunk)
                 futures.append(
                     await self.js.publish_async(
                         self.subject,
                         data,
                         wait_stall=self.ack_timeout_s,
-                        headers={"Nats-Msg-Id": row.id},
+                        headers={"Nats-Msg-Id": f"{self.node_id}:{chunk[0].seq}-{chunk[-1].seq}"},
                     )
                 )
         except Exception as exc:
-            _LOGGER.debug("publishing stopped after %d rows: %s", len(futures), exc)
+            _LOGGER.debug("publishing stopped after %d messages: %s", len(futures), exc)
         if not futures:
             return 0
         done, _ = await asyncio.wait(futures, timeout=self.ack_timeout_s)
         acked = 0
-        for row, future in zip(rows, futures, strict=False):
+        for chunk, future in zip(chunks, futures, strict=False):
             if future not in done or future.cancelled() or future.exception() is not None:
                 break
-            acked = row.seq
+            acked = chunk[-1].seq
         for future in futures:
             if not future.done():
                 future.cancel()
@@ -304,6 +334,8 @@ class EdgeNode:
         self.nc = await connect(self.url, name=f"bastion-edge-{self.node_id}")
         js = self.nc.jetstream()
         while True:
+            if _cancelled():
+                return
             try:
                 await ensure_streams(js, self.names)
                 break
@@ -339,6 +371,8 @@ class EdgeNode:
         )
         sub = None
         while sub is None:
+            if _cancelled():
+                return
             try:
                 sub = await js.pull_subscribe(
                     subject, durable=durable, stream=self.names.commands_stream, config=config
@@ -346,7 +380,7 @@ class EdgeNode:
             except Exception as exc:
                 _LOGGER.warning("cannot follow the commands yet: %s", exc)
                 await asyncio.sleep(1.0)
-        while True:
+        while not _cancelled():
             try:
                 msgs = await sub.fetch(batch=50, timeout=1.0)
             except NatsTimeout:
@@ -375,7 +409,7 @@ class EdgeNode:
         await msg.ack()
 
     async def _heartbeats(self) -> None:
-        while True:
+        while not _cancelled():
             if self.nc is not None and self.nc.is_connected and self.replicator is not None:
                 stats = self.replicator.stats
                 stats.head_seq = await asyncio.to_thread(head_seq, self.hub.db)
@@ -396,9 +430,12 @@ class EdgeNode:
         """Stop the link; unsent rows stay on disk and go up on the next start."""
         for task in self.tasks:
             task.cancel()
+        if self.tasks:
+            # Bounded: a task that does not end in time is left cancelled, not awaited.
+            await asyncio.wait(self.tasks, timeout=CLOSE_S)
         for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved (logged nowhere: the link is going away)
         self.tasks = []
         if self.nc is not None:
             # Bounded: closing a connection in the middle of a reconnect can wait for ever.

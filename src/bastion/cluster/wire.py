@@ -61,6 +61,22 @@ class ReplicatedEvent(Wire):
         )
 
 
+MAX_ROWS_PER_MESSAGE = 1000
+
+
+class ReplicatedRows(Wire):
+    """Consecutive rows of one edge's ledger in one message (one publish and one ack for all)."""
+
+    rows: list[ReplicatedEvent] = Field(min_length=1, max_length=MAX_ROWS_PER_MESSAGE)
+
+
+def decode_rows(data: bytes) -> list[ReplicatedEvent]:
+    """Return the rows a replication message carries: several (``rows``) or one row alone."""
+    if data.lstrip().startswith(b'{"rows"'):
+        return decode(ReplicatedRows, data).rows
+    return [decode(ReplicatedEvent, data)]
+
+
 CommandKind = Literal["revoke_credential", "lockdown"]
 
 
