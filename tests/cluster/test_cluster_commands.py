@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from bastion.cluster.runtime import CentralRuntime
 from bastion.cluster.wire import Command, decode, epoch_now
 from bastion.core.bus import Bus
 from bastion.core.context import Context, new_id
-from bastion.core.events import EVENT_CREDENTIAL_CHANGED
+from bastion.core.events import EVENT_CREDENTIAL_CHANGED, EVENT_LOCKDOWN
 from bastion.hub import Hub
 from bastion.settings import Settings
 from bastion.site import service as site_service
@@ -186,3 +187,64 @@ async def test_a_central_revocation_is_sent_to_the_site_and_an_edge_echo_is_not(
     finally:
         await close(listener)
         await runtime.stop()
+
+
+async def test_a_lockdown_command_is_applied_and_recorded_in_the_edge_ledger(
+    nats_url: str, names: Names, database: Database, edge_hub: Hub, dispensary: Site
+) -> None:
+    site_id = dispensary.site.id
+    engine = start_access(edge_hub)
+    edge = EdgeNode(edge_hub, url=nats_url, node_id="edge-a", site_id=site_id, names=names)
+    edge.start()
+    central = CentralNode(database, url=nats_url, node_id="central-1", names=names)
+    central.start()
+    await asyncio.wait_for(asyncio.gather(edge.ready.wait(), central.ready.wait()), 60)
+
+    def lockdown(zones: tuple[str, ...], *, active: bool, reason: str) -> Command:
+        return Command(
+            id=new_id(),
+            kind="lockdown",
+            site_id=site_id,
+            issued_at=epoch_now(),
+            actor="user:ana",
+            zone_ids=zones,
+            active=active,
+            reason=reason,
+        )
+
+    def recorded() -> list[tuple[str, dict[str, object]]]:
+        rows = edge_hub.ledger.query(types=[EVENT_LOCKDOWN.name], limit=100)
+        return [(row.actor, json.loads(row.payload)) for row in reversed(rows)]
+
+    try:
+        # A zone the edge does not know is refused there and leaves no record.
+        await central.send(lockdown(("no-such-zone",), active=True, reason="typo"))
+        await central.send(lockdown(("vault",), active=True, reason="robbery next door"))
+        await wait_for(lambda: asyncio.sleep(0, "vault" in engine.lockdown_zones(site_id)))
+        await wait_for(lambda: asyncio.to_thread(lambda: len(recorded()) == 1))
+        await central.send(lockdown(("vault",), active=False, reason="all clear"))
+        await wait_for(lambda: asyncio.sleep(0, not engine.lockdown_zones(site_id)))
+        await wait_for(lambda: asyncio.to_thread(lambda: len(recorded()) == 2))
+        assert recorded() == [
+            (
+                "central:user:ana",
+                {"zone_ids": ["vault"], "active": True, "reason": "robbery next door"},
+            ),
+            ("central:user:ana", {"zone_ids": ["vault"], "active": False, "reason": "all clear"}),
+        ]
+        assert edge.stats.commands_applied == 3
+        assert edge_hub.ledger.verify().ok
+
+        # The records replicate up like every other row of the edge's ledger.
+        def central_has() -> bool:
+            with database.sessions() as session:
+                found = session.execute(
+                    select(ClusterEvent.payload).where(ClusterEvent.type == EVENT_LOCKDOWN.name)
+                ).scalars()
+                return len(list(found)) == 2
+
+        await wait_for(lambda: asyncio.to_thread(central_has))
+    finally:
+        await edge.stop()
+        await central.stop()
+        await stop_access(edge_hub)

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from bastion.store.db import Database
 from tests.cluster.conftest import EdgeStore, free_port, wait_for
 from tests.cluster.test_cluster_nats import _edge, _stop
 from tests.conftest import service_missing
+
+OUTAGE_S = 60.0
 
 
 @dataclass
@@ -104,10 +107,19 @@ async def test_central_holds_in_the_stream_while_its_database_is_down(
     await edge_store.record(100)
     await wait_for(lambda: asyncio.to_thread(lambda: _count(db) == 100))
     await asyncio.to_thread(private_postgres.stop)
-    await edge_store.record(200)  # the edge goes on; rows reach the stream, not the database
+    # The database stays away for OUTAGE_S (as the issue asks); the edge goes on and its
+    # rows reach the stream, not the database.
+    batches = 0
+    until = time.monotonic() + OUTAGE_S
+    while time.monotonic() < until:
+        await edge_store.record(10)
+        batches += 1
+        await asyncio.sleep(2.0)
     await wait_for(lambda: asyncio.sleep(0, central.stats.database_down))
+    assert central.stats.stored == 100
     await asyncio.to_thread(private_postgres.start)
-    await wait_for(lambda: asyncio.to_thread(lambda: _count(db) == 300), within=120)
+    total = 100 + 10 * batches
+    await wait_for(lambda: asyncio.to_thread(lambda: _count(db) == total), within=120)
     assert not central.stats.database_down
     assert verify_node(db, "edge-a").ok
     await _stop(task, nc)

@@ -78,8 +78,8 @@ class _Runner:
         bus = self.hub.bus
         self.unsubscribe = [
             bus.subscribe(self._door, types=[EVENT_DOOR_STATE, EVENT_DOOR_FORCED, EVENT_DOOR_HELD]),
-            bus.subscribe(self._lockdown, types=[EVENT_LOCKDOWN]),
-            bus.subscribe(self._threat, types=[EVENT_THREAT_LEVEL]),
+            bus.subscribe(self._lockdown, types=[EVENT_LOCKDOWN], mirrored=True),
+            bus.subscribe(self._threat, types=[EVENT_THREAT_LEVEL], mirrored=True),
             bus.subscribe(self._site, types=[EVENT_SITE_IMPORTED]),
         ]
 

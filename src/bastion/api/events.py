@@ -168,7 +168,7 @@ async def stream_events(
         if mine and event.type.is_security and not queue.full():
             queue.put_nowait(event)
 
-    unsubscribe = hub.bus.subscribe(on_event)
+    unsubscribe = hub.bus.subscribe(on_event, mirrored=True)
 
     async def generate() -> AsyncIterator[dict[str, str]]:
         try:

@@ -27,8 +27,16 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from bastion.cluster import ingest
 from bastion.cluster.bus import connect, ensure_streams
+from bastion.cluster.live import LiveMirror
 from bastion.cluster.names import Names, check_token
-from bastion.cluster.wire import Command, Heartbeat, ReplicatedEvent, decode, encode
+from bastion.cluster.wire import (
+    Command,
+    Heartbeat,
+    ReplicatedEvent,
+    decode,
+    decode_rows,
+    encode,
+)
 from bastion.core.context import Context
 from bastion.core.errors import BastionError
 from bastion.core.events import Event, lookup
@@ -79,7 +87,7 @@ class CentralNode:
         node_id: str,
         names: Names | None = None,
         hub: Hub | None = None,
-        batch: int = 500,
+        batch: int = 50,
         ack_wait_s: float = 10.0,
         heartbeat_s: float = 1.0,
     ) -> None:
@@ -99,6 +107,7 @@ class CentralNode:
         self.ready = asyncio.Event()
         self.stopping = asyncio.Event()
         self._beats: list[Heartbeat] = []
+        self.mirror: LiveMirror | None = None
 
     def start(self) -> None:
         """Start consuming in the background."""
@@ -128,6 +137,9 @@ class CentralNode:
                 _LOGGER.warning("cannot follow the events stream yet: %s", exc)
                 await asyncio.sleep(1.0)
         await self.nc.subscribe(self.names.all_status, queue="central", cb=self._on_beat)
+        if self.hub is not None:
+            self.mirror = LiveMirror(self.hub, self.nc, self.names, node_id=self.node_id)
+            await self.mirror.start()
         loop = asyncio.get_running_loop()
         self.tasks += [
             loop.create_task(self._consume(sub), name="central-consume"),
@@ -148,15 +160,22 @@ class CentralNode:
             await self.handle(msgs)
 
     async def handle(self, msgs: Sequence[Msg]) -> None:
-        """Store a fetched batch and settle every message (ack, later, or refuse)."""
+        """Store a fetched batch in one transaction and settle every message.
+
+        A message is acknowledged once all its rows are stored (or found stored already);
+        one holding a row that arrived early goes back to the stream as a whole (its
+        stored rows count as duplicates next time); one that cannot be read is refused.
+        """
         events: list[ReplicatedEvent] = []
-        kept: list[Msg] = []
+        kept: list[tuple[Msg, int]] = []
         for msg in msgs:
             try:
-                events.append(decode(ReplicatedEvent, msg.data))
-                kept.append(msg)
+                rows = decode_rows(msg.data)
             except BastionError as exc:
                 await self._refuse(msg, exc.message)
+                continue
+            events.extend(rows)
+            kept.append((msg, len(rows)))
         if not events:
             return
         try:
@@ -165,15 +184,18 @@ class CentralNode:
             if not self.stats.database_down:
                 _LOGGER.warning("the database refused replicated events (%s); holding", exc)
             self.stats.database_down = True
-            for msg in kept:
+            for msg, _ in kept:
                 with contextlib.suppress(Exception):
                     await msg.nak(delay=DOWN_DELAY_S)
             await asyncio.sleep(DOWN_DELAY_S)
             return
         self.stats.database_down = False
-        for msg, outcome in zip(kept, result.outcomes, strict=True):
+        start = 0
+        for msg, count in kept:
+            outcomes = result.outcomes[start : start + count]
+            start += count
             with contextlib.suppress(Exception):
-                if outcome == "early":
+                if "early" in outcomes:
                     await msg.nak(delay=EARLY_DELAY_S)
                 else:
                     await msg.ack()
@@ -257,6 +279,9 @@ class CentralNode:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.tasks = []
+        if self.mirror is not None:
+            await self.mirror.stop()
+            self.mirror = None
         if self.nc is not None:
             # Bounded: closing a connection in the middle of a reconnect can wait for ever.
             with contextlib.suppress(Exception):

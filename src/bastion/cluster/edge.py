@@ -32,9 +32,19 @@ from bastion.access.runtime import engine_of
 from bastion.cluster.bus import connect, ensure_streams
 from bastion.cluster.models import ClusterCursor
 from bastion.cluster.names import Names, check_token
-from bastion.cluster.wire import Command, Heartbeat, ReplicatedEvent, decode, encode, epoch_now
+from bastion.cluster.wire import (
+    MAX_ROWS_PER_MESSAGE,
+    Command,
+    Heartbeat,
+    ReplicatedEvent,
+    ReplicatedRows,
+    decode,
+    encode,
+    epoch_now,
+)
 from bastion.core.context import Context
 from bastion.core.errors import BastionError
+from bastion.core.events import EVENT_LOCKDOWN, LockdownPayload
 from bastion.hub import Hub, work_in_thread
 from bastion.store.db import Database
 from bastion.store.ledger import LedgerRow
@@ -74,11 +84,31 @@ def write_cursor(db: Database, node_id: str, seq: int) -> None:
 
 def read_rows(db: Database, node_id: str, after: int, limit: int) -> list[ReplicatedEvent]:
     """Return up to ``limit`` local ledger rows after ``after``, as they travel."""
+    # Plain column tuples, not ORM objects: reading is most of an edge's replication work.
+    columns = LedgerRow.__table__.c
     with db.sessions() as session:
         rows = session.execute(
-            select(LedgerRow).where(LedgerRow.seq > after).order_by(LedgerRow.seq).limit(limit)
-        ).scalars()
-        return [_wire(node_id, row) for row in rows]
+            select(*_READ_COLUMNS).where(columns.seq > after).order_by(columns.seq).limit(limit)
+        ).all()
+    # Built without validation: the rows come from this edge's own ledger, and the central
+    # side checks every message it receives against the model anyway.
+    return [
+        ReplicatedEvent.model_construct(node=node_id, **dict(zip(_WIRE_FIELDS, row, strict=True)))
+        for row in rows
+    ]
+
+
+_WIRE_FIELDS = (
+    "seq", "id", "type", "time", "site", "subject", "device", "ctx", "parent",
+    "actor", "payload", "prev", "hash",
+)  # fmt: skip
+_READ_COLUMNS = tuple(
+    LedgerRow.__table__.c[name]
+    for name in (
+        "seq", "id", "type", "time", "site", "subject", "device", "context_id", "parent_id",
+        "actor", "payload", "prev_hash", "hash",
+    )
+)  # fmt: skip
 
 
 def head_seq(db: Database) -> int:
@@ -88,23 +118,14 @@ def head_seq(db: Database) -> int:
         return int(value or 0)
 
 
-def _wire(node_id: str, row: LedgerRow) -> ReplicatedEvent:
-    return ReplicatedEvent(
-        node=node_id,
-        seq=row.seq,
-        id=row.id,
-        type=row.type,
-        time=row.time,
-        site=row.site,
-        subject=row.subject,
-        device=row.device,
-        ctx=row.context_id,
-        parent=row.parent_id,
-        actor=row.actor,
-        payload=row.payload,
-        prev=row.prev_hash,
-        hash=row.hash,
-    )
+def _cancelled() -> bool:
+    """Return True once the running task has been asked to stop.
+
+    The NATS client turns a cancellation inside some calls into its own errors, which the
+    loops here catch; so the loops also ask the task whether it is being cancelled.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 class Replicator:
@@ -121,6 +142,7 @@ class Replicator:
         batch: int = 500,
         poll_s: float = 0.05,
         ack_timeout_s: float = 5.0,
+        per_message: int = 100,
     ) -> None:
         self.db = db
         self.js = js
@@ -130,6 +152,7 @@ class Replicator:
         self.batch = batch
         self.poll_s = poll_s
         self.ack_timeout_s = ack_timeout_s
+        self.per_message = max(1, min(per_message, MAX_ROWS_PER_MESSAGE))
         self.stats = EdgeStats()
         self.wake = asyncio.Event()
 
@@ -137,7 +160,7 @@ class Replicator:
         """Replicate for ever: read, publish, wait for the stream's acks, advance the cursor."""
         self.stats.acked_seq = await asyncio.to_thread(read_cursor, self.db, self.node_id)
         delay = 0.2
-        while True:
+        while not _cancelled():
             rows = await asyncio.to_thread(
                 read_rows, self.db, self.node_id, self.stats.acked_seq, self.batch
             )
@@ -156,31 +179,40 @@ class Replicator:
                 delay = min(delay * 2, 5.0)
 
     async def publish(self, rows: Sequence[ReplicatedEvent]) -> int:
-        """Publish ``rows`` pipelined; return the newest seq acknowledged without a gap (0: none)."""
+        """Publish ``rows``, ``per_message`` to a message; return the last seq acked without a gap.
+
+        0 means none was acknowledged.
+
+        A message's id names its edge and first and last sequence numbers, so the stream
+        drops a message sent again unchanged; one sent again cut differently (after a
+        restart) reaches the central side, which keeps each row once by its sequence number.
+        """
         futures: list[asyncio.Future[Any]] = []
+        chunks = [rows[i : i + self.per_message] for i in range(0, len(rows), self.per_message)]
         now = epoch_now()
         try:
-            for row in rows:
-                data = encode(row.model_copy(update={"sent_at": now}))
-                self.stats.published += 1
+            for chunk in chunks:
+                stamped = [row.model_copy(update={"sent_at": now}) for row in chunk]
+                data = encode(ReplicatedRows(rows=stamped))
+                self.stats.published += len(chunk)
                 futures.append(
                     await self.js.publish_async(
                         self.subject,
                         data,
                         wait_stall=self.ack_timeout_s,
-                        headers={"Nats-Msg-Id": row.id},
+                        headers={"Nats-Msg-Id": f"{self.node_id}:{chunk[0].seq}-{chunk[-1].seq}"},
                     )
                 )
         except Exception as exc:
-            _LOGGER.debug("publishing stopped after %d rows: %s", len(futures), exc)
+            _LOGGER.debug("publishing stopped after %d messages: %s", len(futures), exc)
         if not futures:
             return 0
         done, _ = await asyncio.wait(futures, timeout=self.ack_timeout_s)
         acked = 0
-        for row, future in zip(rows, futures, strict=False):
+        for chunk, future in zip(chunks, futures, strict=False):
             if future not in done or future.cancelled() or future.exception() is not None:
                 break
-            acked = row.seq
+            acked = chunk[-1].seq
         for future in futures:
             if not future.done():
                 future.cancel()
@@ -205,19 +237,45 @@ class CommandApplier:
                     engine.revoke_credential(command.credential_id)
             self._applied(command)
             await self._revoke_record(command)
-        elif command.kind == "lockdown" and engine is not None:
-            for zone in command.zone_ids:
-                try:
-                    engine.lockdown(command.site_id, zone, active=command.active)
-                except BastionError as exc:
-                    _LOGGER.warning("lockdown command %s: %s", command.id, exc)
+        elif command.kind == "lockdown":
+            zones = list(command.zone_ids)
+            if engine is not None:
+                zones = []
+                for zone in command.zone_ids:
+                    try:
+                        engine.lockdown(
+                            command.site_id,
+                            zone,
+                            active=command.active,
+                            reason=command.reason,
+                            by=f"central:{command.actor}"[:128],
+                        )
+                        zones.append(zone)
+                    except BastionError as exc:
+                        _LOGGER.warning("lockdown command %s: %s", command.id, exc)
             self._applied(command)
+            if zones:
+                await self._lockdown_record(command, zones)
         else:
             self._applied(command)
 
     def _applied(self, command: Command) -> None:
         self.stats.commands_applied += 1
         self.stats.last_command_ms = max(0.0, (epoch_now() - command.issued_at) * 1000.0)
+
+    async def _lockdown_record(self, command: Command, zones: list[str]) -> None:
+        # The edge's own ledger says which central lockdown it applied, and when (the
+        # row replicates up; the central side knows it by id and does not send it back).
+        await self.hub.bus.publish(
+            EVENT_LOCKDOWN,
+            LockdownPayload(
+                zone_ids=tuple(zones),
+                active=command.active,
+                reason=command.reason or "sent by the central side",
+            ),
+            context=Context(actor=f"central:{command.actor}"[:128]),
+            site=command.site_id,
+        )
 
     async def _revoke_record(self, command: Command) -> None:
         credential_id = command.credential_id or ""
@@ -277,6 +335,8 @@ class EdgeNode:
         self.nc = await connect(self.url, name=f"bastion-edge-{self.node_id}")
         js = self.nc.jetstream()
         while True:
+            if _cancelled():
+                return
             try:
                 await ensure_streams(js, self.names)
                 break
@@ -312,6 +372,8 @@ class EdgeNode:
         )
         sub = None
         while sub is None:
+            if _cancelled():
+                return
             try:
                 sub = await js.pull_subscribe(
                     subject, durable=durable, stream=self.names.commands_stream, config=config
@@ -319,7 +381,7 @@ class EdgeNode:
             except Exception as exc:
                 _LOGGER.warning("cannot follow the commands yet: %s", exc)
                 await asyncio.sleep(1.0)
-        while True:
+        while not _cancelled():
             try:
                 msgs = await sub.fetch(batch=50, timeout=1.0)
             except NatsTimeout:
@@ -348,7 +410,7 @@ class EdgeNode:
         await msg.ack()
 
     async def _heartbeats(self) -> None:
-        while True:
+        while not _cancelled():
             if self.nc is not None and self.nc.is_connected and self.replicator is not None:
                 stats = self.replicator.stats
                 stats.head_seq = await asyncio.to_thread(head_seq, self.hub.db)
@@ -369,9 +431,12 @@ class EdgeNode:
         """Stop the link; unsent rows stay on disk and go up on the next start."""
         for task in self.tasks:
             task.cancel()
+        if self.tasks:
+            # Bounded: a task that does not end in time is left cancelled, not awaited.
+            await asyncio.wait(self.tasks, timeout=CLOSE_S)
         for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved (logged nowhere: the link is going away)
         self.tasks = []
         if self.nc is not None:
             # Bounded: closing a connection in the middle of a reconnect can wait for ever.

@@ -76,3 +76,8 @@ class Names:
     def all_status(self) -> str:
         """Return the wildcard of every site's heartbeats."""
         return f"{self.prefix}.*.status"
+
+    @property
+    def live(self) -> str:
+        """Return the subject central nodes tell each other what they handled (plain NATS)."""
+        return f"{self.prefix}.live"

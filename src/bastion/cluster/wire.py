@@ -61,6 +61,22 @@ class ReplicatedEvent(Wire):
         )
 
 
+MAX_ROWS_PER_MESSAGE = 1000
+
+
+class ReplicatedRows(Wire):
+    """Consecutive rows of one edge's ledger in one message (one publish and one ack for all)."""
+
+    rows: list[ReplicatedEvent] = Field(min_length=1, max_length=MAX_ROWS_PER_MESSAGE)
+
+
+def decode_rows(data: bytes) -> list[ReplicatedEvent]:
+    """Return the rows a replication message carries: several (``rows``) or one row alone."""
+    if data.lstrip().startswith(b'{"rows"'):
+        return decode(ReplicatedRows, data).rows
+    return [decode(ReplicatedEvent, data)]
+
+
 CommandKind = Literal["revoke_credential", "lockdown"]
 
 
@@ -88,6 +104,20 @@ class Heartbeat(Wire):
     commands_applied: int = Field(default=0, ge=0)
     last_command_ms: float | None = Field(default=None, ge=0)
     sent_at: float
+
+
+class LiveEvent(Wire):
+    """An event one central node committed and handled, for the other nodes' live views."""
+
+    origin: Token
+    id: str = Field(min_length=1, max_length=26)
+    type: str = Field(min_length=1, max_length=64)
+    time: datetime
+    site: str | None = Field(default=None, max_length=63)
+    ctx: str = Field(min_length=1, max_length=26)
+    parent: str | None = Field(default=None, max_length=26)
+    actor: str = Field(max_length=128)
+    payload: str
 
 
 M = TypeVar("M", bound=Wire)

@@ -47,6 +47,7 @@ class _Subscription:
     task: asyncio.Task[None] | None = None
     pending: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
+    mirrored: bool = False
 
     def wants(self, event: Event[Any]) -> bool:
         if self.names is not None and event.type.name not in self.names:
@@ -72,13 +73,17 @@ class Bus:
         *,
         types: Iterable[EventType[Any]] | None = None,
         where: Predicate | None = None,
+        mirrored: bool = False,
     ) -> Callable[[], None]:
         """Call ``handler`` for every matching event; return a function that unsubscribes.
 
-        Must run in the event loop.
+        ``mirrored`` subscribers (live views: the door board, the console feed, lockdown
+        and threat state) also get the events another central node handled
+        (:meth:`deliver_mirrored`); reactions (alarms, automation) must not, or they
+        would run once per node. Must run in the event loop.
         """
         names = frozenset(t.name for t in types) if types is not None else None
-        sub = _Subscription(handler=handler, names=names, where=where)
+        sub = _Subscription(handler=handler, names=names, where=where, mirrored=mirrored)
         sub.idle.set()
         sub.task = asyncio.get_running_loop().create_task(self._worker(sub))
         self._subscriptions.append(sub)
@@ -119,7 +124,19 @@ class Bus:
 
         Must run in the event loop; never blocks.
         """
+        self._fan_out(event, mirrored_only=False)
+
+    def deliver_mirrored(self, event: Event[Any]) -> None:
+        """Hand an event another central node committed and reacted to to the live views only.
+
+        Must run in the event loop; never blocks.
+        """
+        self._fan_out(event, mirrored_only=True)
+
+    def _fan_out(self, event: Event[Any], *, mirrored_only: bool) -> None:
         for sub in self._subscriptions:
+            if mirrored_only and not sub.mirrored:
+                continue
             try:
                 wanted = sub.wants(event)
             except Exception:

@@ -134,6 +134,7 @@ class DoorBoard:
                 EVENT_DEVICE_HEALTH,
                 EVENT_DOOR_OVERRIDE,
             ],
+            mirrored=True,
         )
 
     def apply(self, event: Event[Any]) -> None:
