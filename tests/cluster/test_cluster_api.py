@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from bastion.auth.permissions import Role
 from bastion.cluster import ingest
 from bastion.cluster.edge import read_rows
-from bastion.cluster.wire import Heartbeat, epoch_now
+from bastion.cluster.wire import Heartbeat
 from bastion.hub import Hub
 from bastion.site.loader import load_site_file
 from tests.cluster.conftest import EdgeStore
@@ -28,8 +28,8 @@ def two_sites(site_hub: Hub, edge_store: EdgeStore) -> Hub:
 
 
 def beat(hub: Hub) -> None:
-    """Send both edges' heartbeats now (a node is connected while heard from lately)."""
-    now = epoch_now()
+    """Send both edges' heartbeats at the hub's (frozen) now: connected however slow the test."""
+    now = hub.clock.now().timestamp()
     ingest.record_heartbeats(
         hub.db,
         [
@@ -37,7 +37,7 @@ def beat(hub: Hub) -> None:
             Heartbeat(node="edge-shop", site_id=DISPENSARY, head_seq=3, acked_seq=3, sent_at=now),
         ],
     )
-    ingest.record_central(hub.db, "central-1")
+    ingest.record_central(hub.db, "central-1", now=hub.clock.now())
 
 
 async def test_a_site_operator_sees_only_their_sites_edges(

@@ -40,19 +40,25 @@ def _known(hub: Hub, site_id: str) -> None:
 def list_nodes(hub: HubDep, principal: Lister) -> list[NodeRead]:
     """List central nodes and the edges of the caller's sites."""
     sites = principal.sites_with(Permission.CLUSTER_READ)
-    return [NodeRead.of(n) for n in node_status(hub.db, sites=sites)]
+    return [NodeRead.of(n) for n in node_status(hub.db, sites=sites, now=hub.clock.now())]
 
 
 @router.get("/api/sites/{site_id}/cluster/nodes")
 def site_nodes(site_id: str, hub: HubDep, principal: SiteReader) -> list[NodeRead]:
     """List the edges of one site."""
     _known(hub, site_id)
-    return [NodeRead.of(n) for n in node_status(hub.db, sites={site_id}) if n.role == "edge"]
+    return [
+        NodeRead.of(n)
+        for n in node_status(hub.db, sites={site_id}, now=hub.clock.now())
+        if n.role == "edge"
+    ]
 
 
 @router.get("/api/sites/{site_id}/cluster/verify")
 def verify_site(site_id: str, hub: HubDep, principal: SiteVerifier) -> list[ChainRead]:
     """Re-check the replicated chain of every edge of one site, each on its own."""
     _known(hub, site_id)
-    edges = [n for n in node_status(hub.db, sites={site_id}) if n.role == "edge"]
+    edges = [
+        n for n in node_status(hub.db, sites={site_id}, now=hub.clock.now()) if n.role == "edge"
+    ]
     return [ChainRead.of(verify_node(hub.db, n.node_id)) for n in edges]

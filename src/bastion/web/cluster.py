@@ -31,7 +31,9 @@ def cluster_page(request: Request, hub: HubDep, principal: Reader) -> HTMLRespon
     """Show the nodes the caller may see, with what each holds and how far behind it is."""
     sites = loaded_sites(hub)
     rows: list[dict[str, Any]] = []
-    for node in node_status(hub.db, sites=principal.sites_with(Permission.CLUSTER_READ)):
+    for node in node_status(
+        hub.db, sites=principal.sites_with(Permission.CLUSTER_READ), now=hub.clock.now()
+    ):
         site = sites.get(node.site_id or "")
         zone = ZoneInfo(site.site.timezone) if site is not None else None
         rows.append(
