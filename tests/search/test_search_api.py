@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bastion.auth.permissions import Role
-
 from tests.pdf_support import pdf_text
 
 from .conftest import SITE, Day
