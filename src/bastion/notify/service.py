@@ -532,6 +532,11 @@ def _site_values(session: Session, site_id: str | None, now: datetime) -> dict[s
     }
 
 
+def _with_time(message: str, when: str) -> str:
+    """Return a plain message with the site time it was sent, unless it already says it."""
+    return message if when in message else f"{message}\n\nSent {when}."
+
+
 def start_run(
     *,
     session: Session,
@@ -558,7 +563,7 @@ def start_run(
             template_id=template.id, title=template.title, body=template.body, values=values
         )
     elif message:
-        title, body = str(values.get("title", DEFAULT_TITLE)), message
+        title, body = str(values.get("title", DEFAULT_TITLE)), _with_time(message, values["time"])
     else:
         raise InvalidInput("give a template or a message")
     run = Run(
