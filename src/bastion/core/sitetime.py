@@ -8,10 +8,12 @@ typed as local wall-clock text are read back with :func:`local_to_utc`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["local_to_utc", "site_time", "site_zone", "zone_name"]
+__all__ = ["default_zone", "known_zone", "local_to_utc", "site_time", "site_zone", "zone_name"]
 
 
 def site_zone(name: str | tzinfo | None) -> tzinfo:
@@ -24,6 +26,25 @@ def site_zone(name: str | tzinfo | None) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return UTC
+
+
+def known_zone(name: str) -> bool:
+    """Return True when ``name`` is an IANA zone this machine knows (for input checks)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def default_zone(sites: Mapping[str, Any]) -> tzinfo:
+    """Return the zone shown when no one site is meant: the first site's by id, else UTC.
+
+    ``sites`` maps site ids to loaded site models (anything with ``.site.timezone``).
+    """
+    if not sites:
+        return UTC
+    return site_zone(sites[sorted(sites)[0]].site.timezone)
 
 
 def zone_name(zone: str | tzinfo | None) -> str:

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from bastion import __version__
 from bastion.auth.permissions import Permission
-from bastion.core.sitetime import site_time, site_zone, zone_name
+from bastion.core.sitetime import default_zone, site_time, zone_name
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
@@ -72,11 +72,7 @@ def nav_items(principal: Any, path: str) -> list[dict[str, Any]]:
 def display_zone(request: Request) -> tzinfo:
     """Return the time zone times are shown in: the first loaded site's, else UTC."""
     sites = getattr(request.app.state, "hub", None)
-    loaded = sites.extras.get("sites", {}) if sites is not None else {}
-    if not loaded:
-        return UTC
-    site = loaded[sorted(loaded)[0]]
-    return site_zone(site.site.timezone)
+    return default_zone(sites.extras.get("sites", {}) if sites is not None else {})
 
 
 def console_settings(request: Request) -> dict[str, Any]:
@@ -121,3 +117,4 @@ templates.env.filters["clock"] = clock_time
 templates.env.filters["datetime"] = date_time
 templates.env.filters["duration"] = duration
 templates.env.filters["iso"] = iso
+templates.env.filters["site_time"] = site_time
