@@ -1,6 +1,7 @@
 import json
 import re
 import struct
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from bastion.analysis.summary import SiteAnalysis, analyse_site
 from bastion.cli.analyze import app
 from bastion.core.errors import InvalidInput
 from bastion.site.loader import load_site_file
+from tests.pdf_support import pdf_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OPTIONS = EasiOptions(Response(300.0, 90.0), 0.95)
@@ -165,3 +167,12 @@ def test_cli_easi_and_site_expose_monte_carlo_and_sensitivity(tmp_path: Path) ->
     doc = json.loads(site.stdout)
     assert doc["monte_carlo"]["samples"] == 5000
     assert doc["sensitivity"]["elements"]
+
+
+def test_pdf_report_names_when_it_was_made_in_site_time(analysis: SiteAnalysis) -> None:
+    """The first page says when the evaluation was run, in the site's zone, zone named."""
+    made = datetime(2026, 12, 3, 17, 15, tzinfo=UTC)
+    text = pdf_text(render_pdf(analysis, made=made))
+    local = {"America/Chicago": "11:15 CST", "America/Denver": "10:15 MST"}
+    zone = analysis.site.site.timezone
+    assert f"Prepared 2026-12-03 {local[zone]} ({zone} time)" in text

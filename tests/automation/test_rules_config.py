@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,7 +13,7 @@ from bastion.automation.conditions import CONDITIONS
 from bastion.automation.config import load_rules_file, parse_rules
 from bastion.automation.engine import RuleEngine
 from bastion.automation.state import RuleEnv
-from bastion.automation.triggers import TRIGGERS
+from bastion.automation.triggers import TRIGGERS, ScheduleTriggerConfig, next_schedule_time
 from bastion.core.errors import ConfigError
 from tests.monitoring_support import EXAMPLE_RULES
 
@@ -163,3 +165,14 @@ def test_invalid_yaml_names_the_line():
     with pytest.raises(ConfigError) as info:
         parse_rules("version: 1\nrules:\n  - id: [unclosed\n", source="x.yaml")
     assert info.value.line is not None
+
+
+def test_a_schedule_at_22_00_in_los_angeles_runs_at_22_00_local():
+    """'at' is read on the site's clock: 22:00 Pacific is 06:00 UTC (PST) or 05:00 (PDT)."""
+    west = ZoneInfo("America/Los_Angeles")
+    cfg = ScheduleTriggerConfig(at=time(22, 0))
+    winter = next_schedule_time(cfg, datetime(2026, 12, 3, 0, 0, tzinfo=UTC), west)
+    assert winter == datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+    assert winter.astimezone(west).strftime("%H:%M %Z") == "22:00 PST"
+    summer = next_schedule_time(cfg, datetime(2026, 7, 1, 12, 0, tzinfo=UTC), west)
+    assert summer == datetime(2026, 7, 2, 5, 0, tzinfo=UTC)  # 22:00 PDT on 1 July

@@ -18,6 +18,7 @@ from bastion.cash.models import PosRejection
 from bastion.core.context import Context
 from bastion.integrations.pos.formats import write_bastion_csv
 from bastion.people.models import Person
+from tests.pdf_support import pdf_text
 
 from .conftest import CTX, SITE, record
 
@@ -245,6 +246,8 @@ def test_settings_reports_and_bad_input_answer_in_plain_words(api, store):
     assert csv_text.startswith("Cash reconciliation,")
     pdf = manager.get(f"{BASE}/report?format=pdf")
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    printed = pdf_text(pdf.content)  # the frozen clock's 15:00 UTC is 09:00 in Chicago
+    assert "(America/Chicago time); prepared 2026-03-07 09:00 CST" in printed
     png = manager.get(f"{BASE}/report?format=png")
     assert png.content.startswith(b"\x89PNG")
     assert manager.get(f"{BASE}/report?day=yesterday").status_code == 422

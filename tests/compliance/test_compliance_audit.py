@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -44,6 +45,8 @@ def test_the_audit_pdf_reads_like_an_inspection(tmp_path: Path) -> None:
     assert "Mock audit" in first and "Greenleaf Dispensary" in first
     assert "Score 89%" in first  # 8 pass, 1 fail (the dock roll-up door)
     assert "IL-ALM-001" in first  # the failure is on the summary page
+    # When it was checked is in the site's time (Chicago), the zone named, not UTC.
+    assert re.search(r"Checked \d{4}-\d\d-\d\d \d\d:\d\d C[SD]T\.", first), first
     body = "\n".join(pages[1:])
     for section in ("Physical security and locks", "Alarm", "Video surveillance", "Records"):
         assert section in body

@@ -73,10 +73,11 @@ def test_a_notice_near_its_deadline_is_announced_once(stored, clock):
             now=now,
         )
         take_staged(session)
-        assert runtime.remind(session, SITE, now, reminded) == 1
+        assert runtime.remind(session, SITE, now, reminded, "America/Los_Angeles") == 1
         staged = take_staged(session)
         assert [e.type for e in staged] == [EVENT_NOTIFY]
-        assert "due by" in staged[0].payload.message
+        # Due 24 h after discovery: 19:00 UTC, worded on the site's clock with the zone.
+        assert "due by 2026-03-07 11:00 PST" in staged[0].payload.message
         assert runtime.remind(session, SITE, now, reminded) == 0
 
 

@@ -128,10 +128,13 @@ def test_a_theft_opens_a_notice_task_with_the_state_deadline_and_the_notice_clos
             description="two jars missing from display",
             context=CTX,
             now=now,
+            timezone="America/Los_Angeles",
         )
         (task,) = tasks
         assert task.due_at == now - timedelta(hours=1) + timedelta(hours=24)
         assert "DCC and local law enforcement" in task.detail
+        # Discovered at 14:00 UTC, read by people in the site's zone: 06:00 Pacific.
+        assert "Discovered 2026-03-07 06:00 PST." in task.detail
         assert [t.id for t in cash_tasks.list_tasks(session=session, site_id=SITE)] == [task.id]
         incidents.mark_notified(
             session=session,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 
 from bastion.notify.runtime import start_call_tree
@@ -272,3 +274,49 @@ async def test_times_in_messages_are_the_sites_local_time_with_its_name_and_addr
     assert "UTC" not in post["message"]
     assert post["title"] == "Armed robbery in progress: Greenleaf Dispensary — West Loop"
     assert "1200 W Example St, Chicago, IL 60607, zone Sales floor" in post["message"]
+
+
+async def test_emails_name_the_time_in_the_sites_zone(
+    notify_hub, runtime, smtp_server, add_contact, add_tree, load_templates, dispensary, clock
+):
+    """A site on the west coast: the mail body says 07:00 PST, for a template or a plain text."""
+    west = dispensary.model_copy(
+        update={"site": dispensary.site.model_copy(update={"timezone": "America/Los_Angeles"})}
+    )
+    with notify_hub.unit_of_work() as session:
+        site_service.import_site(session=session, site=west, context=ACTOR, now=clock.now())
+    manager = add_contact("Manager", ("email", smtp_server.url("manager@example.com")))
+    tree = add_tree("management", [manager])
+
+    await start_call_tree(
+        notify_hub,
+        tree_id=tree,
+        template_id="fire",
+        variables={"zone": "Vault", "operator_note": ""},
+        context=ACTOR,
+    )
+    await start_call_tree(
+        notify_hub,
+        tree_id=tree,
+        template_id=None,
+        variables={},
+        context=ACTOR,
+        message="Vault door forced open",
+    )
+    await runtime.drain()
+
+    bodies = [_plain_text(m.content) for m in smtp_server.to("manager@example.com")]
+    assert len(bodies) == 2  # the two runs are delivered concurrently: tell them apart by text
+    [fire] = [b for b in bodies if "Fire reported" in b]
+    [plain] = [b for b in bodies if "Vault door forced open" in b]
+    # The frozen clock says 15:00 UTC on 7 March: 07:00 Pacific standard time.
+    assert "at 2026-03-07 07:00 PST" in fire and "UTC" not in fire
+    assert "Sent 2026-03-07 07:00 PST." in plain
+
+
+def _plain_text(content: str) -> str:
+    """Return the decoded text/plain part of a received mail (as a mail reader shows it)."""
+    mail = email.message_from_string(content, policy=email.policy.default)
+    part = mail.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())

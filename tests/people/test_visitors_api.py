@@ -16,6 +16,7 @@ from bastion.automation.playbooks import presence
 from bastion.core.events import EVENT_ALARM_RAISED, EVENT_VISIT
 from bastion.people import visitors
 from bastion.people.runtime import PeopleWorker
+from tests.pdf_support import pdf_text
 from tests.people.conftest import SITE, document, later, ledger_payloads, raw
 
 
@@ -91,6 +92,8 @@ def test_pre_registered_visit_checks_in_and_out_with_a_limited_escorted_credenti
     # The badge is a PDF.
     pdf = desk.get(f"/api/visitors/{vid}/badge.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # Valid until the frozen 15:00 UTC + 4 h, printed in Chicago time with the zone.
+    assert "Until: 2026-03-07 13:00 CST\r" in pdf_text(pdf.content)
     assert desk.post(f"/api/visitors/{vid}/check-in", json={}).status_code == 409
     out = desk.post(f"/api/visitors/{vid}/check-out", json={"badge_returned": True})
     assert out.status_code == 200 and out.json()["status"] == "checked_out"

@@ -229,6 +229,7 @@ def test_doxing_workflow_through_the_api(client_for):
     )
 
 
+@pytest.mark.usefixtures("site_hub")  # the dispensary: Chicago's clock
 def test_routines_flag_predictable_departures(client_for):
     worker = client_for(Role.EMPLOYEE)
     routine = worker.post(
@@ -242,6 +243,22 @@ def test_routines_flag_predictable_departures(client_for):
         ),
         422,
     )
+    assert routine["timezone"] == "America/Chicago"  # the site's clock unless told otherwise
+    west = worker.post(
+        "/api/safety/routines",
+        json={
+            "name": "Night deposit",
+            "window_start": "22:00",
+            "window_end": "23:00",
+            "timezone": "America/Los_Angeles",
+        },
+    )
+    assert west.status_code == 201 and west.json()["timezone"] == "America/Los_Angeles"
+    nowhere = worker.post(
+        "/api/safety/routines",
+        json={"name": "x", "window_start": "22:00", "window_end": "23:00", "timezone": "Moon"},
+    )
+    assert "'Moon' is not a time zone" in _problem(nowhere, 422)["detail"]
     path = f"/api/safety/routines/{routine['id']}"
     for day in range(1, 6):
         reply = worker.post(

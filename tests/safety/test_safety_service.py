@@ -274,3 +274,40 @@ def test_varied_departures_are_not_flagged(hub, clock):
         read = service.routine_read(session=session, routine=routine)
     assert not analysis.predictable_time and not analysis.predictable_route
     assert read.routes == ["A", "B", "C"] and read.trips == 4
+
+
+def test_a_routine_window_is_read_on_the_sites_clock(hub, clock):
+    """22:00-23:00 in Los Angeles is 06:00-07:00 UTC: trips and suggestions use local time."""
+    with hub.unit_of_work() as session:
+        routine = service.create_routine(
+            session=session,
+            owner_id=1,
+            data=RoutineCreate(name="Night deposit", window_start="22:00", window_end="23:00"),
+            now=clock.now(),
+            zone="America/Los_Angeles",
+        )
+        for day in range(4):
+            # 06:0x UTC the next morning is 22:0x the evening before in Los Angeles (PST).
+            departed = datetime(2026, 11, 26 + day, 6, day, tzinfo=UTC)
+            service.add_trip(
+                session=session, routine=routine, data=TripCreate(departed_at=departed)
+            )
+        december = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)  # all of it standard time
+        analysis = service.analyse_routine(session=session, routine=routine, now=december)
+        read = service.routine_read(session=session, routine=routine)
+    assert (read.window_start, read.window_end, read.timezone) == (
+        "22:00",
+        "23:00",
+        "America/Los_Angeles",
+    )
+    # The four departures sit 0-3 minutes after 22:00 local: one habit, flagged.
+    assert analysis.predictable_time and analysis.time_spread_minutes is not None
+    assert analysis.time_spread_minutes < 2
+    for suggestion in analysis.suggestions:
+        utc = suggestion.depart_at.astimezone(UTC)
+        assert 6 * 60 <= utc.hour * 60 + utc.minute <= 7 * 60, utc
+
+
+def test_a_routine_in_an_unknown_zone_is_refused_in_plain_words():
+    with pytest.raises(ValueError, match="'Mars/Olympus' is not a time zone"):
+        RoutineCreate(name="x", window_start="22:00", window_end="23:00", timezone="Mars/Olympus")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bastion.auth.permissions import Role
+from tests.pdf_support import pdf_text
 
 from .conftest import SITE, Day
 
@@ -56,6 +57,9 @@ def test_exports_as_csv_and_pdf(client_for, day: Day) -> None:
     assert len(rows) == 1 + 3  # two decisions and the person record
     pdf = client.get(f"/api/sites/{SITE}/events/export.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    printed = pdf_text(pdf.content)  # Alice entered at 09:05 UTC: 03:05 in Chicago
+    assert "2026-03-07 03:05:00 CST" in printed and "(America/Chicago time)" in printed
+    assert "made 2026-03-07 09:00 CST" in printed
     assert client.get(f"/api/sites/{SITE}/events/export.xlsx").status_code == 404
 
 

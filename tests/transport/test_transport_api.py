@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bastion.auth.permissions import Role
 from bastion.site import service as site_service
+from tests.pdf_support import pdf_text
 from tests.transport.conftest import CTX, SITE
 from tests.transport.route_data import DESTINATION, ROUTE
 
@@ -57,6 +58,8 @@ def test_dispatcher_plans_and_departs_operator_sees_only_after(client_for, fleet
     assert operator.get(f"{BASE}/gps").status_code == 200
     pdf = operator.get(f"{BASE}/trips/{trip['id']}/manifest.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    printed = pdf_text(pdf.content)  # departed at the frozen 15:00 UTC: 08:00 in Denver
+    assert "2026-03-07 08:00 MST" in printed and "15:00" not in printed
 
 
 def test_bad_bodies_get_plain_errors(client_for, fleet, clock):

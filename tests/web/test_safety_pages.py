@@ -162,6 +162,7 @@ def test_doxing_case_is_opened_and_its_guided_steps_recorded_from_the_page(clien
     assert "Screenshots" not in str(payloads(hub, EVENT_SAFETY_REPORT.name))
 
 
+@pytest.mark.usefixtures("site_hub")  # the dispensary: Chicago's clock
 def test_routines_log_trips_flag_predictability_and_suggest_varied_departures(client_for, clock):
     me = client_for(Role.EMPLOYEE)
     assert 'id="routine-form"' in me.get("/console/safety").text
@@ -176,6 +177,8 @@ def test_routines_log_trips_flag_predictability_and_suggest_varied_departures(cl
     )
     assert malformed.status_code == 422 and "window_start" in malformed.text
     assert "No routine registered" in malformed.text
+    assert 'value="9am"' in malformed.text and 'value="Cash pickup"' in malformed.text
+    assert 'Earliest departure <span class="muted small">(America/Chicago)</span>' in malformed.text
     saved = me.post(
         "/console/safety/routines",
         data={
@@ -203,7 +206,10 @@ def test_routines_log_trips_flag_predictability_and_suggest_varied_departures(cl
     assert "4 trips logged" in section
     assert "Predictable: departure time and route" in section
     assert "alternate between routes" in section
-    suggested = re.findall(r"<td>\w{3} \d{2} \w{3} (\d{2}):(\d{2})</td><td>([^<]+)</td>", section)
+    # Suggestions are on the site's clock (Chicago), zone named, inside the 09:00-11:00 window.
+    suggested = re.findall(
+        r"<td>\d{4}-\d\d-\d\d (\d{2}):(\d{2}) C[SD]T</td><td>([^<]+)</td>", section
+    )
     assert len(suggested) == 3
     assert all(9 * 60 <= int(h) * 60 + int(m) <= 11 * 60 for h, m, _ in suggested)
     assert suggested[0][2] == "Ring road"  # the route not taken lately comes first

@@ -53,6 +53,8 @@ def test_reception_registers_checks_in_and_out_through_the_page(host_id, client_
     desk = client_for(Role.OPERATOR)
     page = desk.get("/console/visitors")
     assert page.status_code == 200 and 'id="register-form"' in page.text
+    # Times typed into the form are the site's: the label names its zone.
+    assert 'Leaves by <span class="muted small">(America/Chicago)</span>' in page.text
     form = {
         "csrf_token": csrf(desk),
         "site_id": SITE,

@@ -52,6 +52,7 @@ from bastion.api.scope import (
 )
 from bastion.auth.permissions import Permission
 from bastion.core.errors import Forbidden, InvalidInput
+from bastion.core.sitetime import site_zone
 from bastion.hub import Hub
 from bastion.people import employees as hiring
 from bastion.people import service as people_service
@@ -615,7 +616,9 @@ def entries(
     _: Annotated[Principal, Depends(Require(Permission.ACCESS_READ, site=FromQuery("site_id")))],
     site_id: Annotated[str, Query(description="Site.")],
     zone: Annotated[str, Query(description="Zone id.")],
-    since: Annotated[str, Query(description="7d, 12h or an ISO time.")] = "7d",
+    since: Annotated[
+        str, Query(description="7d, 12h or an ISO time (without an offset: the site's time).")
+    ] = "7d",
 ) -> list[EntryRead]:
     """Answer "who entered the vault last week?" from the ledger."""
     site = site_service.get_site(session=session, site_id=site_id)
@@ -623,7 +626,7 @@ def entries(
         session=session,
         site=site,
         zone_id=zone,
-        since=service.parse_since(since, now=hub.clock.now()),
+        since=service.parse_since(since, now=hub.clock.now(), zone=site_zone(site.site.timezone)),
     )
     names = _names(session, {e.person_id for e in found if e.person_id})
     return [

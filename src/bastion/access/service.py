@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
@@ -994,8 +994,12 @@ class Entry:
     event_id: str
 
 
-def parse_since(text: str, *, now: datetime) -> datetime:
-    """Parse ``7d``, ``12h``, ``30m`` or an ISO date/time into an aware UTC datetime."""
+def parse_since(text: str, *, now: datetime, zone: tzinfo | None = None) -> datetime:
+    """Parse ``7d``, ``12h``, ``30m`` or an ISO date/time into an aware datetime.
+
+    A time without an offset is the site's wall-clock time when ``zone`` is given (people
+    type the time on the site's clocks); without a zone it is refused as ambiguous.
+    """
     text = text.strip()
     units = {"d": "days", "h": "hours", "m": "minutes", "w": "weeks"}
     if len(text) > 1 and text[-1] in units and text[:-1].isdigit():
@@ -1004,6 +1008,8 @@ def parse_since(text: str, *, now: datetime) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"cannot read {text!r} as a duration (7d, 12h) or ISO time") from None
+    if value.tzinfo is None and zone is not None:
+        return value.replace(tzinfo=zone)
     if value.tzinfo is None:
         raise InvalidInput("give a time zone with the time, e.g. 2026-03-01T00:00:00+00:00")
     return value

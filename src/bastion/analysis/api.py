@@ -227,7 +227,7 @@ def report(
     analysis = _analyse(
         hub, site_id, target, response_mean, response_sd, pc, mode, include_exit, samples, seed
     )
-    data = render(analysis, fmt)
+    data = render(analysis, fmt, made=hub.clock.now())
     media = "image/png" if fmt == "png" else "application/pdf"
     name = f"bastion-analysis-{site_id}-{target}.{fmt}"
     return Response(

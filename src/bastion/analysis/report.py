@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+from datetime import datetime
 from pathlib import Path
 
 from matplotlib.artist import Artist
@@ -27,6 +28,7 @@ from matplotlib.patches import Patch, Rectangle
 from bastion.analysis.geometry import place_path, plan_size
 from bastion.analysis.summary import SiteAnalysis
 from bastion.core.errors import InvalidInput
+from bastion.core.sitetime import site_time, zone_name
 from bastion.site.schemas import Layer
 
 __all__ = ["REPORT_FORMATS", "draw_map", "draw_timeline", "render", "render_pdf", "render_png"]
@@ -296,8 +298,12 @@ def _table_page(analysis: SiteAnalysis) -> Figure:
     return fig
 
 
-def render_pdf(analysis: SiteAnalysis) -> bytes:
-    """Return a three-page PDF: map with path, timeline, element table with checks."""
+def render_pdf(analysis: SiteAnalysis, *, made: datetime | None = None) -> bytes:
+    """Return a three-page PDF: map with path, timeline, element table with checks.
+
+    ``made`` is printed in the site's time with the zone named, so a printed copy says
+    when the evaluation was run.
+    """
     buffer = io.BytesIO()
     with PdfPages(
         buffer,
@@ -307,7 +313,11 @@ def render_pdf(analysis: SiteAnalysis) -> bytes:
         },
     ) as pdf:
         first = Figure(figsize=(11.69, 8.27), layout="constrained")
-        first.suptitle(_headline(analysis), fontsize=10)
+        headline = _headline(analysis)
+        if made is not None:
+            timezone = analysis.site.site.timezone
+            headline += f"\nPrepared {site_time(made, timezone)} ({zone_name(timezone)} time)"
+        first.suptitle(headline, fontsize=10)
         draw_map(first.add_subplot(), analysis)
         pdf.savefig(first)
         second = Figure(figsize=(11.69, 8.27), layout="constrained")
@@ -317,21 +327,21 @@ def render_pdf(analysis: SiteAnalysis) -> bytes:
     return buffer.getvalue()
 
 
-def render(analysis: SiteAnalysis, fmt: str) -> bytes:
-    """Return the report in ``fmt`` (png or pdf)."""
+def render(analysis: SiteAnalysis, fmt: str, *, made: datetime | None = None) -> bytes:
+    """Return the report in ``fmt`` (png or pdf); a PDF names when it was ``made``."""
     if fmt == "png":
         return render_png(analysis)
     if fmt == "pdf":
-        return render_pdf(analysis)
+        return render_pdf(analysis, made=made)
     raise InvalidInput(f"format: {fmt!r} is not one of png, pdf")
 
 
-def write_report(analysis: SiteAnalysis, out: Path) -> Path:
+def write_report(analysis: SiteAnalysis, out: Path, *, made: datetime | None = None) -> Path:
     """Write the report to ``out``; its suffix (.png or .pdf) picks the format."""
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in REPORT_FORMATS:
         raise InvalidInput(f"--out {out}: the file name must end in .png or .pdf")
-    data = render(analysis, fmt)
+    data = render(analysis, fmt, made=made)
     try:
         out.write_bytes(data)
     except OSError as exc:

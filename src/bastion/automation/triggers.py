@@ -97,7 +97,9 @@ class ScheduleTriggerConfig(TriggerConfig):
     """Fire at a local time on some weekdays, or every N seconds."""
 
     kind: Literal["schedule"] = Field(default="schedule", title="Kind", description="schedule")
-    at: time | None = Field(default=None, title="At", description="Local time HH:MM.")
+    at: time | None = Field(
+        default=None, title="At", description="HH:MM on the site's clock (its time zone)."
+    )
     days: tuple[Weekday, ...] = Field(
         default=WEEKDAYS, title="Days", description="Weekdays on which 'at' applies."
     )
@@ -105,7 +107,9 @@ class ScheduleTriggerConfig(TriggerConfig):
         default=None, ge=1, title="Every", description="Period in seconds instead of 'at'."
     )
     site: str | None = Field(
-        default=None, title="Site", description="Site whose time zone 'at' is read in."
+        default=None,
+        title="Site",
+        description="Site whose time zone 'at' is read in (default: the only site; else UTC).",
     )
 
     @model_validator(mode="after")

@@ -39,6 +39,7 @@ from bastion.cash.models import (
 from bastion.cash.movements import dollars
 from bastion.cash.rules import RULES, SALE
 from bastion.cash.views import flag_texts
+from bastion.core.sitetime import site_time, zone_name
 from bastion.people.models import Person
 from bastion.site.schemas import Site
 
@@ -60,6 +61,8 @@ class Reconciliation:
     variance_by_day: list[tuple[date, int]] = field(default_factory=list)
     variance_by_employee: dict[str, int] = field(default_factory=dict)
     deposits: list[dict[str, Any]] = field(default_factory=list)
+    timezone: str = "UTC"
+    """The site's zone: the day is its calendar day and the PDF shows times in it."""
 
 
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
@@ -89,7 +92,9 @@ def build(*, session: Session, site: Site, day: date) -> Reconciliation:
     """Gather one local day of a site's cash."""
     site_id = site.site.id
     start, end = day_bounds(day, site.site.timezone)
-    report = Reconciliation(site_id=site_id, site_name=site.site.name, day=day)
+    report = Reconciliation(
+        site_id=site_id, site_name=site.site.name, day=day, timezone=site.site.timezone
+    )
     registers = movements.list_containers(
         session=session, site_id=site_id, kinds=("register",), statuses=None
     )
@@ -379,8 +384,12 @@ def chart_png(report: Reconciliation, *, dpi: int = 110) -> bytes:
     return buffer.getvalue()
 
 
-def to_pdf(report: Reconciliation) -> bytes:
-    """Return the report as a one- or two-page PDF with the variance chart."""
+def to_pdf(report: Reconciliation, *, made: datetime | None = None) -> bytes:
+    """Return the report as a one- or two-page PDF with the variance chart.
+
+    Times are the site's, with the zone named; ``made`` (when given) is printed as the
+    moment the report was prepared, so a printed copy says how current it is.
+    """
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -402,7 +411,11 @@ def to_pdf(report: Reconciliation) -> bytes:
     )
     story: list[Any] = [
         Paragraph(f"Cash reconciliation — {report.site_name}", styles["Title"]),
-        Paragraph(report.day.strftime("%A %d %B %Y"), styles["Normal"]),
+        Paragraph(
+            f"{report.day.strftime('%A %d %B %Y')} ({zone_name(report.timezone)} time)"
+            + (f"; prepared {site_time(made, report.timezone)}" if made is not None else ""),
+            styles["Normal"],
+        ),
         Spacer(1, 4 * mm),
         Paragraph(
             f"Sales {dollars(report.totals.get('sales_cents', 0))}; cash sales "
@@ -435,12 +448,13 @@ def to_pdf(report: Reconciliation) -> bytes:
             ]
         )
     story += [Table(rows, style=grid, repeatRows=1), Spacer(1, 4 * mm)]
-    rows = [["Count", "Kind", "Counted", "Book", "Variance", "Counters", "Flags"]]
+    rows = [["Count", "Kind", "Done", "Counted", "Book", "Variance", "Counters", "Flags"]]
     for c in report.counts:
         rows.append(
             [
                 c["container"],
                 c["kind"],
+                site_time(c["completed_at"], report.timezone, with_date=False),
                 dollars(c["counted_cents"] or 0),
                 dollars(c["book_cents"] or 0),
                 dollars(c["variance_cents"] or 0),

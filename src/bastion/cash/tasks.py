@@ -21,6 +21,7 @@ from bastion.cash.settings import CashSettings, state_of, theft_notice
 from bastion.core.context import Context, new_id
 from bastion.core.errors import Conflict, NotFound
 from bastion.core.events import EVENT_CASH_TASK, CashTaskPayload, make_event
+from bastion.core.sitetime import site_time
 from bastion.site.schemas import Site
 from bastion.store.ledger import stage
 
@@ -101,7 +102,8 @@ def open_regulator_notice(
     else:
         hours = int(deadline.total_seconds() // 3600)
         when = f"Notify {whom} within {hours} hours of discovery."
-    detail = f"Theft of money: {what}. Discovered {discovered_at.isoformat()}. {when}"
+    discovered = site_time(discovered_at, site.site.timezone if site is not None else None)
+    detail = f"Theft of money: {what}. Discovered {discovered}. {when}"
     return _open(
         session,
         site_id=site_id,
@@ -143,7 +145,7 @@ def open_form_8300(
         detail = (
             f"Customer {customer or f'#{key:015x}'} paid more than {dollars(settings.form_8300_cents)} in "
             f"cash within 24 hours (the line was passed by transaction {pos_id} at "
-            f"{when.astimezone(zone).strftime('%Y-%m-%d %H:%M')} local time). File IRS/FinCEN "
+            f"{site_time(when, zone)}). File IRS/FinCEN "
             f"Form 8300 within {FORM_8300_DAYS} days of the payment (26 U.S.C. §6050I; "
             "31 CFR 1010.330)."
         )

@@ -17,6 +17,7 @@ from bastion.access.snapshot import LevelSpec
 from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors
 from bastion.core.context import Context
 from bastion.core.errors import InvalidInput, NotFound
+from bastion.core.sitetime import site_time, site_zone, zone_name
 from bastion.hub import Hub
 from bastion.people import employees as hiring
 from bastion.people import service as people_service
@@ -118,7 +119,9 @@ def who_can(
 @one_line_errors
 def entries(
     zone: Annotated[str, typer.Option(help="Zone id, e.g. vault.")],
-    since: Annotated[str, typer.Option(help="7d, 12h or an ISO time.")] = "7d",
+    since: Annotated[
+        str, typer.Option(help="7d, 12h or a time on the site's clock, e.g. 2026-12-01T08:00.")
+    ] = "7d",
     site: Annotated[str | None, typer.Option(help="Site id (default: the only one).")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -135,15 +138,18 @@ def entries(
             session=session,
             site=sites[site],
             zone_id=zone,
-            since=service.parse_since(since, now=hub.clock.now()),
+            since=service.parse_since(
+                since, now=hub.clock.now(), zone=site_zone(sites[site].site.timezone)
+            ),
         )
         names = {p.id: p.name for p in people_service.list_people(session=session)}
-    table = Table(title=f"Entries into {zone} since {since}")
-    for column in ("Time (UTC)", "Person", "Name", "Door", "Reader"):
+    site_tz = sites[site].site.timezone
+    table = Table(title=f"Entries into {zone} since {since} ({zone_name(site_tz)} time)")
+    for column in ("Time", "Person", "Name", "Door", "Reader"):
         table.add_column(column)
     for entry in found:
         table.add_row(
-            entry.time.strftime("%Y-%m-%d %H:%M:%S"),
+            site_time(entry.time, site_tz, seconds=True),
             entry.person_id or "",
             names.get(entry.person_id or "", ""),
             entry.door_id,

@@ -10,8 +10,16 @@ from rich.table import Table
 from bastion.alarms import service
 from bastion.alarms.models import OPEN_STATES
 from bastion.alarms.sop import load_sops
-from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors
+from bastion.cli.common import (
+    DataDirOption,
+    console,
+    hub_for,
+    one_line_errors,
+    site_zones,
+    zone_for,
+)
 from bastion.core.context import Context
+from bastion.core.sitetime import site_time
 
 app = typer.Typer(help="Work alarms and incidents.", no_args_is_help=True)
 OperatorOption = Annotated[str, typer.Option("--operator", help="Operator reference.")]
@@ -29,8 +37,9 @@ def list_cmd(
         rows = service.list_alarms(
             session=session, states=None if all_states else OPEN_STATES, limit=limit
         )
+        zones = site_zones(session)
     table = Table()
-    for column in ("id", "P", "state", "type", "raised (UTC)", "message", "incident"):
+    for column in ("id", "P", "state", "type", "raised (site time)", "message", "incident"):
         table.add_column(column)
     for a in rows:
         table.add_row(
@@ -38,7 +47,7 @@ def list_cmd(
             str(a.priority),
             a.state,
             a.alarm_type,
-            a.raised_at.strftime("%Y-%m-%d %H:%M:%S"),
+            site_time(a.raised_at, zone_for(zones, a.site_id), seconds=True),
             a.message,
             a.incident_id or "",
         )
@@ -55,13 +64,14 @@ def show(alarm_id: str, data_dir: DataDirOption = None) -> None:
         state = service.sop_progress(session=session, alarm=alarm, sops=sops)
         log = service.step_log(session=session, alarm_id=alarm_id)
         evidence = service.evidence_of(session=session, alarm_id=alarm_id)
+        zone = zone_for(site_zones(session), alarm.site_id)
     console.print(
         f"[bold]{alarm.message}[/] ({alarm.alarm_type}, P{alarm.priority}, {alarm.state})"
     )
     for row in log:
         extra = f" — {row.reason}" if row.reason else ""
         console.print(
-            f"  {row.at:%H:%M:%S} {row.step_id}: {row.outcome} {row.answer}{extra} ({row.operator})"
+            f"  {site_time(row.at, zone, seconds=True, with_date=False)} {row.step_id}: {row.outcome} {row.answer}{extra} ({row.operator})"
         )
     if state is not None and state.current is not None:
         console.print(

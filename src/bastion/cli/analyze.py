@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -307,7 +308,7 @@ def report_command(
     options = _site_options(response_mean, response_sd, pc)
     mode: Mode = "deterministic" if deterministic else "stochastic"
     analysis = _analyse(site_file, target, options, mode, exit_path, samples, seed)
-    written = write_report(analysis, out)
+    written = write_report(analysis, out, made=datetime.now(UTC))
     console.print(
         f"wrote {written}: P(I) = {analysis.p_interruption:.4f} along "
         f"{len(analysis.path.steps)} elements",

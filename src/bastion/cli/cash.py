@@ -21,6 +21,7 @@ from bastion.cash.runtime import customer_key
 from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors
 from bastion.core.context import Context
 from bastion.core.errors import InvalidInput
+from bastion.core.sitetime import site_time
 from bastion.integrations.pos.formats import read_bastion_csv, read_toast_payments
 from bastion.site import service as site_service
 
@@ -161,13 +162,13 @@ def list_exceptions(
         table.add_column(column)
     for r in rows:
         video = r.clip_url or (
-            f"bookmark {r.camera_id} {r.clip_from.astimezone(zone):%H:%M:%S}–"
-            f"{r.clip_to.astimezone(zone):%H:%M:%S}"
+            f"bookmark {r.camera_id} {site_time(r.clip_from, zone, seconds=True, with_date=False)}–"
+            f"{site_time(r.clip_to, zone, seconds=True, with_date=False)}"
             if r.camera_id and r.clip_from and r.clip_to
             else "no camera"
         )
         table.add_row(
-            f"{r.at.astimezone(zone):%Y-%m-%d %H:%M:%S}",
+            site_time(r.at, zone, seconds=True),
             r.rule,
             r.terminal or "",
             r.cashier or "",
@@ -221,7 +222,7 @@ def day_report(
         )
         data = report.build(session=session, site=model, day=when)
     if out.suffix.lower() == ".pdf":
-        out.write_bytes(report.to_pdf(data))
+        out.write_bytes(report.to_pdf(data, made=hub.clock.now()))
     else:
         out.write_text(report.to_csv(data), encoding="utf-8")
     console.print(f"wrote the {when.isoformat()} reconciliation to {out}")
@@ -319,5 +320,5 @@ def list_pickups(site: SiteOption, data_dir: DataDirOption = None) -> None:
     for row in rows:
         when = row.scheduled_at.astimezone(zone)
         total = dollars(row.total_cents) if row.total_cents is not None else "—"
-        console.print(f"{row.id} {when:%a %Y-%m-%d %H:%M} {row.status} {total}")
+        console.print(f"{row.id} {when:%a} {site_time(when, zone)} {row.status} {total}")
     console.print(f"{len(rows)} pickups")

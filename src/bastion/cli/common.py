@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, tzinfo
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -98,3 +99,19 @@ def hub_for(data_dir: Path | None) -> Iterator[Hub]:
         yield hub
     finally:
         hub.close()
+
+
+def site_zones(session: Any) -> dict[str, tzinfo]:
+    """Return each stored site's time zone by site id, for showing times in site time."""
+    from bastion.core.sitetime import site_zone
+    from bastion.site import service as site_service
+
+    sites = site_service.load_all(session=session)
+    return {site_id: site_zone(site.site.timezone) for site_id, site in sites.items()}
+
+
+def zone_for(zones: dict[str, tzinfo], site_id: str | None = None) -> tzinfo:
+    """Return a site's zone; without one, the first site's (as the console does), else UTC."""
+    if site_id is not None and site_id in zones:
+        return zones[site_id]
+    return zones[sorted(zones)[0]] if zones else UTC

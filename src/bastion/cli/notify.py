@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,10 +13,18 @@ import yaml
 from pydantic import BaseModel
 from rich.table import Table
 
-from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors
+from bastion.cli.common import (
+    DataDirOption,
+    console,
+    hub_for,
+    one_line_errors,
+    site_zones,
+    zone_for,
+)
 from bastion.core import yamlbounds
 from bastion.core.context import Context
 from bastion.core.errors import ConfigError
+from bastion.core.sitetime import site_time
 from bastion.hub import Hub
 from bastion.notify import service
 from bastion.notify.runtime import NotifyRuntime
@@ -124,7 +133,7 @@ def templates(data_dir: DataDirOption = None) -> None:
             console.print(f"[bold]{t.id}[/] ({t.scenario}): {t.title}")
 
 
-def _print_run(run: CallTreeRun) -> None:
+def _print_run(run: CallTreeRun, zone: tzinfo) -> None:
     flags = " [DRILL]" if run.drill else ""
     console.print(
         f"[bold]{run.title}[/]{flags} — {run.tree_name}, {run.status}, "
@@ -135,7 +144,11 @@ def _print_run(run: CallTreeRun) -> None:
         table.add_column(column)
     for r in run.recipients:
         tried = ", ".join(f"{d.channel_kind or '-'}:{d.outcome}" for d in r.deliveries)
-        acked = f"{r.acknowledged_at:%H:%M:%S} ({r.ack_method})" if r.acknowledged_at else ""
+        acked = (
+            f"{site_time(r.acknowledged_at, zone, seconds=True)} ({r.ack_method})"
+            if r.acknowledged_at
+            else ""
+        )
         table.add_row(str(r.id), r.contact_name, str(r.tier + 1), r.status, tried, acked)
     console.print(table)
 
@@ -148,9 +161,11 @@ def runs(
 ) -> None:
     """List the newest call-tree runs."""
     with hub_for(data_dir) as hub, hub.db.sessions() as session:
+        zones = site_zones(session)
         for run in service.list_runs(session=session, active_only=active, limit=50):
             acked = "acknowledged" if run.acknowledged_at else run.status
-            console.print(f"{run.id}  {run.started_at:%Y-%m-%d %H:%M}  {run.tree_name}  {acked}")
+            started = site_time(run.started_at, zone_for(zones, run.site_id))
+            console.print(f"{run.id}  {started}  {run.tree_name}  {acked}")
 
 
 @app.command()
@@ -158,7 +173,9 @@ def runs(
 def status(run_id: str, data_dir: DataDirOption = None) -> None:
     """Show a run: who was reached over which channel, and who has acknowledged."""
     with hub_for(data_dir) as hub, hub.db.sessions() as session:
-        _print_run(service.run_status(session=session, run_id=run_id))
+        _print_run(
+            service.run_status(session=session, run_id=run_id), zone_for(site_zones(session))
+        )
 
 
 @app.command()
@@ -203,7 +220,9 @@ def start(
         run = asyncio.run(
             _start(hub, tree, template, message, variables, drill, emergency, operator)
         )
-    _print_run(run)
+        with hub.db.sessions() as session:
+            zone = zone_for(site_zones(session))
+    _print_run(run, zone)
 
 
 async def _start(

@@ -15,9 +15,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors
+from bastion.cli.common import (
+    DataDirOption,
+    console,
+    hub_for,
+    one_line_errors,
+    site_zones,
+    zone_for,
+)
 from bastion.core.context import Context
 from bastion.core.errors import InvalidInput
+from bastion.core.sitetime import site_time
 from bastion.hub import Hub
 from bastion.people import employees, offboarding, visitors
 from bastion.store.ledger import take_staged
@@ -41,11 +49,12 @@ def on_site(
     """List the visitors checked in at a site, with their host."""
     with hub_for(data_dir) as hub, hub.db.sessions() as session:
         rows = visitors.visitors_on_site(session, site)
+        zone = zone_for(site_zones(session), site)
     table = Table(title=f"Visitors on site at {site}")
     for column in ("Visit", "Name", "Host", "Until"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row.visit_id, row.name, row.host, row.until.isoformat())
+        table.add_row(row.visit_id, row.name, row.host, site_time(row.until, zone))
     console.print(table)
     console.print(f"{len(rows)} visitors")
 

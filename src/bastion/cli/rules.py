@@ -15,7 +15,14 @@ from bastion.automation.engine import RuleEngine
 from bastion.automation.replay import ledger_events, replay
 from bastion.automation.state import RuleEnv
 from bastion.cli.checks import print_reference_errors, reference_catalog, unchecked_note
-from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors
+from bastion.cli.common import (
+    DataDirOption,
+    console,
+    hub_for,
+    one_line_errors,
+    zone_for,
+)
+from bastion.core.sitetime import site_time, site_zone
 from bastion.site import service as site_service
 
 app = typer.Typer(help="Check and replay cause-and-effect rules.", no_args_is_help=True)
@@ -72,8 +79,9 @@ def replay_cmd(
             sites = site_service.load_all(session=session)
         events = ledger_events(hub.db, since=_aware(since), until=_aware(until), limit=limit)
         traces = asyncio.run(replay(configs, events, sites=sites))
+    zones = {sid: site_zone(s.site.timezone) for sid, s in sites.items()}
     table = Table()
-    for column in ("started (UTC)", "rule", "event", "outcome", "would emit"):
+    for column in ("started (site time)", "rule", "event", "outcome", "would emit"):
         table.add_column(column)
     shown = 0
     for trace in traces:
@@ -82,7 +90,7 @@ def replay_cmd(
         shown += 1
         emitted = ", ".join(f"{e['type']}({_brief(e['payload'])})" for e in trace.emitted)
         table.add_row(
-            trace.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            site_time(trace.started_at, zone_for(zones), seconds=True),
             trace.rule_id,
             trace.event_id or "schedule",
             trace.outcome,

@@ -12,7 +12,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors
+from bastion.cli.common import (
+    DataDirOption,
+    console,
+    hub_for,
+    one_line_errors,
+    site_zones,
+    zone_for,
+)
+from bastion.core.sitetime import site_time
 from bastion.transport import drive as drive_sim
 from bastion.transport import service
 
@@ -37,18 +45,19 @@ def vehicles(site: SiteOption, data_dir: DataDirOption = None) -> None:
 @app.command("trips")
 @one_line_errors
 def trips(site: SiteOption, data_dir: DataDirOption = None) -> None:
-    """List the site's trips (UTC times) with their alarms."""
+    """List the site's trips (site time, zone named) with their alarms."""
     with hub_for(data_dir) as hub, hub.db.sessions() as session:
         rows = service.list_trips(session=session, site_id=site)
+        zone = zone_for(site_zones(session), site)
         table = Table(title=f"Trips from {site}")
-        for column in ("Id", "Status", "Destination", "Departs (UTC)", "Alarms"):
+        for column in ("Id", "Status", "Destination", "Departs", "Alarms"):
             table.add_column(column)
         for t in rows:
             table.add_row(
                 t.id,
                 t.status,
                 t.destination,
-                f"{t.depart_at:%Y-%m-%d %H:%M}",
+                site_time(t.depart_at, zone),
                 ", ".join(t.raised or {}),
             )
     console.print(table)

@@ -12,9 +12,17 @@ from rich.table import Table
 
 from bastion.auth import service
 from bastion.auth.permissions import Grant, Role
-from bastion.cli.common import DataDirOption, console, hub_for, one_line_errors
+from bastion.cli.common import (
+    DataDirOption,
+    console,
+    hub_for,
+    one_line_errors,
+    site_zones,
+    zone_for,
+)
 from bastion.core.context import Context
 from bastion.core.errors import InvalidInput
+from bastion.core.sitetime import site_time
 
 app = typer.Typer(
     help="Manage operator accounts, roles, authenticators and API tokens.", no_args_is_help=True
@@ -137,9 +145,10 @@ def list_(data_dir: DataDirOption = None) -> None:
     """List accounts with their roles."""
     with hub_for(data_dir) as hub, hub.db.sessions() as session:
         users = service.list_users(session=session)
+        zone = zone_for(site_zones(session))
         now = hub.clock.now()
         table = Table()
-        for column in ("id", "user", "roles", "totp", "state", "last sign-in (UTC)"):
+        for column in ("id", "user", "roles", "totp", "state", "last sign-in"):
             table.add_column(column)
         for user in users:
             state = "disabled" if user.disabled else "active"
@@ -151,7 +160,7 @@ def list_(data_dir: DataDirOption = None) -> None:
                 ", ".join(g.label() for g in service.grants_of(user)) or "-",
                 "yes" if user.totp_enrolled else "no",
                 state,
-                user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else "-",
+                site_time(user.last_login_at, zone, empty="-"),
             )
     console.print(table)
 

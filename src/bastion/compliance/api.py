@@ -230,6 +230,7 @@ def report_incident(
         description=body.description,
         context=who.context(),
         now=hub.clock.now(),
+        timezone=site.site.timezone,
     )
     return IncidentRead(record=_record(record), tasks=[_task(t) for t in tasks])
 

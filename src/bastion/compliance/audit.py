@@ -14,7 +14,6 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -36,6 +35,7 @@ from reportlab.platypus import (
 )
 
 from bastion.compliance.engine import Finding, Report
+from bastion.core.sitetime import site_time
 from bastion.site.schemas import Site
 
 LABEL = {"pass": "PASS", "fail": "FAIL", "unknown": "NOT TESTABLE", "manual": "MANUAL"}
@@ -80,8 +80,7 @@ class AuditInput:
 
 
 def _local(data: AuditInput) -> str:
-    zone = ZoneInfo(data.site.site.timezone)
-    return data.report.at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return site_time(data.report.at, data.site.site.timezone)
 
 
 def chart_png(report: Report) -> bytes:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bastion.compliance.profile import Profile, ZoneRole
 from bastion.compliance.records import Record, Records
+from bastion.core.sitetime import site_time
 from bastion.site.schemas import OUTSIDE, Door, Layer, Site
 
 Status = Literal["pass", "fail", "unknown", "manual"]
@@ -503,6 +504,7 @@ def _incident_notice(subject: Subject, params: IncidentParams) -> Outcome:
     if not subject.records.available:
         return Outcome("unknown", ["no incident register to check"])
     late, good = [], []
+    zone = subject.site.site.timezone
     for inc in subject.records.of("incident"):
         if inc.detail.get("type") not in params.triggers:
             continue
@@ -510,9 +512,9 @@ def _incident_notice(subject: Subject, params: IncidentParams) -> Outcome:
         notified = _aware(inc.detail.get("notified_at"))
         due = discovered + timedelta(hours=params.hours)
         if notified is None and subject.now > due:
-            late.append(f"{inc.ref or 'incident'}: not notified, due {due:%Y-%m-%d %H:%M} UTC")
+            late.append(f"{inc.ref or 'incident'}: not notified, due {site_time(due, zone)}")
         elif notified is not None and notified > due:
-            late.append(f"{inc.ref or 'incident'}: notified late ({notified:%Y-%m-%d %H:%M} UTC)")
+            late.append(f"{inc.ref or 'incident'}: notified late ({site_time(notified, zone)})")
         else:
             good.append(f"{inc.ref or 'incident'}: on time")
     if late:

@@ -20,6 +20,7 @@ from bastion.compliance.models import ComplianceRecord
 from bastion.compliance.packs import Pack
 from bastion.core.context import Context
 from bastion.core.errors import Conflict, InvalidInput
+from bastion.core.sitetime import site_time
 
 TRIGGERS = (
     "theft",
@@ -45,8 +46,12 @@ def report_incident(
     description: str,
     context: Context,
     now: datetime,
+    timezone: str | None = None,
 ) -> tuple[ComplianceRecord, list[CashTask]]:
-    """Record an incident and open one notice task per applicable state deadline."""
+    """Record an incident and open one notice task per applicable state deadline.
+
+    The tasks' text gives the discovery time in ``timezone`` (the site's), zone named.
+    """
     if kind not in TRIGGERS:
         raise InvalidInput(f"unknown incident type {kind!r}; known: {', '.join(TRIGGERS)}")
     if discovered_at > now + timedelta(minutes=5):
@@ -77,7 +82,7 @@ def report_incident(
                 title=f"Regulator notice: {kind.replace('_', ' ')} ({pack.state})",
                 detail=(
                     f"Notify {whom} within {params.hours:g} hours of discovery "
-                    f"({rule.citation}). Discovered {discovered_at.isoformat()}."
+                    f"({rule.citation}). Discovered {site_time(discovered_at, timezone)}."
                 ),
                 due_at=due,
                 source=f"incident:{record.id}:{rule.id}",

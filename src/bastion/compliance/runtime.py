@@ -33,6 +33,7 @@ from bastion.core.events import (
     make_event,
 )
 from bastion.core.periodic import cancel, repeat
+from bastion.core.sitetime import site_time
 from bastion.hub import Hub, work_in_thread
 from bastion.site.schemas import Site
 from bastion.store.ledger import stage
@@ -91,8 +92,17 @@ def recheck(session: Session, hub: Hub, site: Site, now: datetime) -> list[str]:
     return alarms
 
 
-def remind(session: Session, site_id: str, now: datetime, reminded: set[str]) -> int:
-    """Announce open regulator notices due within six hours (once per task and process)."""
+def remind(
+    session: Session,
+    site_id: str,
+    now: datetime,
+    reminded: set[str],
+    timezone: str | None = None,
+) -> int:
+    """Announce open regulator notices due within six hours (once per task and process).
+
+    The deadline is worded in ``timezone`` (the site's), zone named.
+    """
     sent = 0
     for task in cash_tasks.list_tasks(session=session, site_id=site_id, open_only=True):
         if task.kind != "regulator_notice" or task.due_at is None or task.id in reminded:
@@ -100,7 +110,8 @@ def remind(session: Session, site_id: str, now: datetime, reminded: set[str]) ->
         if task.due_at - now > REMIND_BEFORE:
             continue
         late = task.due_at < now
-        message = f"{task.title}: {'overdue since' if late else 'due by'} {task.due_at:%Y-%m-%d %H:%M} UTC"
+        due = site_time(task.due_at, timezone)
+        message = f"{task.title}: {'overdue since' if late else 'due by'} {due}"
         stage(
             session,
             make_event(
@@ -175,7 +186,7 @@ class ComplianceRuntime:
             def run(session: Session, site: Site = site, check: bool = due) -> None:
                 if check:
                     recheck(session, self.hub, site, now)
-                remind(session, site.site.id, now, self.reminded)
+                remind(session, site.site.id, now, self.reminded, site.site.timezone)
 
             await work_in_thread(self.hub, run)
             if due:

@@ -7,6 +7,7 @@ message: :mod:`bastion.notify.runtime` does, in worker threads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -532,6 +533,19 @@ def _site_values(session: Session, site_id: str | None, now: datetime) -> dict[s
     }
 
 
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
+
+
+def _with_time(message: str, when: str | None) -> str:
+    """Return a plain message with the site time it was sent, unless it already gives a time.
+
+    ``when`` is None when the run's site is unknown: no UTC time is added for people to misread.
+    """
+    if when is None or _CLOCK.search(message):
+        return message
+    return f"{message}\n\nSent {when}."
+
+
 def start_run(
     *,
     session: Session,
@@ -551,14 +565,16 @@ def start_run(
     tree = get_tree(session=session, tree_id=tree_id)
     if not tree.tiers:
         raise ConfigError(f"call tree {tree.name!r} has no tier")
-    values: dict[str, Any] = {**_site_values(session, tree.site_id, now), **variables}
+    site_values = _site_values(session, tree.site_id, now)
+    values: dict[str, Any] = {**site_values, **variables}
     if template_id is not None:
         template = get_template(session=session, template_id=template_id)
         title, body = tpl.render(
             template_id=template.id, title=template.title, body=template.body, values=values
         )
     elif message:
-        title, body = str(values.get("title", DEFAULT_TITLE)), message
+        sent = site_values["time"] if "site" in site_values else None
+        title, body = str(values.get("title", DEFAULT_TITLE)), _with_time(message, sent)
     else:
         raise InvalidInput("give a template or a message")
     run = Run(

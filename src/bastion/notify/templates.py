@@ -11,13 +11,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 from jinja2 import StrictUndefined, TemplateError, UndefinedError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from bastion.core.errors import ConfigError, InvalidInput
+from bastion.core.sitetime import site_time
 
 STANDARD_VARIABLES = ("site", "address", "zone", "time", "operator_note")
 """Variables every template may use; callers pass them (``time`` defaults to now).
@@ -35,7 +35,7 @@ _ENV = SandboxedEnvironment(
 
 def local_time(moment: datetime, timezone: str | None) -> str:
     """Return ``moment`` as people read it in messages: local date, time and zone abbreviation."""
-    return moment.astimezone(ZoneInfo(timezone or "UTC")).strftime("%Y-%m-%d %H:%M %Z")
+    return site_time(moment, timezone)
 
 
 def variables_used(source: str, *, field: str) -> set[str]:

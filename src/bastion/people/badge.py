@@ -11,6 +11,8 @@ from reportlab.graphics.shapes import Drawing
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from bastion.core.sitetime import site_time
+
 BADGE_SIZE = (86 * mm, 54 * mm)
 
 
@@ -61,7 +63,7 @@ def badge_pdf(
         company or "",
         f"Host: {host}",
         f"Areas: {', '.join(areas)}",
-        f"Valid until: {until.astimezone(zone).strftime('%Y-%m-%d %H:%M %Z')}",
+        f"Until: {site_time(until, zone)}",  # fits the badge with the zone
         f"Badge: {badge_number or '—'}",
     ]
     y = 32 * mm

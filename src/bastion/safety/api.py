@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from bastion.api.deps import Principal, Require, SessionDep, get_hub
 from bastion.api.scope import FromBody, Global, Missing
 from bastion.auth.permissions import Permission
+from bastion.core.sitetime import default_zone, zone_name
 from bastion.hub import Hub
 from bastion.safety import service, trees
 from bastion.safety.models import Report, Timer
@@ -378,9 +379,10 @@ def record_doxing_step(
 
 @router.post(f"{PREFIX}/routines", response_model=RoutineRead, status_code=201)
 def create_routine(data: RoutineCreate, session: SessionDep, hub: HubDep, me: Self) -> RoutineRead:
-    """Record a recurring trip and its allowed departure window."""
+    """Record a recurring trip and its departure window (site time unless a zone is given)."""
+    zone = zone_name(default_zone(hub.extras.get("sites", {})))
     row = service.create_routine(
-        session=session, owner_id=me.user_id, data=data, now=hub.clock.now()
+        session=session, owner_id=me.user_id, data=data, now=hub.clock.now(), zone=zone
     )
     return service.routine_read(session=session, routine=row)
 

@@ -130,6 +130,8 @@ class Routine(Base):
     name: Mapped[str] = mapped_column(EncryptedString())
     window_start_min: Mapped[int] = mapped_column(Integer)
     window_end_min: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    """The zone the window is in (the site's when it was entered)."""
     routes: Mapped[str] = mapped_column(EncryptedString())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from bastion.core.sitetime import known_zone
+
 PIN = r"^\d{4,8}$"
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 Level = Literal["low", "moderate", "elevated", "high"]
@@ -341,10 +343,23 @@ class RoutineCreate(_Strict):
 
     name: str = Field(min_length=1, max_length=200, title="Name", description="e.g. cash pickup.")
     window_start: str = Field(
-        pattern=HHMM, title="From", description="Earliest departure HH:MM (UTC)."
+        pattern=HHMM,
+        title="From",
+        description="Earliest departure HH:MM on the site's clock (see 'timezone').",
     )
     window_end: str = Field(
-        pattern=HHMM, title="Until", description="Latest departure HH:MM (UTC)."
+        pattern=HHMM,
+        title="Until",
+        description="Latest departure HH:MM on the site's clock (see 'timezone').",
+    )
+    timezone: str | None = Field(
+        default=None,
+        max_length=64,
+        title="Time zone",
+        description=(
+            "IANA zone the window is in, e.g. America/Los_Angeles "
+            "(default: the site's; UTC when no site is loaded)."
+        ),
     )
     routes: list[str] = Field(
         default_factory=list, max_length=20, title="Routes", description="Route names."
@@ -352,9 +367,14 @@ class RoutineCreate(_Strict):
 
     @model_validator(mode="after")
     def verify_window(self) -> RoutineCreate:
-        """Refuse an empty or backwards window."""
+        """Refuse an empty or backwards window, and a zone nobody knows."""
         if self.window_start >= self.window_end:
             raise ValueError("window_start must be before window_end")
+        if self.timezone is not None and not known_zone(self.timezone):
+            raise ValueError(
+                f"timezone: {self.timezone!r} is not a time zone; use a name such as "
+                "America/Los_Angeles"
+            )
         return self
 
 
@@ -372,6 +392,7 @@ class RoutineRead(BaseModel):
     name: str
     window_start: str
     window_end: str
+    timezone: str = Field(description="The zone the window is in.")
     routes: list[str]
     trips: int
     created_at: datetime

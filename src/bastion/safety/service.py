@@ -11,7 +11,7 @@ import secrets
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from bastion.core.events import (
     SafetyReportPayload,
     make_event,
 )
+from bastion.core.sitetime import local_to_utc, site_zone
 from bastion.safety import guide, trees
 from bastion.safety.models import Assessment, CaseStep, Pins, PlanItem, Report, Routine, Timer, Trip
 from bastion.safety.schemas import (
@@ -759,15 +760,19 @@ def _hhmm(minutes: int) -> str:
 
 
 def create_routine(
-    *, session: Session, owner_id: int, data: RoutineCreate, now: datetime
+    *, session: Session, owner_id: int, data: RoutineCreate, now: datetime, zone: str = "UTC"
 ) -> Routine:
-    """Record a recurring trip and its allowed departure window (HH:MM, UTC)."""
+    """Record a recurring trip and its departure window (HH:MM on the clock of ``zone``).
+
+    The window's own ``timezone`` wins over ``zone`` (the site's, from the caller).
+    """
     routine = Routine(
         id=new_id(),
         owner_id=owner_id,
         name=data.name,
         window_start_min=_minutes(data.window_start),
         window_end_min=_minutes(data.window_end),
+        timezone=data.timezone or zone,
         routes=json.dumps(list(dict.fromkeys(data.routes))),
         created_at=now,
     )
@@ -804,6 +809,7 @@ def routine_read(*, session: Session, routine: Routine) -> RoutineRead:
         name=routine.name,
         window_start=_hhmm(routine.window_start_min),
         window_end=_hhmm(routine.window_end_min),
+        timezone=routine.timezone,
         routes=json.loads(routine.routes),
         trips=len(_trips(session, routine.id)),
         created_at=routine.created_at,
@@ -822,8 +828,10 @@ def add_trip(*, session: Session, routine: Routine, data: TripCreate) -> Trip:
     return trip
 
 
-def _minute_of_day(when: datetime) -> int:
-    return when.hour * 60 + when.minute
+def _minute_of_day(when: datetime, zone: tzinfo) -> int:
+    """Return the minute of the day ``when`` falls on, on the clock of ``zone``."""
+    local = when.astimezone(zone)
+    return local.hour * 60 + local.minute
 
 
 def time_spread(minutes: Sequence[int]) -> float:
@@ -864,7 +872,8 @@ def analyse_routine(
 ) -> RoutineAnalysis:
     """Flag a predictable routine (time spread, single route) and suggest varied departures."""
     trips = _trips(session, routine.id, RECENT_TRIPS)
-    minutes = [_minute_of_day(t.departed_at) for t in trips]
+    zone = site_zone(routine.timezone)
+    minutes = [_minute_of_day(t.departed_at, zone) for t in trips]
     width = routine.window_end_min - routine.window_start_min
     findings: list[str] = []
     spread: float | None = None
@@ -899,9 +908,10 @@ def analyse_routine(
     last_used = {route: i for i, route in reversed(list(enumerate(taken)))}
     order = sorted(routes, key=lambda r: -last_used.get(r, len(taken) + 1))
     suggestions = []
+    today = now.astimezone(zone).date()
     for day, minute in enumerate(picks, start=1):
-        date = (now + timedelta(days=day)).date()
-        depart = datetime.combine(date, time(minute // 60, minute % 60), tzinfo=now.tzinfo)
+        wall = time(minute // 60, minute % 60)
+        depart = local_to_utc(today + timedelta(days=day), wall, zone)
         route = order[(day - 1) % len(order)] if order else None
         suggestions.append(Suggestion(depart_at=depart, route=route))
     return RoutineAnalysis(

@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable
 from datetime import datetime
 
+from bastion.core.sitetime import site_time
 from bastion.search.query import EventFilter, EventLine
 
 COLUMNS = ("Time", "Event", "What", "Where", "Who", "Outcome", "Ledger seq")
@@ -80,7 +81,7 @@ def to_pdf(lines: list[EventLine], *, title: str, subtitle: str, made: datetime)
     table = Table(
         rows,
         repeatRows=1,
-        colWidths=[34 * mm, 30 * mm, 70 * mm, 55 * mm, 40 * mm, 18 * mm, 20 * mm],
+        colWidths=[40 * mm, 30 * mm, 64 * mm, 55 * mm, 40 * mm, 18 * mm, 20 * mm],
     )
     table.setStyle(
         TableStyle(
@@ -95,7 +96,9 @@ def to_pdf(lines: list[EventLine], *, title: str, subtitle: str, made: datetime)
     story = [
         Paragraph(_escape(title), styles["Title"]),
         Paragraph(_escape(subtitle), styles["BodyText"]),
-        Paragraph(f"{len(lines)} event(s); made {made:%Y-%m-%d %H:%M %Z}", styles["BodyText"]),
+        Paragraph(
+            f"{len(lines)} event(s); made {site_time(made, made.tzinfo)}", styles["BodyText"]
+        ),
         Spacer(1, 4 * mm),
         table,
     ]

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from bastion.core.errors import InvalidInput
+from bastion.core.sitetime import site_time
 from bastion.search.names import Names
 from bastion.store.ledger import LedgerRow
 
@@ -184,7 +185,7 @@ def describe(row: LedgerRow, names: Names, zone: tzinfo) -> EventLine:
     return EventLine(
         seq=row.seq,
         time=row.time,
-        local_time=local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        local_time=site_time(local, zone, seconds=True),
         type=row.type,
         what=what,
         where=where,

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from bastion.core.errors import InvalidInput
+from bastion.core.sitetime import site_zone as shared_zone
 from bastion.hub import Hub
 from bastion.search.names import Names
 from bastion.search.query import EventFilter, EventLine, EventPage, parse_local, search_events
@@ -18,8 +19,9 @@ MAX_TEXT = 200
 
 
 def site_zone(site: Site) -> ZoneInfo:
-    """Return the site's time zone."""
-    return ZoneInfo(site.site.timezone)
+    """Return the site's time zone (UTC when the name is unknown)."""
+    zone = shared_zone(site.site.timezone)
+    return zone if isinstance(zone, ZoneInfo) else ZoneInfo("UTC")
 
 
 def filters_from(params: Mapping[str, str], kinds: Sequence[str], site: Site) -> EventFilter:

@@ -21,13 +21,14 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy.orm import Session
 
+from bastion.core.sitetime import site_time
 from bastion.site.schemas import Site
 from bastion.transport import service
 from bastion.transport.models import Trip, Vehicle
 
 
 def _when(moment: datetime | None, zone: ZoneInfo) -> str:
-    return "—" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d %H:%M %Z}"
+    return site_time(moment, zone)
 
 
 def render(session: Session, site: Site, trip: Trip) -> bytes:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bastion.core.sitetime import site_time
 from bastion.site.schemas import Site
 from bastion.video import service
 from bastion.video.models import BiometricEnrolment, VideoCamera, VideoDetection, VideoRule
@@ -16,7 +16,7 @@ from bastion.video.schemas import CameraRead, DetectionRead, EnrolmentRead, Rule
 
 def local(site: Site, when: datetime) -> str:
     """Return ``when`` in the site's time zone, for people."""
-    return when.astimezone(ZoneInfo(site.site.timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return site_time(when, site.site.timezone, seconds=True)
 
 
 def cameras(

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import datetime, tzinfo
 
 from fastapi import Request
 
 from bastion.api.deps import Principal
 from bastion.api.scope import Place
+from bastion.core.sitetime import site_time, site_zone
 from bastion.hub import Hub
 from bastion.site.lockdown import Lockdown, lockdowns_of
 from bastion.site.schemas import Site
@@ -42,17 +42,11 @@ class Standing:
     @property
     def when(self) -> str:
         """Return when it was set, in the site's time with the zone named."""
-        if self.at is None:
-            return ""
-        local = self.at.astimezone(self.zone)
-        return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".strip()
+        return site_time(self.at, self.zone, empty="")
 
 
 def _site_zone(site: Site) -> tzinfo:
-    try:
-        return ZoneInfo(site.site.timezone)
-    except (KeyError, ValueError):
-        return UTC
+    return site_zone(site.site.timezone)
 
 
 def _started(hub: Hub, site_id: str, item: Lockdown) -> tuple[str | None, datetime | None, str]:

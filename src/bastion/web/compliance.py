@@ -25,6 +25,7 @@ from bastion.compliance import service
 from bastion.compliance.audit import AREA_TITLE, LABEL
 from bastion.compliance.packs import load_pack
 from bastion.core.errors import BastionError, Forbidden, InvalidInput, NotFound
+from bastion.core.sitetime import site_time
 from bastion.hub import Hub
 from bastion.site.schemas import Site
 from bastion.web.readmodel import loaded_sites
@@ -99,7 +100,7 @@ def _context(hub: Hub, session: Session, principal: Principal, site: Site) -> di
     manual = [f for f in findings if f["status"] == "manual"]
     return {
         "state": state,
-        "at": at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if at else None,
+        "at": site_time(at, zone) if at else None,
         "score": round(100 * passed / (passed + failed)) if passed + failed else None,
         "areas": areas,
         "failing": [f for f in findings if f["status"] == "fail"],
@@ -107,7 +108,7 @@ def _context(hub: Hub, session: Session, principal: Principal, site: Site) -> di
         "notices": [
             {
                 "title": t.title,
-                "due": t.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t.due_at else "—",
+                "due": site_time(t.due_at, zone),
                 "overdue": t.due_at is not None and t.due_at < hub.clock.now(),
             }
             for t in notices

@@ -13,6 +13,7 @@ from bastion.api.deps import Authenticated, Principal, Require, get_hub
 from bastion.api.resources import alarm_place
 from bastion.api.scope import AnySite
 from bastion.auth.permissions import Permission
+from bastion.core.sitetime import zone_name
 from bastion.hub import Hub
 from bastion.site.schemas import Site
 from bastion.web.charts import Segment, bar_chart, column_chart, stacked_bars
@@ -72,7 +73,10 @@ def events_chart(hub: Hub, request: Request, principal: Principal) -> str:
         for start, n in events_per_hour(hub, hub.clock.now(), sites=sites)
     ]
     return column_chart(
-        points, label="Ledger events per hour, last 24 hours", every=3, css_id="chart-events"
+        points,
+        label=f"Ledger events per hour, last 24 hours ({zone_name(zone)} time)",
+        every=3,
+        css_id="chart-events",
     )
 
 

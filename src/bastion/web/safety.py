@@ -22,6 +22,7 @@ from bastion.api.deps import Principal, Require, get_hub
 from bastion.api.scope import Global
 from bastion.auth.permissions import Permission
 from bastion.core.errors import BastionError
+from bastion.core.sitetime import zone_name
 from bastion.hub import Hub
 from bastion.safety import service, trees
 from bastion.safety.schemas import (
@@ -103,11 +104,14 @@ def _render(
     *,
     error: str | None = None,
     status_code: int = 200,
+    typed: dict[str, str] | None = None,
 ) -> HTMLResponse:
     with hub.db.sessions() as session:
         ctx = _context(hub, principal, session)
     ctx["notice"] = DONE.get(request.query_params.get("done") or "")
     ctx["error"] = error
+    ctx["typed"] = typed or {}
+    ctx["zone_name"] = zone_name(display_zone(request))
     return page(request, "safety.html", principal, ctx, status_code=status_code)
 
 
@@ -123,13 +127,18 @@ async def _do(
     principal: Principal,
     work: Callable[[Session, Form], object],
     done: str,
+    *,
+    keep: bool = False,
 ) -> Response:
     form = await read_form(request)
     try:
         await act(hub, lambda session: work(session, form))
     except (BastionError, ValidationError) as exc:
         status = exc.status_code if isinstance(exc, BastionError) else 422
-        return _render(request, hub, principal, error=problem_text(exc), status_code=status)
+        typed = {k: v[0] for k, v in form.data.items() if k != "csrf_token" and v} if keep else {}
+        return _render(
+            request, hub, principal, error=problem_text(exc), status_code=status, typed=typed
+        )
     return RedirectResponse(f"/console/safety?done={done}", status_code=303)
 
 
@@ -357,6 +366,7 @@ async def doxing_step(case_id: str, request: Request, hub: HubDep, principal: Se
 @router.post("/console/safety/routines", response_class=HTMLResponse)
 async def create_routine(request: Request, hub: HubDep, principal: Self) -> Response:
     """Register a recurring trip (a cash pickup, a bank run) and its departure window."""
+    zone = zone_name(display_zone(request))
 
     def work(session: Session, form: Form) -> object:
         data = RoutineCreate(
@@ -366,10 +376,10 @@ async def create_routine(request: Request, hub: HubDep, principal: Self) -> Resp
             routes=_names(form.text("routes", required=False)),
         )
         return service.create_routine(
-            session=session, owner_id=principal.user_id, data=data, now=hub.clock.now()
+            session=session, owner_id=principal.user_id, data=data, now=hub.clock.now(), zone=zone
         )
 
-    return await _do(request, hub, principal, work, "routine")
+    return await _do(request, hub, principal, work, "routine", keep=True)
 
 
 @router.post("/console/safety/routines/{routine_id}/trips", response_class=HTMLResponse)

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from bastion import __version__
 from bastion.auth.permissions import Permission
+from bastion.core.sitetime import default_zone, site_time, zone_name
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
@@ -78,14 +78,7 @@ def nav_items(principal: Any, path: str) -> list[dict[str, Any]]:
 def display_zone(request: Request) -> tzinfo:
     """Return the time zone times are shown in: the first loaded site's, else UTC."""
     sites = getattr(request.app.state, "hub", None)
-    loaded = sites.extras.get("sites", {}) if sites is not None else {}
-    if not loaded:
-        return UTC
-    site = loaded[sorted(loaded)[0]]
-    try:
-        return ZoneInfo(site.site.timezone)
-    except (KeyError, ValueError):
-        return UTC
+    return default_zone(sites.extras.get("sites", {}) if sites is not None else {})
 
 
 def console_settings(request: Request) -> dict[str, Any]:
@@ -93,22 +86,17 @@ def console_settings(request: Request) -> dict[str, Any]:
     hub = getattr(request.app.state, "hub", None)
     idle = hub.settings.session_idle_minutes if hub is not None else 15
     zone = display_zone(request)
-    return {"tz": getattr(zone, "key", "UTC"), "idle_minutes": idle}
+    return {"tz": zone_name(zone), "idle_minutes": idle}
 
 
 def clock_time(value: datetime | None, zone: tzinfo | None = None, *, seconds: bool = True) -> str:
-    """Format ``value`` as a wall-clock time in ``zone`` (UTC by default)."""
-    if value is None:
-        return "—"
-    local = value.astimezone(zone or UTC)
-    return local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    """Format ``value`` as a wall-clock time in ``zone`` (UTC by default), zone named."""
+    return site_time(value, zone, seconds=seconds, with_date=False)
 
 
 def date_time(value: datetime | None, zone: tzinfo | None = None) -> str:
-    """Format ``value`` as date and time in ``zone``."""
-    if value is None:
-        return "—"
-    return value.astimezone(zone or UTC).strftime("%Y-%m-%d %H:%M:%S")
+    """Format ``value`` as date and time in ``zone``, zone named (the shared site-time text)."""
+    return site_time(value, zone, seconds=True)
 
 
 def duration(seconds: float | None) -> str:
@@ -135,3 +123,4 @@ templates.env.filters["clock"] = clock_time
 templates.env.filters["datetime"] = date_time
 templates.env.filters["duration"] = duration
 templates.env.filters["iso"] = iso
+templates.env.filters["site_time"] = site_time

@@ -12,6 +12,7 @@ from bastion.core.context import Context
 from bastion.notify import service as notify_service
 from bastion.notify.schemas import CallTreeCreate, ChannelIn, ContactCreate, TierIn
 from tests.automation.playbooks.conftest import SITE, badge
+from tests.pdf_support import pdf_text
 
 ACTOR = Context(actor="test")
 
@@ -220,3 +221,13 @@ def test_roll_call_with_everyone_safe_completes_without_confirmation(
     assert done.status_code == 200, done.text
     step = {s["step_id"]: s for s in done.json()["steps"]}["roll-call"]
     assert step["detail"] == "everyone accounted for"
+
+
+def test_packet_names_its_time_in_the_site_zone(dispensary, tmp_path):
+    """The packet's 'Prepared' line is in the site's time (Chicago), zone named, not UTC."""
+    plan = load_plan(tmp_path, dispensary)
+    made = datetime(2026, 12, 3, 15, 30, tzinfo=UTC)
+    text = pdf_text(render_packet(dispensary, plan, generated_at=made))
+    assert dispensary.site.timezone == "America/Chicago"
+    assert "Prepared 2026-12-03 09:30 CST (America/Chicago time)" in text
+    assert "15:30" not in text

@@ -29,6 +29,7 @@ from reportlab.platypus import (
 )
 
 from bastion.automation.playbooks.plan import EmergencyPlan, Place
+from bastion.core.sitetime import site_time, zone_name
 from bastion.site.schemas import DeviceType, Layer, Site
 
 LAYER_FILL = {
@@ -144,7 +145,11 @@ def render_packet(
         _p(
             f"{info.address or 'Address not recorded'} · licence {info.license_number or '—'}", body
         ),
-        _p(f"Prepared {generated_at:%Y-%m-%d %H:%M} UTC by Bastion. Confidential.", body),
+        _p(
+            f"Prepared {site_time(generated_at, site.site.timezone)} "
+            f"({zone_name(site.site.timezone)} time) by Bastion. Confidential.",
+            body,
+        ),
         Spacer(1, 4 * mm),
         _p("Emergency contacts", styles["Heading2"]),
     ]

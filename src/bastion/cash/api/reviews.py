@@ -168,7 +168,7 @@ def day_report(
         )
     if format == "pdf":
         return Response(
-            report.to_pdf(data),
+            report.to_pdf(data, made=hub.clock.now()),
             media_type="application/pdf",
             headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
         )

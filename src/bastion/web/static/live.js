@@ -29,7 +29,7 @@
 
   function formatTime(iso) {
     try {
-      return new Date(iso).toLocaleTimeString("en-GB", { timeZone: body.dataset.tz || "UTC", hour12: false });
+      return new Date(iso).toLocaleTimeString("en-US", { timeZone: body.dataset.tz || "UTC", hourCycle: "h23", timeZoneName: "short" });
     } catch (err) { return new Date(iso).toLocaleTimeString(); }
   }
 
