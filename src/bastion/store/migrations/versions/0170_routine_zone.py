@@ -3,14 +3,14 @@
 Rows from before keep "UTC", the zone their windows were entered in.
 
 Revision ID: 0170_routine_zone
-Revises: 0120_inventory
+Revises: 0121_inventory_indexes
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0170_routine_zone"
-down_revision = "0120_inventory"
+down_revision = "0121_inventory_indexes"
 branch_labels = None
 depends_on = None
 
