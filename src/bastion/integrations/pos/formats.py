@@ -280,6 +280,13 @@ def _read_bastion_csv(text: str) -> Parsed:
     )
     i_orig, i_cust, i_reason = at["original_id"], at["customer"], at["reason"]
     records = out.records
+    make = PosRecord._make
+    parse_time = datetime.fromisoformat
+    sale, payout = PosKind.SALE, PosKind.PAYOUT
+    # A file repeats the same few tender and item texts (one SKU at a few quantities, cash
+    # for the same totals): each distinct text is read once per file, later rows reuse it.
+    tender_seen: dict[str, tuple[tuple[PosTender, ...], int]] = {}
+    item_seen: dict[str, tuple[PosItem, ...]] = {}
     line = 1
     while True:
         try:
@@ -300,26 +307,58 @@ def _read_bastion_csv(text: str) -> Parsed:
             if kind is None:
                 kind = _kind(row[i_kind])
             tender_text, item_text = row[i_tend], row[i_items]
-            tenders = tenders_text(tender_text)
-            items = items_text(item_text)
-            total = _int_text(row[i_total], "total_cents")
+            known = tender_seen.get(tender_text)
+            if known is None:
+                parsed = tenders_text(tender_text)
+                known = tender_seen[tender_text] = (
+                    parsed,
+                    sum(t[1] for t in parsed if t[0] == "cash"),
+                )
+            tenders, tendered_cash = known
+            items = item_seen.get(item_text)
+            if items is None:
+                items = item_seen[item_text] = items_text(item_text)
+            try:
+                total = int(row[i_total])
+            except ValueError:
+                total = _int_text(row[i_total], "total_cents")
+            try:
+                discount = int(row[i_disc])
+            except ValueError:
+                discount = _int_text(row[i_disc], "discount_cents")
+            try:
+                when = parse_time(row[i_time])
+            except ValueError:
+                when = _time(row[i_time])
+            if when.tzinfo is None:
+                when = _time(row[i_time])  # raises with the plain-words reason
+            if kind is sale:
+                cash = tendered_cash
+            elif kind is payout:
+                cash = -total
+            elif kind in _OUT:
+                cash = -tendered_cash
+            else:
+                cash = 0
             records.append(
-                PosRecord(
-                    pos_id=row[i_id],
-                    terminal=row[i_term],
-                    cashier=row[i_cash],
-                    time=_time(row[i_time]),
-                    kind=kind,
-                    total_cents=total,
-                    cash_cents=cash_of(kind, total, tenders),
-                    discount_cents=_int_text(row[i_disc], "discount_cents"),
-                    items=items,
-                    tenders=tenders,
-                    original_id=row[i_orig] or None,
-                    customer_ref=row[i_cust] or None,
-                    reason=row[i_reason],
-                    line=f"line {line}",
-                    detail=f"{item_text}|{tender_text}" if item_text or tender_text else None,
+                make(
+                    (
+                        row[i_id],
+                        row[i_term],
+                        row[i_cash],
+                        when,
+                        kind,
+                        total,
+                        cash,
+                        discount,
+                        items,
+                        tenders,
+                        row[i_orig] or None,
+                        row[i_cust] or None,
+                        row[i_reason],
+                        f"line {line}",
+                        f"{item_text}|{tender_text}" if item_text or tender_text else None,
+                    )
                 )
             )
         except BadRecord as exc:
