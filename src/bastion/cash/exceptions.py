@@ -18,7 +18,6 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bastion.cash import alerts, movements, tasks
@@ -214,13 +213,64 @@ def store_items(
                 "created_at": now,
             }
         )
-    session.flush()
-    dialect = session.get_bind().dialect.name
-    module = sqlite if dialect == "sqlite" else postgresql
-    stmt = module.insert(PosException).on_conflict_do_nothing(
-        index_elements=["site_id", "rule", "pos_id"]
-    )
-    session.execute(stmt, values)
+    return _insert_items(session, values)
+
+
+_ITEM_COLUMNS = (
+    "id",
+    "site_id",
+    "rule",
+    "pos_id",
+    "register_id",
+    "terminal",
+    "cashier",
+    "person_id",
+    "at",
+    "amount_cents",
+    "summary",
+    "camera_id",
+    "clip_url",
+    "clip_from",
+    "clip_to",
+    "status",
+    "created_at",
+)
+_ITEM_TIMES = frozenset({"at", "clip_from", "clip_to", "created_at"})
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """Format an aware time as SQLAlchemy's SQLite DateTime stores it (naive UTC, microseconds)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _insert_items(session: Session, values: Sequence[dict[str, Any]]) -> int:
+    """Insert review items through the driver, skipping (site, rule, POS id) already stored.
+
+    A batch brings a few hundred items; SQLAlchemy's statement handling cost several
+    times the database's own work for them. Returns how many rows were new.
+    """
+    cursor, sqlite_db = _cursor(session)
+    mark = "?" if sqlite_db else "%s"
+    if sqlite_db:
+        rows = [
+            tuple(_sqlite_time(v[c]) if c in _ITEM_TIMES else v[c] for c in _ITEM_COLUMNS)
+            for v in values
+        ]
+    else:
+        rows = [tuple(v[c] for c in _ITEM_COLUMNS) for v in values]
+    try:
+        cursor.executemany(
+            f"INSERT INTO cash_pos_exceptions ({', '.join(_ITEM_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(_ITEM_COLUMNS))}) "
+            "ON CONFLICT (site_id, rule, pos_id) DO NOTHING",
+            rows,
+        )
+    finally:
+        cursor.close()
+    if sqlite_db:
+        return int(cursor.rowcount)  # SQLite sums the rows each insert really added
     return _count_new(session, values)
 
 
