@@ -76,21 +76,36 @@ def _cursor(session: Session) -> tuple[Any, bool]:
     return conn.connection.driver_connection.cursor(), conn.dialect.name == "sqlite"  # type: ignore[union-attr]
 
 
-def _margin(session: Session, site_id: str, start_ms: int, window_ms: int) -> list[tuple[Any, ...]]:
-    """Return earlier rows the batch is judged against: the match window, and 24 h of cash."""
+_MARGIN_COLUMNS = 5
+
+
+def _margin(
+    session: Session, site_id: str, terminals: Sequence[str], start_ms: int, window_ms: int
+) -> NDArray[np.int64]:
+    """Return earlier rows the batch is judged against: the match window, and 24 h of cash.
+
+    One row per transaction as integers (terminal code, time, kind, cash, customer code or
+    -1), so they go into one array without a Python loop per value.
+    """
     cursor, sqlite_db = _cursor(session)
     mark = "?" if sqlite_db else "%s"
+    cases = " ".join(f"WHEN {mark} THEN {i}" for i in range(len(terminals)))
+    terminal = f"CASE terminal {cases} ELSE -1 END" if terminals else "-1"
     try:
         cursor.execute(
-            "SELECT terminal, at_ms, kind_code, cash_cents, customer_code "
+            f"SELECT {terminal}, at_ms, kind_code, cash_cents, COALESCE(customer_code, -1) "
             f"FROM cash_pos_transactions WHERE site_id = {mark} AND at_ms >= {mark} "
             f"AND at_ms < {mark} AND (at_ms >= {mark} OR "
             "(customer_code IS NOT NULL AND cash_cents > 0 AND kind_code = 1))",
-            (site_id, start_ms - DAY_MS, start_ms, start_ms - window_ms),
+            (*terminals, site_id, start_ms - DAY_MS, start_ms, start_ms - window_ms),
         )
-        return list(cursor.fetchall())
+        rows = cursor.fetchall()
     finally:
         cursor.close()
+    n = len(rows)
+    return np.fromiter(
+        itertools.chain.from_iterable(rows), dtype=np.int64, count=n * _MARGIN_COLUMNS
+    ).reshape(n, _MARGIN_COLUMNS)
 
 
 def judge_batch(
@@ -112,27 +127,20 @@ def judge_batch(
     """
     params = params_for(site, settings)
     start = int(batch.at_ms.min())
-    margin = _margin(session, site.site.id, start, params.drawer_window_ms)
-    codes = {t: i for i, t in enumerate(terminals)}
-    m = len(margin)
+    margin = _margin(session, site.site.id, terminals, start, params.drawer_window_ms)
+    m = margin.shape[0]
     now_ms = int(now.timestamp() * 1000)
-
-    def before(index: int) -> NDArray[np.int64]:
-        return np.fromiter((-1 if r[index] is None else r[index] for r in margin), np.int64, m)
-
     zeros = np.zeros(m, np.int64)
     frame = Frame(
-        at_ms=np.concatenate((before(1), batch.at_ms)),
-        terminal=np.concatenate(
-            (np.fromiter((codes.get(r[0], -1) for r in margin), np.int64, m), batch.terminal)
-        ),
+        at_ms=np.concatenate((margin[:, 1], batch.at_ms)),
+        terminal=np.concatenate((margin[:, 0], batch.terminal)),
         cashier=np.concatenate((zeros - 1, batch.cashier)),
-        kind=np.concatenate((before(2), batch.kind)),
+        kind=np.concatenate((margin[:, 2], batch.kind)),
         total=np.concatenate((zeros, batch.total)),
-        cash=np.concatenate((before(3), batch.cash)),
+        cash=np.concatenate((margin[:, 3], batch.cash)),
         discount=np.concatenate((zeros, batch.discount)),
         has_original=np.concatenate((np.zeros(m, np.bool_), batch.has_original)),
-        customer=np.concatenate((before(4), batch.customer)),
+        customer=np.concatenate((margin[:, 4], batch.customer)),
         judged_until_ms=max(int(batch.at_ms.max()), now_ms - params.drawer_window_ms - GRACE_MS),
     )
     flags = evaluate(frame, params)
