@@ -382,7 +382,23 @@ def _ingest(
     rows: list[tuple[Any, ...]] = []
     fresh: list[PosRecord] = []
     for record in good:
-        (pos_id, terminal, cashier, when, kind, total, cash_cents, discount) = record[:8]
+        (
+            pos_id,
+            terminal,
+            cashier,
+            when,
+            kind,
+            total,
+            cash_cents,
+            discount,
+            _items,
+            _tenders,
+            original,
+            ref,
+            reason,
+            line,
+            detail,
+        ) = record
         at_ms = int(when.timestamp() * 1000)
         code = KIND_CODE[kind]
         signature = (code, total, cash_cents, at_ms, terminal)
@@ -391,17 +407,15 @@ def _ingest(
             if before == signature:
                 result.duplicates += 1
             else:
-                reason = f"id {pos_id!r} was already received with other figures"
-                refused.append((PosReject(record.line, reason, _raw(record)), pos_id))
+                problem_text = f"id {pos_id!r} was already received with other figures"
+                refused.append((PosReject(line, problem_text, _raw(record)), pos_id))
             continue
         seen[pos_id] = signature
-        ref = record.customer_ref
         customer = None
         if ref:
             customer = keys.get(ref)
             if customer is None:
                 customer = keys[ref] = customer_key(ref)
-        detail = record.detail
         rows.append(
             (
                 site_id,
@@ -415,9 +429,9 @@ def _ingest(
                 total,
                 cash_cents,
                 discount,
-                record.original_id,
+                original,
                 customer,
-                record.reason[:200] or None,
+                reason[:200] or None,
                 detail[:2000] if detail is not None else encode_detail(record),
                 batch,
             )
