@@ -13,6 +13,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any, Literal
 
 import numpy as np
@@ -243,7 +244,8 @@ _ITEM_COLUMNS = (
     "status",
     "created_at",
 )
-_ITEM_TIMES = frozenset({"at", "clip_from", "clip_to", "created_at"})
+_ITEM_GETTER = itemgetter(*_ITEM_COLUMNS)
+"""Reads an item's values in column order; on SQLite the four times (8, 13, 14, 16) are text."""
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
@@ -261,13 +263,13 @@ def _insert_items(session: Session, values: Sequence[dict[str, Any]]) -> int:
     """
     cursor, sqlite_db = _cursor(session)
     mark = "?" if sqlite_db else "%s"
+    rows: list[tuple[Any, ...]] = [_ITEM_GETTER(v) for v in values]
     if sqlite_db:
+        stamp = _sqlite_time
         rows = [
-            tuple(_sqlite_time(v[c]) if c in _ITEM_TIMES else v[c] for c in _ITEM_COLUMNS)
-            for v in values
+            (*r[:8], stamp(r[8]), *r[9:13], stamp(r[13]), stamp(r[14]), r[15], stamp(r[16]))
+            for r in rows
         ]
-    else:
-        rows = [tuple(v[c] for c in _ITEM_COLUMNS) for v in values]
     try:
         cursor.executemany(
             f"INSERT INTO cash_pos_exceptions ({', '.join(_ITEM_COLUMNS)}) "
