@@ -235,3 +235,49 @@ def test_passing_the_till_limit_asks_for_a_drop_once_and_a_drop_ends_it(store, s
         )
         assert register.over_limit_since is None
     assert balance_of(site_hub, store.safe) == 60_000
+
+
+def test_a_large_csv_batch_is_stored_whole_and_each_bad_line_is_refused_on_its_own(
+    store, site_hub, day
+):
+    """More rows than one many-row INSERT holds, repeated tender texts, the same bad text twice."""
+    from bastion.integrations.pos.formats import read_bastion_csv, write_bastion_csv
+
+    sales = [
+        record(f"B{i:04d}", day + timedelta(seconds=i), total=1000 + (i % 3) * 500)
+        for i in range(601)
+    ]
+    lines = write_bastion_csv(sales).splitlines()
+    bad = "{id},T1,0042," + day.isoformat() + ",sale,1000,0,cash:ten,,,,\n"
+    export = "\n".join(lines) + "\n" + bad.format(id="X1") + bad.format(id="X2")
+    parsed = read_bastion_csv(export)
+    assert [r.line for r in parsed.rejects] == ["line 603", "line 604"]
+    result = ingest(site_hub, store.site, parsed.records, parsed.rejects)
+    assert (result.accepted, result.duplicates, result.rejected) == (601, 0, 2)
+    expected = sum(r.cash_cents for r in sales)
+    assert balance_of(site_hub, store.register1) == expected
+    again = read_bastion_csv(export)
+    resent = ingest(site_hub, store.site, again.records, again.rejects)
+    assert (resent.accepted, resent.duplicates, resent.rejected) == (0, 601, 2)
+    assert balance_of(site_hub, store.register1) == expected
+    (first, _second) = ledger_payloads(site_hub, "cash.pos_batch")
+    with site_hub.db.sessions() as session:
+        stored = session.execute(
+            text(
+                "SELECT site_id, pos_id, terminal, register_id, cashier, person_id, at_ms, "
+                "kind_code, total_cents, cash_cents, discount_cents, original_id, "
+                "customer_code, reason, detail, batch_id FROM cash_pos_transactions "
+                "WHERE batch_id = :b ORDER BY id"
+            ),
+            {"b": first["batch_id"]},
+        ).all()
+        kept = session.execute(select(PosRejection.line, PosRejection.reason)).all()
+    assert [r[1] for r in stored] == [s.pos_id for s in sales]
+    digest = hashlib.sha256(
+        b"".join(pos.digest_row(tuple(r)).encode() + b"\n" for r in stored)
+    ).hexdigest()
+    assert first["digest"] == digest
+    assert sorted(kept) == sorted(
+        [("line 603", "a tender 'ten' is not a whole number of cents")] * 2
+        + [("line 604", "a tender 'ten' is not a whole number of cents")] * 2
+    )

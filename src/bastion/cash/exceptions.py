@@ -13,12 +13,12 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bastion.cash import alerts, movements, tasks
@@ -77,21 +77,36 @@ def _cursor(session: Session) -> tuple[Any, bool]:
     return conn.connection.driver_connection.cursor(), conn.dialect.name == "sqlite"  # type: ignore[union-attr]
 
 
-def _margin(session: Session, site_id: str, start_ms: int, window_ms: int) -> list[tuple[Any, ...]]:
-    """Return earlier rows the batch is judged against: the match window, and 24 h of cash."""
+_MARGIN_COLUMNS = 5
+
+
+def _margin(
+    session: Session, site_id: str, terminals: Sequence[str], start_ms: int, window_ms: int
+) -> NDArray[np.int64]:
+    """Return earlier rows the batch is judged against: the match window, and 24 h of cash.
+
+    One row per transaction as integers (terminal code, time, kind, cash, customer code or
+    -1), so they go into one array without a Python loop per value.
+    """
     cursor, sqlite_db = _cursor(session)
     mark = "?" if sqlite_db else "%s"
+    cases = " ".join(f"WHEN {mark} THEN {i}" for i in range(len(terminals)))
+    terminal = f"CASE terminal {cases} ELSE -1 END" if terminals else "-1"
     try:
         cursor.execute(
-            "SELECT terminal, at_ms, kind_code, cash_cents, customer_code "
+            f"SELECT {terminal}, at_ms, kind_code, cash_cents, COALESCE(customer_code, -1) "
             f"FROM cash_pos_transactions WHERE site_id = {mark} AND at_ms >= {mark} "
             f"AND at_ms < {mark} AND (at_ms >= {mark} OR "
             "(customer_code IS NOT NULL AND cash_cents > 0 AND kind_code = 1))",
-            (site_id, start_ms - DAY_MS, start_ms, start_ms - window_ms),
+            (*terminals, site_id, start_ms - DAY_MS, start_ms, start_ms - window_ms),
         )
-        return list(cursor.fetchall())
+        rows = cursor.fetchall()
     finally:
         cursor.close()
+    n = len(rows)
+    return np.fromiter(
+        itertools.chain.from_iterable(rows), dtype=np.int64, count=n * _MARGIN_COLUMNS
+    ).reshape(n, _MARGIN_COLUMNS)
 
 
 def judge_batch(
@@ -113,27 +128,20 @@ def judge_batch(
     """
     params = params_for(site, settings)
     start = int(batch.at_ms.min())
-    margin = _margin(session, site.site.id, start, params.drawer_window_ms)
-    codes = {t: i for i, t in enumerate(terminals)}
-    m = len(margin)
+    margin = _margin(session, site.site.id, terminals, start, params.drawer_window_ms)
+    m = margin.shape[0]
     now_ms = int(now.timestamp() * 1000)
-
-    def before(index: int) -> NDArray[np.int64]:
-        return np.fromiter((-1 if r[index] is None else r[index] for r in margin), np.int64, m)
-
     zeros = np.zeros(m, np.int64)
     frame = Frame(
-        at_ms=np.concatenate((before(1), batch.at_ms)),
-        terminal=np.concatenate(
-            (np.fromiter((codes.get(r[0], -1) for r in margin), np.int64, m), batch.terminal)
-        ),
+        at_ms=np.concatenate((margin[:, 1], batch.at_ms)),
+        terminal=np.concatenate((margin[:, 0], batch.terminal)),
         cashier=np.concatenate((zeros - 1, batch.cashier)),
-        kind=np.concatenate((before(2), batch.kind)),
+        kind=np.concatenate((margin[:, 2], batch.kind)),
         total=np.concatenate((zeros, batch.total)),
-        cash=np.concatenate((before(3), batch.cash)),
+        cash=np.concatenate((margin[:, 3], batch.cash)),
         discount=np.concatenate((zeros, batch.discount)),
         has_original=np.concatenate((np.zeros(m, np.bool_), batch.has_original)),
-        customer=np.concatenate((before(4), batch.customer)),
+        customer=np.concatenate((margin[:, 4], batch.customer)),
         judged_until_ms=max(int(batch.at_ms.max()), now_ms - params.drawer_window_ms - GRACE_MS),
     )
     flags = evaluate(frame, params)
@@ -214,13 +222,65 @@ def store_items(
                 "created_at": now,
             }
         )
-    session.flush()
-    dialect = session.get_bind().dialect.name
-    module = sqlite if dialect == "sqlite" else postgresql
-    stmt = module.insert(PosException).on_conflict_do_nothing(
-        index_elements=["site_id", "rule", "pos_id"]
-    )
-    session.execute(stmt, values)
+    return _insert_items(session, values)
+
+
+_ITEM_COLUMNS = (
+    "id",
+    "site_id",
+    "rule",
+    "pos_id",
+    "register_id",
+    "terminal",
+    "cashier",
+    "person_id",
+    "at",
+    "amount_cents",
+    "summary",
+    "camera_id",
+    "clip_url",
+    "clip_from",
+    "clip_to",
+    "status",
+    "created_at",
+)
+_ITEM_GETTER = itemgetter(*_ITEM_COLUMNS)
+"""Reads an item's values in column order; on SQLite the four times (8, 13, 14, 16) are text."""
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """Format an aware time as SQLAlchemy's SQLite DateTime stores it (naive UTC, microseconds)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _insert_items(session: Session, values: Sequence[dict[str, Any]]) -> int:
+    """Insert review items through the driver, skipping (site, rule, POS id) already stored.
+
+    A batch brings a few hundred items; SQLAlchemy's statement handling cost several
+    times the database's own work for them. Returns how many rows were new.
+    """
+    cursor, sqlite_db = _cursor(session)
+    mark = "?" if sqlite_db else "%s"
+    rows: list[tuple[Any, ...]] = [_ITEM_GETTER(v) for v in values]
+    if sqlite_db:
+        stamp = _sqlite_time
+        rows = [
+            (*r[:8], stamp(r[8]), *r[9:13], stamp(r[13]), stamp(r[14]), r[15], stamp(r[16]))
+            for r in rows
+        ]
+    try:
+        cursor.executemany(
+            f"INSERT INTO cash_pos_exceptions ({', '.join(_ITEM_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(_ITEM_COLUMNS))}) "
+            "ON CONFLICT (site_id, rule, pos_id) DO NOTHING",
+            rows,
+        )
+    finally:
+        cursor.close()
+    if sqlite_db:
+        return int(cursor.rowcount)  # SQLite sums the rows each insert really added
     return _count_new(session, values)
 
 

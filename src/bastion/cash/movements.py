@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from bastion.cash.models import CashContainer, CashEntry, CashMovement
@@ -38,6 +38,7 @@ KIND_LABEL = {
     "vault": "Vault",
     "deposit_bag": "Deposit bag",
 }
+_ENTRY_TABLE = cast(Table, CashEntry.__table__)
 MAX_MOVEMENT_CENTS = 1_000_000_000
 """$10 million: any single movement above this is a typing error, not cash."""
 MovementKind = Literal[
@@ -378,18 +379,23 @@ def post_many(
         events.append(event)
     session.add_all(rows)
     session.flush()  # movements before their entries (foreign key)
+    entries = []
     for p, movement in zip(posts, rows, strict=True):
         for cid, delta in p.legs:
             current[cid] += delta
-            session.add(
-                CashEntry(
-                    movement_id=movement.id,
-                    container_id=cid,
-                    delta_cents=delta,
-                    balance_after_cents=current[cid],
-                    at=now,
-                )
+            entries.append(
+                {
+                    "movement_id": movement.id,
+                    "container_id": cid,
+                    "delta_cents": delta,
+                    "balance_after_cents": current[cid],
+                    "at": now,
+                }
             )
+    # Entries are never handed back, so they go in as one Core insert (in posting order,
+    # which the running balances follow) rather than as ORM objects flushed one by one.
+    if entries:
+        session.execute(insert(_ENTRY_TABLE), entries)
     stage(session, *events)
     return rows
 

@@ -259,3 +259,35 @@ def test_toast_payments_become_sales_refunds_and_voids_in_local_time():
     ]
     without_default = read_toast_payments(text, timezone=CHICAGO)
     assert any("no Cash Drawer" in r.reason for r in without_default.rejects)
+
+
+def test_bastion_csv_reads_the_same_with_or_without_quotes_and_carriage_returns():
+    """Plain files are split directly; quoted or CRLF files go through the csv module."""
+    header = (
+        "id,terminal,cashier,time,kind,total_cents,discount_cents,tenders,items,"
+        "original_id,customer,reason"
+    )
+    body = [
+        "B1,T1,0007,2026-03-07T16:00:00+00:00,sale,2500,0,cash:2500,PRE-1g*1@2500,,C-9,",
+        "",
+        "B2,T1,0007,2026-03-07T16:01:00+00:00,refund,2500,0,cash:2500,,B1,,returned",
+        "B3,T1,0007,2026-03-07T16:02:00+00:00,sale,x,0,,,,,",
+        "B4,T1",
+        "B5,T1,0007,2026-03-07T16:03:00+00:00,sale,900,0,cash:900;card:0,,,,",
+    ]
+    plain = "\n".join([header, *body]) + "\n"
+    crlf = plain.replace("\n", "\r\n")
+    quoted = plain.replace(",returned", ',"returned"')
+    results = [read_bastion_csv(t) for t in (plain, crlf, quoted)]
+    for parsed in results:
+        assert [r._replace(line="") for r in parsed.records] == [
+            r._replace(line="") for r in results[0].records
+        ]
+        assert [r.line for r in parsed.records] == ["line 2", "line 4", "line 7"]
+        assert [(r.line, r.reason) for r in parsed.rejects] == [
+            ("line 5", "total_cents 'x' is not a whole number of cents"),
+            ("line 6", "2 fields where the header has 12"),
+        ]
+    first = results[0].records
+    assert [r.cash_cents for r in first] == [2500, -2500, 900]
+    assert first[1].original_id == "B1" and first[1].reason == "returned"
