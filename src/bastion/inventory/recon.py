@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, case, cast, extract, func, or_, select
+from sqlalchemy import Integer, case, cast, extract, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from bastion.core.context import Context, new_id
@@ -25,6 +25,7 @@ from bastion.core.errors import Conflict, NotFound
 from bastion.core.events import EVENT_INVENTORY_FINDING, InventoryFindingPayload, make_event
 from bastion.inventory import security, units
 from bastion.inventory.models import (
+    UNNOTED,
     InvCount,
     InvCountLine,
     InvFinding,
@@ -71,11 +72,17 @@ CHECK_LABEL = {
     "freshness": "Sync freshness",
 }
 WATCHED_REASONS = ("Theft", "Entry Error", "Drying")
+# Adjustments that must carry a note saying what happened.
+NOTE_REASONS = ("Theft", "Lost", "Seizure", "Entry Error", "Other")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Found:
-    """One finding before it is stored."""
+    """One finding before it is stored.
+
+    Slotted and not frozen: a year can hold tens of thousands of findings, and a frozen
+    dataclass pays for ``object.__setattr__`` on every field of every one.
+    """
 
     check: str
     key: str
@@ -338,18 +345,36 @@ def mass_balance(session: Session, s: Scope) -> list[Found]:
 
 def lineage(session: Session, s: Scope) -> list[Found]:
     """Quantities equal the sum of their log; nothing negative; sources exist; children ≤ consumed."""
-    logged = (
-        select(InvMovement.package_id, func.sum(InvMovement.delta).label("total"))
-        .where(InvMovement.site_id == s.site_id, InvMovement.status.in_(("posted", "confirmed")))
-        .group_by(InvMovement.package_id)
-        .subquery()
-    )
+    posted = InvMovement.status.in_(("posted", "confirmed"))
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite joins by nested loops only: one seek per package into the log index
+        # (its sum read from the index alone) beats materialising and re-indexing the
+        # grouped log of every package.
+        total: Any = (
+            select(func.sum(InvMovement.delta))
+            .where(
+                InvMovement.site_id == InvPackage.site_id,
+                InvMovement.package_id == InvPackage.id,
+                posted,
+            )
+            .scalar_subquery()
+        )
+        stmt = select(InvPackage.tag, InvPackage.quantity, InvPackage.unit, total)
+    else:
+        logged = (
+            select(InvMovement.package_id, func.sum(InvMovement.delta).label("total"))
+            .where(InvMovement.site_id == s.site_id, posted)
+            .group_by(InvMovement.package_id)
+            .subquery()
+        )
+        total = logged.c.total
+        stmt = select(InvPackage.tag, InvPackage.quantity, InvPackage.unit, total).join(
+            logged, logged.c.package_id == InvPackage.id, isouter=True
+        )
     rows = session.execute(
-        select(InvPackage.tag, InvPackage.quantity, InvPackage.unit, logged.c.total)
-        .join(logged, logged.c.package_id == InvPackage.id, isouter=True)
-        .where(
+        stmt.where(
             InvPackage.site_id == s.site_id,
-            (InvPackage.quantity != func.coalesce(logged.c.total, 0)) | (InvPackage.quantity < 0),
+            (InvPackage.quantity < 0) | (InvPackage.quantity != func.coalesce(total, 0)),
         )
     ).all()
     out = [
@@ -510,30 +535,27 @@ def _week_label(bucket: int) -> str:
 
 def adjustments(session: Session, s: Scope) -> list[Found]:
     """Theft, entry-error and drying adjustments per person and week; required notes."""
-    out: list[Found] = []
-    # Core rows (no ORM wrapping): a year can hold tens of thousands of these.
-    for movement_id, tag, reason in (
-        session.connection()
-        .execute(
-            select(InvMovement.id, InvMovement.tag, InvMovement.reason).where(
-                InvMovement.site_id == s.site_id,
-                InvMovement.kind == "adjust",
-                InvMovement.at >= s.since,
-                InvMovement.note.is_(None),
-                InvMovement.reason.in_(("Theft", "Lost", "Seizure", "Entry Error", "Other")),
-            )
+    # The index of unnoted adjustments answers this alone: its condition is spelled out
+    # literally (the database matches a partial index by its text, not bound values).
+    # Core rows, no ORM objects: a year can hold tens of thousands of these.
+    unnoted = session.connection().execute(
+        select(InvMovement.id, InvMovement.tag, InvMovement.reason).where(
+            InvMovement.site_id == s.site_id,
+            text(UNNOTED),
+            InvMovement.at >= s.since,
+            InvMovement.reason.in_(NOTE_REASONS),
         )
-        .all()
-    ):
-        out.append(
-            Found(
-                "adjustments",
-                f"note:{movement_id}",  # one per movement (no time to parse)
-                "medium",
-                f"{tag}: a {reason} adjustment has no note",
-                [{"tag": tag, "reason": reason}],
-            )
+    )
+    out = [
+        Found(
+            "adjustments",
+            f"note:{movement_id}",  # one per movement (no time to parse)
+            "medium",
+            f"{tag}: a {reason} adjustment has no note",
+            [{"tag": tag, "reason": reason}],
         )
+        for movement_id, tag, reason in unnoted
+    ]
     limit = s.settings.adjustments_per_week_limit
     week = week_bucket(session, InvMovement.at, s.tz, s.now).label("week")
     spikes = session.execute(
@@ -576,21 +598,26 @@ def tags(session: Session, s: Scope) -> list[Found]:
             f"tag {tag} labels both a package and a plant",
             [{"tag": tag}],
         )
+        # Driven from the (few) plant tags, each looked up in the package tag index.
         for (tag,) in session.execute(
-            select(InvPackage.tag)
-            .join(InvPlant, InvPlant.tag == InvPackage.tag)
-            .where(InvPackage.site_id == s.site_id)
+            select(InvPackage.tag).where(
+                InvPackage.site_id == s.site_id, InvPackage.tag.in_(select(InvPlant.tag))
+            )
         ).all()
     ]
+    ill_formed: Any
     if session.get_bind().dialect.name == "postgresql":
-        odd_chars = InvPackage.tag.op("~")("[^0-9A-Z]")
+        ill_formed = (func.length(InvPackage.tag) != 24) | InvPackage.tag.op("~")("[^0-9A-Z]")
     else:
-        odd_chars = InvPackage.tag.op("GLOB")("*[^0-9A-Z]*")
+        # One pattern says "exactly 24 letters and digits".
+        ill_formed = ~InvPackage.tag.op("GLOB", is_comparison=True)("[0-9A-Z]" * 24)
+    # The tag test reads the tag index alone; only the few odd tags reach the table rows.
+    odd = aliased(InvPackage)
     for (tag,) in session.execute(
-        select(InvPackage.tag).where(
-            InvPackage.site_id == s.site_id,
-            InvPackage.external_ids["ccrs"].as_string().is_(None),
-            (func.length(InvPackage.tag) != 24) | odd_chars,
+        select(odd.tag).where(
+            odd.tag.in_(select(InvPackage.tag).where(ill_formed)),
+            odd.site_id == s.site_id,
+            odd.external_ids["ccrs"].as_string().is_(None),
         )
     ).all():
         out.append(
