@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, case, cast, extract, func, or_, select, text
+from sqlalchemy import Integer, case, cast, extract, func, insert, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from bastion.core.context import Context, new_id
@@ -785,47 +785,60 @@ def store(
     context: Context,
     now: datetime,
     settings: InventorySettings = DEFAULT,
-) -> list[InvFinding]:
-    """Store new findings once per key; return the new ones."""
+) -> list[Found]:
+    """Store new findings once per key, with one event each; return the new ones.
+
+    Written in bulk: one multi-row insert of plain values and one ledger append for all
+    the events (a year can bring tens of thousands of findings; ORM objects and one
+    append per finding took seconds per thousand).
+    """
     known: set[tuple[str, str]] = {
         (check, key)
-        for check, key in session.execute(
-            select(InvFinding.check, InvFinding.key).where(InvFinding.site_id == site_id)
-        ).all()
+        for check, key in session.connection()
+        .execute(select(InvFinding.check, InvFinding.key).where(InvFinding.site_id == site_id))
+        .all()
     }
-    new = []
+    due = now + timedelta(hours=settings.notice_hours)
+    new: list[Found] = []
+    rows: list[dict[str, Any]] = []
+    events = []
     for f in found:
         key = f.key[:200]
         if (f.check, key) in known:
             continue
         known.add((f.check, key))
-        row = InvFinding(
-            id=new_id(),
-            site_id=site_id,
-            check=f.check,
-            key=key,
-            severity=f.severity,
-            message=f.message[:500],
-            threshold=f.threshold[:200],
-            evidence=f.evidence,
-            status="open",
-            created_at=now,
-            notice_due_at=now + timedelta(hours=settings.notice_hours) if f.notice else None,
+        finding_id = new_id()
+        rows.append(
+            {
+                "id": finding_id,
+                "site_id": site_id,
+                "check": f.check,
+                "key": key,
+                "severity": f.severity,
+                "message": f.message[:500],
+                "threshold": f.threshold[:200],
+                "evidence": f.evidence,
+                "status": "open",
+                "alarm_id": None,
+                "created_at": now,
+                "notice_due_at": due if f.notice else None,
+            }
         )
-        session.add(row)
-        new.append(row)
-        stage(
-            session,
+        new.append(f)
+        events.append(
             make_event(
                 EVENT_INVENTORY_FINDING,
                 InventoryFindingPayload(
-                    finding_id=row.id, check=f.check, severity=f.severity, action="raised"
+                    finding_id=finding_id, check=f.check, severity=f.severity, action="raised"
                 ),
                 context=context,
                 time=now,
                 site=site_id,
-            ),
+            )
         )
+    if rows:
+        session.execute(insert(InvFinding), rows)
+        stage(session, *events)
     return new
 
 
@@ -837,8 +850,8 @@ def run(
     now: datetime,
     settings: InventorySettings = DEFAULT,
     days: int = 90,
-) -> tuple[list[Found], list[InvFinding]]:
-    """Evaluate every check and store the new findings; return (all found, new rows)."""
+) -> tuple[list[Found], list[Found]]:
+    """Evaluate every check and store the new findings; return (all found, the new ones)."""
     found = evaluate(session, site=site, now=now, settings=settings, days=days)
     return found, store(
         session, site_id=site.site.id, found=found, context=context, now=now, settings=settings
