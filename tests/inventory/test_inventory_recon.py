@@ -7,11 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from bastion.core.context import Context
+from bastion.core.context import Context, new_id
 from bastion.inventory import catalog, counts, movements, recon, units
 from bastion.inventory.models import (
     InvFinding,
     InvImport,
+    InvMovement,
     InvPackage,
     InvPlant,
     InvSaleLine,
@@ -358,3 +359,88 @@ def test_the_migrations_create_exactly_the_inventory_tables_and_indexes_of_the_m
         return "inv_" in repr(first)
 
     assert [d for d in diff if about_inventory(d)] == []
+
+
+def unnoted_adjustment(hub, pid, now, reason, note=None):
+    """Add an adjustment straight to the log, as an import from the state system could."""
+    with hub.unit_of_work() as session:
+        package = session.get(InvPackage, pid)
+        row = InvMovement(
+            id=new_id(),
+            site_id=SITE,
+            kind="adjust",
+            package_id=pid,
+            tag=package.tag,
+            delta=0,
+            unit="g",
+            quantity_after=package.quantity,
+            reason=reason,
+            note=note,
+            method="",
+            at=now,
+            actor="user:7",
+            status="posted",
+            flags=[],
+            reference={},
+            event_id=new_id(),
+        )
+        session.add(row)
+        return row.id
+
+
+def test_an_adjustment_that_needs_a_note_and_has_none_fires(site_hub, shop, clock):
+    now = clock.now()
+    pid = new_package(site_hub, shop, TAGS[0], "10", now=now)
+    adjust(site_hub, shop, pid, now, "Lost")  # with its note
+    unnoted_adjustment(site_hub, pid, now, "Drying")  # drying needs none
+    unnoted_adjustment(site_hub, pid, now - timedelta(days=120), "Theft")  # before the period
+    assert found(site_hub, shop, now, "adjustments") == []
+    mid = unnoted_adjustment(site_hub, pid, now, "Entry Error")
+    result = found(site_hub, shop, now, "adjustments")
+    assert [(f.key, f.severity, f.message) for f in result] == [
+        (f"note:{mid}", "medium", f"{TAGS[0]}: a Entry Error adjustment has no note")
+    ]
+    assert result[0].evidence == [{"tag": TAGS[0], "reason": "Entry Error"}]
+
+
+def test_an_ill_formed_tag_fires_unless_the_package_came_from_ccrs(site_hub, shop, clock):
+    now = clock.now()
+    first = new_package(site_hub, shop, TAGS[0], "10", now=now)
+    second = new_package(site_hub, shop, TAGS[1], "10", now=now)
+    assert found(site_hub, shop, now, "tags") == []
+    with site_hub.unit_of_work() as session:  # as an import from elsewhere could leave them
+        session.get(InvPackage, first).tag = "1a4ff0100000022000000001"  # lower case
+        ccrs = session.get(InvPackage, second)
+        ccrs.tag, ccrs.external_ids = "WA-LOT-77", {"ccrs": "WA-LOT-77"}
+    assert [f.key for f in found(site_hub, shop, now, "tags")] == ["form:1a4ff0100000022000000001"]
+    with site_hub.unit_of_work() as session:
+        session.get(InvPackage, first).tag = TAGS[0][:-1]  # 23 characters
+    assert [f.key for f in found(site_hub, shop, now, "tags")] == [f"form:{TAGS[0][:-1]}"]
+
+
+def test_a_package_with_no_log_at_all_is_flagged(site_hub, shop, clock):
+    now = clock.now()
+    pid = new_package(site_hub, shop, TAGS[0], "10", now=now)
+    with site_hub.unit_of_work() as session:
+        package = session.get(InvPackage, pid)
+        session.add(
+            InvPackage(
+                id=new_id(),
+                site_id=SITE,
+                tag=TAGS[1],
+                item_id=package.item_id,
+                location_id=package.location_id,
+                quantity=units.to_stored(Decimal(5)),
+                initial_quantity=units.to_stored(Decimal(5)),
+                unit="g",
+                status="active",
+                on_hold=False,
+                source_tags=[],
+                external_ids={},
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    result = found(site_hub, shop, now, "lineage")
+    assert [f.key for f in result] == [f"log:{TAGS[1]}"]
+    assert "shows 5 g but its movements add up to 0 g" in result[0].message
