@@ -2,14 +2,14 @@
 check reads only those rows (and from the index alone) instead of every adjustment's row.
 
 Revision ID: 0122_inventory_unnoted
-Revises: 0121_inventory_indexes
+Revises: 0170_routine_zone
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0122_inventory_unnoted"
-down_revision = "0121_inventory_indexes"
+down_revision = "0170_routine_zone"
 branch_labels = None
 depends_on = None
 
