@@ -39,6 +39,10 @@ def test_a_storm_shows_as_one_alarm_counted_on_queue_list_and_page(client_for, s
     assert "×50" in listing
     page = client.get(f"/console/alarms/{alarm.id}").text
     assert 'id="alarm-count">×50<' in page and "raised 50 times" in page
+    # The repeats kept as evidence read as events with their time, never as bare ids.
+    evidence = page.split("<h3>Events</h3>", 1)[1].split("</ul>", 1)[0]
+    assert "<b>door.forced</b>" in evidence and "(repeat 2)" in evidence
+    assert not re.search(r"<code>[0-9A-Z]{26}</code>", evidence)
 
 
 def test_bulk_acknowledge_over_the_api_needs_a_reason_and_records_it(client_for, site_hub):

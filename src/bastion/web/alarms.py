@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -29,7 +30,7 @@ from bastion.store.ledger import LedgerRow
 from bastion.video.feeds import CameraFeed, camera_feeds, event_clip_address
 from bastion.video.models import VideoDetection
 from bastion.web.dashboard import reaction_chart
-from bastion.web.readmodel import camera_names, event_chain, loaded_sites, usernames
+from bastion.web.readmodel import ChainEntry, camera_names, event_chain, loaded_sites, usernames
 from bastion.web.render import not_found, page
 from bastion.web.visitors import read_form
 
@@ -193,6 +194,25 @@ def _alarm_feeds(
     return seen
 
 
+@dataclass(frozen=True)
+class EvidenceLine:
+    """An event kept as an alarm's evidence, as people read it: when, what, and repeat count."""
+
+    entry: ChainEntry | None
+    event_id: str
+    repeat: int | None
+
+
+def _evidence_lines(evidence: Iterable[Any], chain: list[ChainEntry]) -> list[EvidenceLine]:
+    """Describe each evidence event by its ledger entry (its id only if the ledger lacks it)."""
+    by_id = {e.event_id: e for e in chain if e.event_id}
+    return [
+        EvidenceLine(by_id.get(e.ref), e.ref, e.detail.get("repeat"))
+        for e in evidence
+        if e.kind == "event"
+    ]
+
+
 def alarm_context(hub: Hub, principal: Principal, alarm: Alarm, session: Any) -> dict[str, Any]:
     """Return everything the alarm page shows: checklist, chain, evidence, reaction times."""
     title, steps, complete = _checklist(hub, alarm, session)
@@ -207,6 +227,7 @@ def alarm_context(hub: Hub, principal: Principal, alarm: Alarm, session: Any) ->
         else None
     )
     now = hub.clock.now()
+    chain = event_chain(hub, alarm, event_ids)
     source = _video_source(session, alarm)
     bookmarks = [_bookmark(e.ref, e.detail, e.at) for e in evidence if e.kind == "bookmark"]
     sees_video = principal.allows(Permission.VIDEO_READ, alarm.site_id or "")
@@ -216,13 +237,13 @@ def alarm_context(hub: Hub, principal: Principal, alarm: Alarm, session: Any) ->
         "sop_title": title,
         "steps": steps,
         "complete": complete,
-        "chain": event_chain(hub, alarm, event_ids),
+        "chain": chain,
         "bookmarks": bookmarks,
         "feeds": feeds,
         "alarm_feeds": _alarm_feeds(alarm, feeds, source, {b.camera for b in bookmarks}),
         "clip_url": _event_clip(hub, session, alarm, source) if sees_video else "",
         "notes": [e for e in evidence if e.kind == "note"],
-        "event_evidence": [e for e in evidence if e.kind == "event"],
+        "event_evidence": _evidence_lines(evidence, chain),
         "cameras": camera_names(site),
         "snapshots": _snapshots(session, alarm, camera_names(site), source),
         "zone_name": zones.get(alarm.zone_id or "", alarm.zone_id or ""),
