@@ -15,8 +15,9 @@ replicating, and ``p99_ms`` is the 99th percentile of the time from a decision b
 recorded on its edge to its row being committed centrally.
 
 Peer: the same rows inserted straight into an equivalent PostgreSQL table with psycopg
-``COPY`` (no bus, no checks), in the same run. Everything runs in this one process on a
-shared machine, so figures vary; a phase that does not finish in time is reported as such.
+``COPY`` (no bus, no checks), in the same run. The edges run in this process and the
+central node in a process of its own, as they are deployed. The machine is shared, so
+figures vary; a phase that does not finish in time is reported as such.
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import os
 import random
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import nats
 import psycopg
@@ -49,7 +53,7 @@ from bastion.cluster.names import Names
 from bastion.cluster.wire import Command, epoch_now
 from bastion.core.bus import Bus
 from bastion.core.context import Context, new_id
-from bastion.core.events import EVENT_ACCESS_DECISION, AccessDecisionPayload, make_event
+from bastion.core.events import EVENT_ACCESS_DECISION, AccessDecisionPayload, Event, make_event
 from bastion.hub import Hub
 from bastion.settings import Settings
 from bastion.store.db import Database
@@ -63,7 +67,9 @@ LIMIT_S = 240.0
 console = Console(stderr=True)
 
 
-def decisions(site: str, readers: int, count: int, rng: random.Random) -> list:
+def decisions(
+    site: str, readers: int, count: int, rng: random.Random
+) -> list[Event[AccessDecisionPayload]]:
     """Return ``count`` access decisions at ``site`` from its readers."""
     return [
         make_event(
@@ -174,6 +180,57 @@ async def revocation_latency(central: CentralNode, edge: Edge, count: int = 20) 
     return f"{samples[len(samples) // 2]:.1f} / {samples[-1]:.1f} ({len(samples)} sent)"
 
 
+def central_process(url: str, prefix: str, conn: Connection) -> None:
+    """Run one real central node in this (separate) process until the parent says stop.
+
+    Deployed central nodes are processes of their own, apart from the edges; so here.
+    Sends "ready" once consuming, then on "stop" sends back the node's counters.
+    """
+    logging.basicConfig(level=logging.ERROR)
+
+    async def serve() -> dict[str, int]:
+        db = Database(url)
+        node = CentralNode(db, url=NATS_URL, node_id="central-1", names=Names(prefix=prefix))
+        node.start()
+        await node.ready.wait()
+        conn.send("ready")
+        await asyncio.to_thread(conn.recv)
+        await node.stop()
+        db.dispose()
+        return {"duplicates": node.stats.duplicates, "early": node.stats.early}
+
+    conn.send(asyncio.run(serve()))
+
+
+class CentralProcess:
+    """The central node of the benchmark, in a process of its own."""
+
+    def __init__(self, url: str, names: Names) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=central_process, args=(url, names.prefix, child), daemon=True
+        )
+
+    async def start(self) -> None:
+        self.process.start()
+        if not await asyncio.to_thread(self.conn.poll, 120):
+            raise RuntimeError("the central node process did not start in time")
+        self.conn.recv()
+
+    async def stop(self) -> dict[str, int]:
+        """Stop the node; return its counters (empty if it did not answer)."""
+        counters: dict[str, int] = {}
+        with contextlib.suppress(Exception):
+            self.conn.send("stop")
+            if await asyncio.to_thread(self.conn.poll, 30):
+                counters = self.conn.recv()
+        await asyncio.to_thread(self.process.join, 10)
+        if self.process.is_alive():
+            self.process.kill()
+        return counters
+
+
 def copy_peer(url: str, edges: list[Edge]) -> float:
     """Insert the same rows into an equivalent table with COPY; return rows per second."""
     rows = []
@@ -210,14 +267,16 @@ def copy_peer(url: str, edges: list[Edge]) -> float:
                 "context_id, parent_id, actor, payload, prev_hash, hash, received_at) FROM STDIN"
             ) as copy,
         ):
-            for row in rows:
-                copy.write_row(row)
+            for values in rows:
+                copy.write_row(values)
         conn.commit()
         elapsed = time.perf_counter() - start
     return len(rows) / elapsed
 
 
-async def run(args: argparse.Namespace) -> tuple[float | None, float | None, float | None, dict]:
+async def run(
+    args: argparse.Namespace,
+) -> tuple[float | None, float | None, float | None, dict[str, Any]]:
     rng = random.Random(20261203)
     base = make_url(PG_URL)
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -227,10 +286,10 @@ async def run(args: argparse.Namespace) -> tuple[float | None, float | None, flo
     url = base.set(database=name).render_as_string(False)
     central_db = Database(url)
     names = Names(prefix=f"bench{str(ULID()).lower()[-8:]}")
-    facts: dict = {}
+    facts: dict[str, Any] = {}
     nc = None
     edges: list[Edge] = []
-    central: CentralNode | None = None
+    central: CentralProcess | None = None
     try:
         central_db.migrate()
         with tempfile.TemporaryDirectory() as folder:
@@ -241,9 +300,8 @@ async def run(args: argparse.Namespace) -> tuple[float | None, float | None, flo
             nc = await nats.connect(NATS_URL)
             js = nc.jetstream()
             await ensure_streams(js, names)
-            central = CentralNode(central_db, url=NATS_URL, node_id="central-1", names=names)
-            central.start()
-            await central.ready.wait()
+            central = CentralProcess(url, names)
+            await central.start()
             start = time.monotonic()
             for edge in edges:
                 edge.start(js, names)
@@ -266,17 +324,24 @@ async def run(args: argparse.Namespace) -> tuple[float | None, float | None, flo
             latency = p99_ms(central_db, since) if done is not None else None
             facts["paced_rows"] = paced
             facts["paced_rate"] = round(paced / args.paced_s)
-            facts["duplicates_seen"] = central.stats.duplicates
-            facts["early_redelivered"] = central.stats.early
+            counters = await central.stop()
+            central = None
+            facts["duplicates_seen"] = counters.get("duplicates", "?")
+            facts["early_redelivered"] = counters.get("early", "?")
             facts["published"] = sum(e.replicator.stats.published for e in edges if e.replicator)
             for edge in edges:
                 if edge.task is not None:
                     edge.task.cancel()
-            facts["revocation_ms_p50_max"] = await revocation_latency(central, edges[0])
+            # Commands go down from a central node in this process (nothing is left to consume).
+            sender = CentralNode(central_db, url=NATS_URL, node_id="central-2", names=names)
+            sender.start()
+            try:
+                await asyncio.wait_for(sender.ready.wait(), 60)
+                facts["revocation_ms_p50_max"] = await revocation_latency(sender, edges[0])
+            finally:
+                await sender.stop()
             peer = await asyncio.to_thread(copy_peer, url, edges)
             facts["copy_rows"] = total + paced
-            await central.stop()
-            central = None
             return ours, latency, peer, facts
     finally:
         if central is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -86,3 +88,14 @@ def test_heartbeats_set_head_and_backlog_and_status_filters_by_site(database: Da
 def test_unreadable_messages_are_refused_with_a_reason(data: bytes) -> None:
     with pytest.raises(InvalidInput, match="bad ReplicatedEvent message"):
         decode(ReplicatedEvent, data)
+
+
+async def test_rows_read_for_the_bus_keep_each_event_time_exactly(edge_store: EdgeStore) -> None:
+    """The edge parses stored times itself on SQLite; a microsecond off would break the chain."""
+    events = await edge_store.record(5)
+    rows = read_rows(edge_store.db, "edge-a", 0, 100, sent_at=12.5)
+    assert [row.time for row in rows] == [event.time for event in events]
+    assert all(row.time.utcoffset() == timedelta(0) for row in rows)
+    assert all(row.digest() == row.hash and row.sent_at == 12.5 for row in rows)
+    decoded = decode(ReplicatedEvent, encode(rows[0]))
+    assert decoded == rows[0]

@@ -148,16 +148,48 @@ class CentralNode:
         self.ready.set()
 
     async def _consume(self, sub: JetStreamContext.PullSubscription) -> None:
-        while not self.stopping.is_set():
-            try:
-                msgs = await sub.fetch(batch=self.batch, timeout=1.0)
-            except NatsTimeout:
-                continue
-            except Exception as exc:
-                _LOGGER.debug("fetching events failed: %s", exc)
-                await asyncio.sleep(0.5)
-                continue
-            await self.handle(msgs)
+        """Fetch the next batch while the current one is being stored (one store at a time).
+
+        Batches are still stored one after the other in the order fetched, so rows keep
+        their order and each is stored once; only the wait for the bus overlaps the
+        database work. Messages fetched but not stored when the node stops are handed
+        back to the stream at once, for the other central nodes.
+        """
+        fetching: asyncio.Task[list[Msg]] | None = None
+        try:
+            while not self.stopping.is_set():
+                fetching = asyncio.create_task(self._fetch(sub))
+                msgs = await fetching
+                fetching = None
+                while msgs and not self.stopping.is_set():
+                    fetching = asyncio.create_task(self._fetch(sub))
+                    await self.handle(msgs)
+                    msgs = await fetching
+                    fetching = None
+                if msgs:
+                    await self._give_back(msgs)
+        finally:
+            if fetching is not None:
+                fetching.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._give_back(await fetching)
+
+    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+        """Return the next batch, or nothing when none came in time or the bus failed."""
+        try:
+            return list(await sub.fetch(batch=self.batch, timeout=1.0))
+        except NatsTimeout:
+            return []
+        except Exception as exc:
+            _LOGGER.debug("fetching events failed: %s", exc)
+            await asyncio.sleep(0.5)
+            return []
+
+    async def _give_back(self, msgs: Sequence[Msg]) -> None:
+        """Return fetched messages to the stream unstored (they are delivered again)."""
+        for msg in msgs:
+            with contextlib.suppress(Exception):
+                await msg.nak()
 
     async def handle(self, msgs: Sequence[Msg]) -> None:
         """Store a fetched batch in one transaction and settle every message.

@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from nats.aio.client import Client
@@ -24,7 +25,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy import select, text
+from sqlalchemy import String, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from bastion.access import service as access_service
@@ -82,20 +83,32 @@ def write_cursor(db: Database, node_id: str, seq: int) -> None:
             row.seq = seq
 
 
-def read_rows(db: Database, node_id: str, after: int, limit: int) -> list[ReplicatedEvent]:
-    """Return up to ``limit`` local ledger rows after ``after``, as they travel."""
+def read_rows(
+    db: Database, node_id: str, after: int, limit: int, *, sent_at: float = 0.0
+) -> list[ReplicatedEvent]:
+    """Return up to ``limit`` local ledger rows after ``after``, as they travel.
+
+    ``sent_at`` stamps the rows when they are read just before being published.
+    """
     # Plain column tuples, not ORM objects: reading is most of an edge's replication work.
     columns = LedgerRow.__table__.c
+    sqlite = db.engine.dialect.name == "sqlite"
+    # On SQLite the generic datetime parser (a regular expression per row) costs more than
+    # the rest of the read; the stored text is ISO 8601 in UTC, which fromisoformat reads.
+    wanted = _SQLITE_READ_COLUMNS if sqlite else _READ_COLUMNS
     with db.sessions() as session:
         rows = session.execute(
-            select(*_READ_COLUMNS).where(columns.seq > after).order_by(columns.seq).limit(limit)
+            select(*wanted).where(columns.seq > after).order_by(columns.seq).limit(limit)
         ).all()
     # Built without validation: the rows come from this edge's own ledger, and the central
     # side checks every message it receives against the model anyway.
-    return [
-        ReplicatedEvent.model_construct(node=node_id, **dict(zip(_WIRE_FIELDS, row, strict=True)))
-        for row in rows
-    ]
+    events = []
+    for row in rows:
+        fields = dict(zip(_WIRE_FIELDS, row, strict=True))
+        if sqlite:
+            fields["time"] = datetime.fromisoformat(fields["time"]).replace(tzinfo=UTC)
+        events.append(ReplicatedEvent.model_construct(node=node_id, sent_at=sent_at, **fields))
+    return events
 
 
 _WIRE_FIELDS = (
@@ -109,6 +122,9 @@ _READ_COLUMNS = tuple(
         "actor", "payload", "prev_hash", "hash",
     )
 )  # fmt: skip
+_SQLITE_READ_COLUMNS = tuple(
+    type_coerce(column, String) if column.name == "time" else column for column in _READ_COLUMNS
+)
 
 
 def head_seq(db: Database) -> int:
@@ -162,7 +178,12 @@ class Replicator:
         delay = 0.2
         while not _cancelled():
             rows = await asyncio.to_thread(
-                read_rows, self.db, self.node_id, self.stats.acked_seq, self.batch
+                read_rows,
+                self.db,
+                self.node_id,
+                self.stats.acked_seq,
+                self.batch,
+                sent_at=epoch_now(),
             )
             if not rows:
                 with contextlib.suppress(TimeoutError):
@@ -192,7 +213,9 @@ class Replicator:
         now = epoch_now()
         try:
             for chunk in chunks:
-                stamped = [row.model_copy(update={"sent_at": now}) for row in chunk]
+                stamped = [
+                    row if row.sent_at else row.model_copy(update={"sent_at": now}) for row in chunk
+                ]
                 data = encode(ReplicatedRows(rows=stamped))
                 self.stats.published += len(chunk)
                 futures.append(
