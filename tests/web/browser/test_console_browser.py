@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.browser.browserkit import AUDITOR, SITE, shoot, sign_in
+from tests.web.browser.browserkit import AUDITOR, SITE, shoot, sign_in, wait_until_true
 
 pytestmark = pytest.mark.slow
 
@@ -125,23 +125,42 @@ def test_lockdown_from_the_map_turns_the_zone_doors_purple(browser, live):
     page.click('#door-dialog button[data-lockdown="true"]')  # window.confirm is accepted
     expect(page.locator("#door-result")).to_contain_text("Recorded in the ledger.")
     page.click('#door-dialog button[value="cancel"]')
-    for door in ("vault-door", "cash-door", "boh-door", "office-door"):
-        locator = page.locator(f'#map-holder g.door[data-door="{door}"]')
-        expect(locator).to_have_attribute("data-state", "lockdown")
-        colour = locator.locator("circle").evaluate("c => getComputedStyle(c).fill")
-        assert colour == LOCKDOWN_PURPLE, door
-    expect(page.locator('#map-holder g.door[data-door="front-entry"]')).not_to_have_attribute(
-        "data-state", "lockdown"
-    )
-    shoot(page, "map-lockdown")
-    lifted = page.request.post(
+    lifted = False
+    try:
+        for door in ("vault-door", "cash-door", "boh-door", "office-door"):
+            locator = page.locator(f'#map-holder g.door[data-door="{door}"]')
+            expect(locator).to_have_attribute("data-state", "lockdown")
+            # The map redraws on live updates: read the colour of the circle drawn now.
+            wait_until_true(page, _fill_is(door, LOCKDOWN_PURPLE))
+        expect(page.locator('#map-holder g.door[data-door="front-entry"]')).not_to_have_attribute(
+            "data-state", "lockdown"
+        )
+        shoot(page, "map-lockdown")
+        lifted = _lift_vault_lockdown(page)
+        assert lifted
+        expect(vault).to_have_attribute("data-state", "locked")
+    finally:
+        if not lifted:  # a failure here must not leave the next tests a locked-down vault
+            _lift_vault_lockdown(page)
+        page.context.close()
+
+
+def _lift_vault_lockdown(page) -> bool:
+    reply = page.request.post(
         f"/api/sites/{SITE}/zones/vault/lockdown",
         data={"active": False, "reason": "drill over"},
         headers={"X-CSRF-Token": csrf(page)},
     )
-    assert lifted.ok
-    expect(vault).to_have_attribute("data-state", "locked")
-    page.context.close()
+    return reply.ok
+
+
+def _fill_is(door: str, colour: str) -> str:
+    """Return a page expression: the door's circle, as drawn now, has this fill."""
+    return (
+        "(() => { const c = document.querySelector("
+        f"'#map-holder g.door[data-door=\"{door}\"] circle'); "
+        f"return !!c && getComputedStyle(c).fill === '{colour}'; }})()"
+    )
 
 
 def test_an_auditor_cannot_press_any_control(browser, live):
